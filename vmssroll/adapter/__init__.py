@@ -1,0 +1,1 @@
+"""The only code that touches the Azure SDK; azure.* is imported inside functions so --help stays fast."""

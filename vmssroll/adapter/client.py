@@ -1,0 +1,169 @@
+"""The Azure adapter: scale sets, instances and rolling upgrades through azure-mgmt-compute."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from vmssroll import __version__
+from vmssroll.adapter.connection import Connection, credential_for
+from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, upgrade_from_rest
+from vmssroll.adapter.errors import azure_errors
+from vmssroll.domain.errors import AzureRequestFailed, NotFound
+from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.target import ScaleSetRef
+from vmssroll.domain.upgrade import UpgradeStatus
+
+log = logging.getLogger("vmssroll.adapter")
+
+FEATURES_API = "2021-07-01"
+NETWORK_API = "2024-05-01"
+
+
+class Azure:
+    """One ComputeManagementClient and the few calls vmssroll makes with it."""
+
+    def __init__(self, conn: Connection, *, retries: bool = True, lro_interval: float | None = None) -> None:
+        from azure.mgmt.compute import ComputeManagementClient
+
+        self.conn = conn
+        options: dict[str, Any] = {
+            "base_url": conn.endpoint,
+            "credential_scopes": [conn.scope],
+            # Explicit, so REQUESTS_CA_BUNDLE in the environment never decides whom we trust.
+            "connection_verify": conn.ca_bundle or True,
+            "polling_interval": lro_interval
+            if lro_interval is not None
+            else (0.05 if conn.is_loopback else 5),
+            "user_agent": f"vmssroll/{__version__}",
+            "connection_timeout": 10,
+            "read_timeout": 60,
+        }
+        if conn.is_loopback:
+            options["retry_backoff_factor"] = 0.05
+        if not retries:
+            options["retry_total"] = 0
+        self.client = ComputeManagementClient(credential_for(conn), conn.subscription, **options)
+
+    # Reads -------------------------------------------------------------------------------------------------
+
+    def scale_set_document(self, ref: ScaleSetRef) -> dict[str, Any]:
+        with azure_errors(f"reading scale set {ref.name}"):
+            return dict(self.client.virtual_machine_scale_sets.get(ref.resource_group, ref.name).as_dict())
+
+    def scale_set(self, ref: ScaleSetRef) -> ScaleSet:
+        return scale_set_from_rest(self.scale_set_document(ref))
+
+    def instances(self, ref: ScaleSetRef) -> list[Instance]:
+        with azure_errors(f"listing the instances of {ref.name}"):
+            pages = self.client.virtual_machine_scale_set_vms.list(
+                ref.resource_group, ref.name, expand="instanceView"
+            )
+            return [instance_from_rest(vm.as_dict()) for vm in pages]
+
+    def latest_upgrade(self, ref: ScaleSetRef) -> UpgradeStatus | None:
+        """The latest rolling upgrade, or None when none has ever run (Azure answers 404)."""
+        try:
+            with azure_errors(f"reading the latest rolling upgrade of {ref.name}"):
+                doc = self.client.virtual_machine_scale_set_rolling_upgrades.get_latest(
+                    ref.resource_group, ref.name
+                )
+        except NotFound as err:
+            # A 404 here means "no upgrade has run yet", unless the scale set or its group is what is missing.
+            if err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message:
+                raise
+            return None
+        return upgrade_from_rest(doc.as_dict())
+
+    def raw_get(self, path: str, api_version: str) -> dict[str, Any] | None:
+        """GET an ARM path outside Microsoft.Compute (features, load balancers); None on 404."""
+        from azure.core.rest import HttpRequest
+
+        with azure_errors(f"reading {path}"):
+            response = self.client.send_request(HttpRequest("GET", f"{path}?api-version={api_version}"))
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            try:
+                error = response.json().get("error") or {}
+            except (ValueError, AttributeError):
+                error = {}
+            raise AzureRequestFailed(
+                f"reading {path}: {error.get('code', response.status_code)}: {error.get('message', response.text()[:200])}",
+                code=error.get("code"),
+                status=response.status_code,
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise AzureRequestFailed(f"reading {path}: the answer was not JSON") from None
+        return body if isinstance(body, dict) else None
+
+    def feature_state(self, namespace: str, feature: str) -> str | None:
+        doc = self.raw_get(
+            f"/subscriptions/{self.conn.subscription}/providers/Microsoft.Features/providers/{namespace}/features/{feature}",
+            FEATURES_API,
+        )
+        return None if doc is None else (doc.get("properties") or {}).get("state")
+
+    def load_balancer_probes(self, load_balancer_id: str) -> list[str] | None:
+        """The probe names of a load balancer, or None when it does not exist."""
+        doc = self.raw_get(load_balancer_id, NETWORK_API)
+        if doc is None:
+            return None
+        return [str(p.get("name")) for p in (doc.get("properties") or {}).get("probes") or []]
+
+    # Writes ------------------------------------------------------------------------------------------------
+
+    def patch(
+        self,
+        ref: ScaleSetRef,
+        body: Mapping[str, Any],
+        etag: str | None,
+        *,
+        applied: Callable[[ScaleSet], bool],
+    ) -> ScaleSet:
+        """PATCH only `body`, with If-Match on `etag`; wait, re-read and return what Azure stored.
+
+        When the answer is lost (dropped connection) or a retry meets its own earlier success (412), the stored
+        model is read back and `applied` decides whether the change is in place; nothing is sent twice blindly.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ServiceRequestError, ServiceResponseError
+        from azure.mgmt.compute.models import VirtualMachineScaleSetUpdate
+
+        log.info("PATCH %s %s", ref.id, json.dumps(body))
+        try:
+            with azure_errors(f"updating scale set {ref.name}"):
+                poller = self.client.virtual_machine_scale_sets.begin_update(
+                    ref.resource_group,
+                    ref.name,
+                    VirtualMachineScaleSetUpdate(dict(body)),
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified if etag else None,
+                )
+                poller.result()
+        except AzureRequestFailed as err:
+            uncertain = (ServiceRequestError, ServiceResponseError, ResourceModifiedError)
+            if not isinstance(err.__cause__, uncertain):
+                raise
+            current = self.scale_set(ref)
+            if not applied(current):
+                raise
+            log.info("the change is in place (read back after %s)", type(err.__cause__).__name__)
+            return current
+        return self.scale_set(ref)
+
+    def cancel(self, ref: ScaleSetRef) -> None:
+        """Ask Azure to cancel the running upgrade; does not wait (the caller watches the status)."""
+        with azure_errors(f"cancelling the rolling upgrade of {ref.name}"):
+            self.client.virtual_machine_scale_set_rolling_upgrades.begin_cancel(ref.resource_group, ref.name)
+
+    def start(self, ref: ScaleSetRef, kind: str) -> None:
+        """Start an OS-image or extension rolling upgrade; does not wait for it to finish."""
+        ops = self.client.virtual_machine_scale_set_rolling_upgrades
+        begin = ops.begin_start_os_upgrade if kind == "os" else ops.begin_start_extension_upgrade
+        with azure_errors(f"starting the {kind} rolling upgrade of {ref.name}"):
+            begin(ref.resource_group, ref.name)

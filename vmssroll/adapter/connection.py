@@ -1,0 +1,125 @@
+"""Where to send requests and with which credential: clouds, endpoints, CA bundles, the emulator token."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from vmssroll.domain.errors import AuthFailed, InvalidInput
+
+# The static token vmssroll presents to an endpoint on a loopback address (the emulator needs no login).
+EMULATOR_TOKEN = "vmssroll-emulator-token-7f3a9c"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    endpoint: str
+    authority: str
+
+
+CLOUDS = {
+    c.name.lower(): c
+    for c in (
+        Cloud("AzureCloud", "https://management.azure.com", "login.microsoftonline.com"),
+        Cloud("AzureUSGovernment", "https://management.usgovcloudapi.net", "login.microsoftonline.us"),
+        Cloud("AzureChinaCloud", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything needed to build a client, validated before any request."""
+
+    endpoint: str
+    scope: str
+    authority: str
+    ca_bundle: str | None
+    subscription: str
+    debug: bool = False
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback(self.endpoint)
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_connection(
+    *, cloud: str, endpoint: str | None, ca_bundle: str | None, subscription: str, debug: bool = False
+) -> Connection:
+    chosen = CLOUDS.get(cloud.lower())
+    if chosen is None:
+        raise InvalidInput(f"--cloud {cloud!r} is not one of {', '.join(c.name for c in CLOUDS.values())}")
+    url = (endpoint or chosen.endpoint).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise InvalidInput(
+            f"--endpoint {endpoint!r} must be an https:// URL (bearer tokens are never sent over http)"
+        )
+    if ca_bundle is not None:
+        try:
+            with open(ca_bundle, "rb") as handle:
+                head = handle.read(4096)
+        except OSError as exc:
+            raise InvalidInput(f"--ca-bundle {ca_bundle!r}: {exc.strerror}") from None
+        if b"-----BEGIN CERTIFICATE-----" not in head:
+            raise InvalidInput(f"--ca-bundle {ca_bundle!r} is not a PEM certificate file")
+    return Connection(
+        endpoint=url,
+        scope=f"{chosen.endpoint}/.default",
+        authority=chosen.authority,
+        ca_bundle=ca_bundle,
+        subscription=subscription,
+        debug=debug,
+    )
+
+
+class EmulatorCredential:
+    """A static bearer token for loopback endpoints."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        import time
+
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(EMULATOR_TOKEN, int(time.time()) + 3600)
+
+
+class QuietDefaultCredential:
+    """DefaultAzureCredential with its warnings silenced and its failure turned into one clear line."""
+
+    def __init__(self, authority: str) -> None:
+        from azure.identity import DefaultAzureCredential
+
+        for name in ("azure.identity", "azure.identity._credentials", "msal"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        self._inner = DefaultAzureCredential(authority=authority, exclude_interactive_browser_credential=True)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            return self._inner.get_token(*scopes, **kwargs)
+        except ClientAuthenticationError:
+            raise AuthFailed(
+                "no Azure credential could get a token",
+                hint="run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "
+                "or run where a managed identity is assigned",
+            ) from None
+
+
+def credential_for(conn: Connection) -> Any:
+    return EmulatorCredential() if conn.is_loopback else QuietDefaultCredential(conn.authority)

@@ -1,0 +1,127 @@
+"""Azure's REST documents (what SDK models hold; `as_dict()`) → vmssroll's domain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from vmssroll.domain.model import Extension, Health, Instance, ScaleSet, UpgradePolicy
+from vmssroll.domain.upgrade import Progress, UpgradeStatus
+
+Doc = Mapping[str, Any]
+
+
+def _get(doc: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(doc, Mapping):
+            return None
+        doc = doc.get(key)
+    return doc
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _resource_group(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+
+
+def extension_from_rest(doc: Doc) -> Extension:
+    props = doc.get("properties") or {}
+    return Extension(
+        name=str(doc.get("name") or ""),
+        publisher=str(props.get("publisher") or ""),
+        type=str(props.get("type") or ""),
+        type_handler_version=props.get("typeHandlerVersion"),
+        settings=props.get("settings") or {},
+    )
+
+
+def scale_set_from_rest(doc: Doc) -> ScaleSet:
+    props = doc.get("properties") or {}
+    profile = props.get("virtualMachineProfile") or {}
+    policy = props.get("upgradePolicy") or {}
+    extensions = _get(profile, "extensionProfile", "extensions") or []
+    resource_id = str(doc.get("id") or "")
+    return ScaleSet(
+        id=resource_id,
+        name=str(doc.get("name") or ""),
+        resource_group=_resource_group(resource_id),
+        location=str(doc.get("location") or ""),
+        orchestration_mode=str(props.get("orchestrationMode") or "Uniform"),
+        capacity=_int(_get(doc, "sku", "capacity")),
+        zones=tuple(str(z) for z in doc.get("zones") or ()),
+        overprovision=props.get("overprovision"),
+        sku=_get(doc, "sku", "name"),
+        etag=doc.get("etag"),
+        upgrade_policy=UpgradePolicy(
+            mode=policy.get("mode"),
+            rolling={k: v for k, v in (policy.get("rollingUpgradePolicy") or {}).items() if v is not None},
+            automatic_os=policy.get("automaticOSUpgradePolicy") or {},
+        ),
+        health_probe_id=_get(profile, "networkProfile", "healthProbe", "id"),
+        extensions=tuple(extension_from_rest(e) for e in extensions if isinstance(e, Mapping)),
+        external_health=bool(props.get("externalHealthPolicy")),
+        image=_get(profile, "storageProfile", "imageReference") or {},
+        provisioning_state=props.get("provisioningState"),
+        tags=doc.get("tags") or {},
+    )
+
+
+def instance_from_rest(doc: Doc) -> Instance:
+    props = doc.get("properties") or {}
+    zones = doc.get("zones") or ()
+    resources = doc.get("resources") or ()
+    return Instance(
+        instance_id=str(doc.get("instanceId") or str(doc.get("name") or "").rsplit("_", 1)[-1]),
+        name=str(doc.get("name") or ""),
+        zone=str(zones[0]) if zones else None,
+        latest_model_applied=props.get("latestModelApplied"),
+        provisioning_state=props.get("provisioningState"),
+        health=Health.from_code(_get(props, "instanceView", "vmHealth", "status", "code")),
+        image=_get(props, "storageProfile", "imageReference") or {},
+        extensions={
+            str(r.get("name")): _get(r, "properties", "typeHandlerVersion")
+            for r in resources
+            if isinstance(r, Mapping)
+        },
+        attached=bool(props.get("attached")),
+    )
+
+
+def upgrade_from_rest(doc: Doc) -> UpgradeStatus:
+    props = doc.get("properties") or {}
+    running = props.get("runningStatus") or {}
+    progress = props.get("progress") or {}
+    error = props.get("error") or {}
+    return UpgradeStatus(
+        code=str(running.get("code") or "Unknown"),
+        last_action=running.get("lastAction"),
+        start_time=_time(running.get("startTime")),
+        last_action_time=_time(running.get("lastActionTime")),
+        progress=Progress(
+            successful=_int(progress.get("successfulInstanceCount")),
+            failed=_int(progress.get("failedInstanceCount")),
+            in_progress=_int(progress.get("inProgressInstanceCount")),
+            pending=_int(progress.get("pendingInstanceCount")),
+        ),
+        error_code=error.get("code"),
+        error_message=error.get("message"),
+        policy=props.get("policy") or {},
+        document=doc,
+    )

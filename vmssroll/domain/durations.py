@@ -1,0 +1,74 @@
+"""Durations as people type them (30s, 2m, 1h30m) and as Azure stores them (ISO 8601)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import isodate
+
+from vmssroll.domain.errors import InvalidInput
+
+_FRIENDLY = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$", re.IGNORECASE)
+_MAX = timedelta(days=7)
+
+
+def parse_duration(text: str, *, what: str) -> timedelta:
+    """Parse `30s`, `2m`, `1h30m`, `45` (seconds) or ISO 8601 (`PT1H30M`) into a timedelta."""
+    value = text.strip()
+    if not value:
+        raise InvalidInput(f"{what}: empty duration (use e.g. 30s, 2m, 1h30m or PT30S)")
+    if value[:1] in "Pp":
+        try:
+            parsed = isodate.parse_duration(value.upper())
+        except (isodate.ISO8601Error, ValueError, OverflowError):
+            raise InvalidInput(
+                f"{what}: {text!r} is not an ISO 8601 duration (e.g. PT30S, PT5M, PT1H30M)"
+            ) from None
+        if not isinstance(parsed, timedelta):
+            raise InvalidInput(f"{what}: {text!r} uses months or years; give days, hours, minutes or seconds")
+        delta = parsed
+    else:
+        match = _FRIENDLY.match(value)
+        if not match or not any(match.groupdict().values()):
+            raise InvalidInput(f"{what}: {text!r} is not a duration (use e.g. 30s, 2m, 1h30m or PT30S)")
+        try:
+            delta = timedelta(
+                hours=int(match["h"] or 0), minutes=int(match["m"] or 0), seconds=float(match["s"] or 0)
+            )
+        except OverflowError:
+            raise InvalidInput(f"{what}: {text!r} is too long") from None
+    if delta < timedelta(0):
+        raise InvalidInput(f"{what}: {text!r} is negative")
+    if delta > _MAX:
+        raise InvalidInput(f"{what}: {text!r} is longer than 7 days")
+    return delta
+
+
+def to_iso(delta: timedelta) -> str:
+    """ISO 8601 as Azure writes it: PT0S, PT30S, PT1H30M."""
+    total = int(delta.total_seconds())
+    if total == 0:
+        return "PT0S"
+    return isodate.duration_isoformat(timedelta(seconds=total))
+
+
+def iso_seconds(text: str) -> float:
+    """Seconds of an ISO 8601 duration read from Azure; 0 when it cannot be read."""
+    try:
+        parsed = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError, TypeError, OverflowError):
+        return 0.0
+    return parsed.total_seconds() if isinstance(parsed, timedelta) else 0.0
+
+
+def human(seconds: float) -> str:
+    """A short readable duration: 45s, 3m05s, 1h02m."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,86 @@
+"""Exit codes and the named failures that map onto them, in one table."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The same exit codes for every command (documented in the README)."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    NOT_READY = 3
+    AZURE = 4
+    FAULTED = 5
+    CANCELLED = 6
+    TIMEOUT = 7
+    CONFLICT = 8
+    AUTH = 9
+    INTERRUPTED = 130
+
+
+class VmssrollError(Exception):
+    """A failure with a name, an exit code and an optional hint, shown as one line."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str, *, hint: str | None = None, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.request_id = request_id
+
+
+class InvalidInput(VmssrollError):
+    """Bad input: nothing was sent."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NotReady(VmssrollError):
+    """Prerequisites not met, or refused for safety."""
+
+    exit_code = ExitCode.NOT_READY
+
+
+class AzureRequestFailed(VmssrollError):
+    """Azure rejected or failed the request (code and message as Azure gave them)."""
+
+    exit_code = ExitCode.AZURE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, request_id=request_id)
+        self.code = code
+        self.status = status
+
+
+class NotFound(AzureRequestFailed):
+    """The scale set or its resource group does not exist."""
+
+
+class Conflict(AzureRequestFailed):
+    """The scale set changed under us, an upgrade is already running, or none is running."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class AuthFailed(VmssrollError):
+    """No usable credential, or Azure refused the one we have."""
+
+    exit_code = ExitCode.AUTH
+
+
+class TimedOut(VmssrollError):
+    """A deadline passed."""
+
+    exit_code = ExitCode.TIMEOUT

@@ -1,0 +1,107 @@
+"""What vmssroll knows of a scale set and its instances, as plain frozen data read from Azure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices"
+HEALTH_EXTENSION_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
+
+
+class Health(StrEnum):
+    """An instance's health as the rolling upgrade sees it (`instanceView.vmHealth`)."""
+
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    INITIALIZING = "initializing"
+    UNKNOWN = "unknown"
+    SILENT = "silent"  # no vmHealth at all: nothing reports health for this instance
+
+    @classmethod
+    def from_code(cls, code: str | None) -> Health:
+        """`HealthState/healthy` → HEALTHY; no code → SILENT; anything unexpected → UNKNOWN."""
+        if not code:
+            return cls.SILENT
+        state = code.rsplit("/", 1)[-1].strip().lower()
+        try:
+            return cls(state)
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def counts_unhealthy(self) -> bool:
+        """Rolling upgrades treat Unknown (and no signal at all) as unhealthy, and wait on Initializing."""
+        return self in (Health.UNHEALTHY, Health.UNKNOWN, Health.SILENT)
+
+
+@dataclass(frozen=True)
+class Extension:
+    name: str
+    publisher: str
+    type: str
+    type_handler_version: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_health_extension(self) -> bool:
+        return self.publisher.lower() == HEALTH_EXTENSION_PUBLISHER.lower() and self.type.lower() in {
+            t.lower() for t in HEALTH_EXTENSION_TYPES
+        }
+
+
+@dataclass(frozen=True)
+class UpgradePolicy:
+    """`properties.upgradePolicy` as stored: rolling fields are REST names → value, absent when unset."""
+
+    mode: str | None
+    rolling: Mapping[str, Any] = field(default_factory=dict)
+    automatic_os: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScaleSet:
+    id: str
+    name: str
+    resource_group: str
+    location: str
+    orchestration_mode: str  # Uniform | Flexible
+    capacity: int
+    zones: tuple[str, ...]
+    overprovision: bool | None
+    sku: str | None
+    etag: str | None
+    upgrade_policy: UpgradePolicy
+    health_probe_id: str | None
+    extensions: tuple[Extension, ...]
+    external_health: bool
+    image: Mapping[str, Any]
+    provisioning_state: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_flexible(self) -> bool:
+        return self.orchestration_mode.lower() == "flexible"
+
+    @property
+    def health_extension(self) -> Extension | None:
+        return next((e for e in self.extensions if e.is_health_extension), None)
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    name: str
+    zone: str | None
+    latest_model_applied: bool | None
+    provisioning_state: str | None
+    health: Health
+    image: Mapping[str, Any] = field(default_factory=dict)
+    extensions: Mapping[str, str | None] = field(default_factory=dict)  # name → typeHandlerVersion
+    attached: bool = False  # a Flexible VM attached to the set rather than made from its model
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (int(self.instance_id), "") if self.instance_id.isdigit() else (1 << 62, self.instance_id)
