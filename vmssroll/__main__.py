@@ -1,0 +1,3 @@
+from vmssroll.cli.app import main
+
+main()

@@ -1,0 +1,40 @@
+"""The `vmssroll` command: a Typer app whose commands import the Azure SDK only when they run."""
+
+from __future__ import annotations
+
+import typer
+
+from vmssroll import __version__
+from vmssroll.cli import policy
+
+app = typer.Typer(
+    name="vmssroll",
+    help="Safe rolling upgrades for Azure Virtual Machine Scale Sets.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy.app, name="policy")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vmssroll {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Safe rolling upgrades for Azure Virtual Machine Scale Sets.
+
+    Exit codes: 0 ok/Completed, 1 unexpected, 2 bad input (nothing sent), 3 not ready or refused, 4 Azure failed
+    the request, 5 Faulted, 6 Cancelled, 7 timed out, 8 conflict, 9 authentication, 130 interrupted.
+    """
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,276 @@
+"""What every command shares: the target and connection options, the environment, the error boundary."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
+
+import typer
+
+from vmssroll.cli.environment import Environment
+from vmssroll.domain.errors import ExitCode, InvalidInput, VmssrollError
+from vmssroll.domain.target import ScaleSetRef, check_subscription, resolve_target
+
+if TYPE_CHECKING:
+    from vmssroll.adapter.client import Azure
+    from vmssroll.adapter.connection import Connection
+    from vmssroll.ui.console import Out
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+CONNECTION_PANEL = "Scale set and connection"
+
+ResourceGroupOpt = Annotated[
+    str | None,
+    typer.Option("--resource-group", "-g", help="Resource group.", rich_help_panel=CONNECTION_PANEL),
+]
+NameOpt = Annotated[
+    str | None, typer.Option("--name", "-n", help="Scale set name.", rich_help_panel=CONNECTION_PANEL)
+]
+IdOpt = Annotated[
+    str | None,
+    typer.Option("--id", help="Full resource id of the scale set.", rich_help_panel=CONNECTION_PANEL),
+]
+SubscriptionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--subscription",
+        "-s",
+        envvar="AZURE_SUBSCRIPTION_ID",
+        help="Subscription id.",
+        rich_help_panel=CONNECTION_PANEL,
+    ),
+]
+CloudOpt = Annotated[
+    str,
+    typer.Option(
+        "--cloud",
+        envvar="VMSSROLL_CLOUD",
+        help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
+        rich_help_panel=CONNECTION_PANEL,
+    ),
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar="VMSSROLL_ARM_ENDPOINT",
+        help="Any ARM-compatible endpoint, such as the emulator.",
+        rich_help_panel=CONNECTION_PANEL,
+    ),
+]
+CaBundleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ca-bundle",
+        envvar="VMSSROLL_CA_BUNDLE",
+        help="PEM file of CAs to trust.",
+        rich_help_panel=CONNECTION_PANEL,
+    ),
+]
+OutputOpt = Annotated[
+    OutputFormat, typer.Option("--output", "-o", help="table for people, json for scripts.")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Say more on stderr (request ids, requests).")
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks and the SDK's HTTP log (tokens redacted).")
+]
+
+
+@dataclass
+class Invocation:
+    """One run of a command: its shared options and its environment."""
+
+    env: Environment
+    resource_group: str | None
+    name: str | None
+    id: str | None
+    subscription: str | None
+    cloud: str
+    endpoint: str | None
+    ca_bundle: str | None
+    output: OutputFormat
+    verbose: bool
+    debug: bool
+
+    @property
+    def json(self) -> bool:
+        return self.output is OutputFormat.json
+
+    @functools.cached_property
+    def out(self) -> Out:
+        from vmssroll.ui.console import Out
+
+        return Out(self.env, json=self.json)
+
+    @functools.cached_property
+    def target(self) -> ScaleSetRef:
+        return resolve_target(
+            resource_group=self.resource_group,
+            name=self.name,
+            resource_id=self.id,
+            subscription=self.subscription,
+        )
+
+    @property
+    def has_target(self) -> bool:
+        return any((self.resource_group, self.name, self.id))
+
+    def connection(self) -> Connection:
+        from vmssroll.adapter.connection import resolve_connection
+
+        subscription = self.target.subscription if self.has_target else check_subscription(self.subscription)
+        return resolve_connection(
+            cloud=self.cloud,
+            endpoint=self.endpoint,
+            ca_bundle=self.ca_bundle,
+            subscription=subscription,
+            debug=self.debug,
+        )
+
+    def azure(self, *, retries: bool = True) -> Azure:
+        """The adapter; validates target and connection first, so bad input never reaches the network."""
+        _ = self.target
+        return self.env.azure_factory(self.connection(), retries)
+
+
+_COMMON: list[tuple[str, Any, Any]] = [
+    ("resource_group", ResourceGroupOpt, None),
+    ("name", NameOpt, None),
+    ("id", IdOpt, None),
+    ("subscription", SubscriptionOpt, None),
+    ("cloud", CloudOpt, "AzureCloud"),
+    ("endpoint", EndpointOpt, None),
+    ("ca_bundle", CaBundleOpt, None),
+    ("output", OutputOpt, OutputFormat.table),
+    ("verbose", VerboseOpt, False),
+    ("debug", DebugOpt, False),
+]
+_COMMON_NAMES = [name for name, _, _ in _COMMON]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _policy_params() -> list[tuple[str, Any, Any]]:
+    from vmssroll.cli import policy_options as po
+
+    return [
+        ("max_batch_instance_percent", po.MaxBatchOpt, None),
+        ("max_unhealthy_instance_percent", po.MaxUnhealthyOpt, None),
+        ("max_unhealthy_upgraded_instance_percent", po.MaxUnhealthyUpgradedOpt, None),
+        ("pause_time_between_batches", po.PauseOpt, None),
+        ("prioritize_unhealthy", po.PrioritizeOpt, None),
+        ("cross_zone", po.CrossZoneOpt, None),
+        ("max_surge", po.MaxSurgeOpt, None),
+        ("rollback_on_breach", po.RollbackOpt, None),
+        ("file", po.FileOpt, None),
+    ]
+
+
+_POLICY = _policy_params()
+
+
+def command(
+    app: typer.Typer, name: str | None = None, *, policy_flags: bool = False, **options: Any
+) -> Callable[[F], F]:
+    """Register `fn(inv, **own_options)` as a command that also takes every shared option.
+
+    The shared options are appended to the function's own signature, so Typer shows and parses them after the
+    command's name; the function receives them as one `Invocation`, inside the error boundary. With
+    `policy_flags`, the rolling policy flags are added too and arrive as `policy: PolicyFlags`.
+    """
+    from vmssroll.cli import policy_options as po
+
+    extra = _POLICY if policy_flags else []
+
+    def decorate(fn: F) -> F:
+        hints = get_type_hints(fn, include_extras=True)
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(fn).parameters.values()
+        ]
+        own = [p for p in own[1:] if p.name != "policy"]  # `inv` and `policy` are supplied, not parsed
+        added = [*_COMMON, *extra]
+        shared = [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in added
+        ]
+        ctx_param = inspect.Parameter(
+            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+        )
+
+        def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
+            shared_values = {n: kwargs.pop(n) for n in _COMMON_NAMES}
+            if policy_flags:
+                kwargs["policy"] = po.PolicyFlags(
+                    **{n: kwargs.pop(n) for n, _, _ in extra}, mode=kwargs.get("mode")
+                )
+            env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
+            inv = Invocation(env=env, **shared_values)
+            code = run(inv, lambda: fn(inv, **kwargs))
+            if code:
+                raise typer.Exit(int(code))
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        wrapper.__signature__ = inspect.Signature([ctx_param, *own, *shared])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {"ctx": typer.Context, **{p.name: p.annotation for p in own}} | {
+            n: a for n, a, _ in added
+        }
+        app.command(name, **options)(wrapper)
+        return fn
+
+    return decorate
+
+
+def run(inv: Invocation, body: Callable[[], int | None]) -> int:
+    """The error boundary: every named failure becomes one line on stderr and its exit code."""
+    from vmssroll.ui.console import configure_logging
+
+    configure_logging(inv.env.stderr, verbose=inv.verbose, debug=inv.debug)
+    try:
+        return int(body() or 0)
+    except VmssrollError as err:
+        inv.out.error(err, verbose=inv.verbose or inv.debug)
+        if inv.debug:
+            inv.env.stderr.write(traceback.format_exc())
+        return int(err.exit_code)
+    except KeyboardInterrupt:
+        inv.out.note("interrupted; nothing was cancelled")
+        return int(ExitCode.INTERRUPTED)
+    except typer.Exit:
+        raise
+    except Exception as err:  # the last line of defence: one line, a traceback only with --debug
+        logging.getLogger("vmssroll").debug("unexpected error", exc_info=True)
+        inv.out.error(VmssrollError(f"unexpected error: {type(err).__name__}: {err}"), verbose=False)
+        if inv.debug:
+            inv.env.stderr.write(traceback.format_exc())
+        else:
+            inv.env.stderr.write("re-run with --debug for the traceback\n")
+        return int(ExitCode.UNEXPECTED)
+
+
+def confirm(inv: Invocation, question: str, *, yes: bool) -> None:
+    """Ask on a terminal; without one, demand --yes instead of hanging on input."""
+    if yes:
+        return
+    if not inv.env.can_prompt():
+        raise InvalidInput(f"{question.rstrip('?')}: stdin is not a terminal, so pass --yes to confirm")
+    inv.env.stderr.write(f"{question} [y/N] ")
+    inv.env.stderr.flush()
+    answer = inv.env.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        from vmssroll.domain.errors import NotReady
+
+        raise NotReady("not confirmed; nothing was sent")

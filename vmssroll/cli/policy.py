@@ -1,0 +1,165 @@
+"""`vmssroll policy show | validate | set | export`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.cli.policy_options import PolicyFlags
+from vmssroll.domain import policy as rules
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady
+from vmssroll.domain.health import health_sources
+from vmssroll.domain.model import ScaleSet
+
+app = typer.Typer(help="Show, validate, set and export the rolling upgrade policy.", no_args_is_help=True)
+
+ModeOpt = Annotated[
+    str | None, typer.Option("--mode", help="Upgrade policy mode: Manual, Automatic or Rolling.")
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def policy_document(ss: ScaleSet) -> dict[str, Any]:
+    stored = ss.upgrade_policy.rolling
+    effective = rules.effective(stored)
+    return {
+        "scaleSet": {
+            "id": ss.id,
+            "name": ss.name,
+            "resourceGroup": ss.resource_group,
+            "location": ss.location,
+            "orchestrationMode": ss.orchestration_mode,
+            "capacity": ss.capacity,
+            "zones": list(ss.zones),
+            "overprovision": ss.overprovision,
+            "etag": ss.etag,
+        },
+        "mode": ss.upgrade_policy.mode or "Manual",
+        "modeIsDefault": ss.upgrade_policy.mode is None,
+        "rollingUpgradePolicy": effective,
+        "defaults": [
+            f.rest for f in rules.FIELDS if stored.get(f.rest) is None or stored[f.rest] == f.default
+        ],
+        "automaticOSUpgradePolicy": dict(ss.upgrade_policy.automatic_os),
+        "healthSources": [s.to_json() for s in health_sources(ss)],
+    }
+
+
+@command(app, "show")
+def show(inv: Invocation) -> int:
+    """Show the upgrade mode, every rolling policy field, OS upgrade settings and the health source."""
+    from vmssroll.ui.policy import policy_view
+
+    doc = policy_document(inv.azure().scale_set(inv.target))
+    inv.out.result(doc, policy_view(doc))
+    return ExitCode.OK
+
+
+@command(app, "export")
+def export(inv: Invocation) -> int:
+    """Write the policy as a file that `policy set --file` and `policy validate --file` accept."""
+    ss = inv.azure().scale_set(inv.target)
+    doc = rules.export_document(ss.upgrade_policy.mode, ss.upgrade_policy.rolling)
+    inv.out.result(doc, None)
+    if not inv.json:
+        import json
+
+        inv.env.stdout.write(json.dumps(doc, indent=2) + "\n")
+    return ExitCode.OK
+
+
+@command(app, "validate", policy_flags=True)
+def validate(inv: Invocation, policy: PolicyFlags) -> int:
+    """Check a policy offline, and against a scale set when one is named. Exit 0 valid, 2 invalid."""
+    from vmssroll.ui.policy import findings_view
+
+    change = policy.change()
+    scale_set = inv.azure().scale_set(inv.target) if inv.has_target else None
+    base = scale_set.upgrade_policy.rolling if scale_set else {}
+    _, after = rules.apply(scale_set.upgrade_policy.mode if scale_set else None, base, change)
+    findings = rules.cross_check(after, scale_set)
+    valid = not any(f.severity == "error" for f in findings)
+    doc = {
+        "valid": valid,
+        "policy": after,
+        "findings": [f.__dict__ for f in findings],
+        "scaleSet": scale_set.id if scale_set else None,
+    }
+    inv.out.result(doc, findings_view(findings))
+    return ExitCode.OK if valid else ExitCode.USAGE
+
+
+@command(app, "set", policy_flags=True)
+def set_policy(
+    inv: Invocation,
+    policy: PolicyFlags,
+    mode: ModeOpt = None,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+) -> int:
+    """Change only the given fields with one PATCH (If-Match), then read back and confirm."""
+    change = policy.change()
+    if change.empty:
+        raise InvalidInput("nothing to set: give policy flags, --file or --mode")
+    azure = inv.azure()
+    ss = azure.scale_set(inv.target)
+    if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
+        raise NotReady(
+            "switching to Rolling needs its health prerequisites checked first",
+            hint=f"run `vmssroll enable-rolling {inv.target.args()}` with the same policy flags",
+        )
+    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes)
+
+
+def apply_change(
+    inv: Invocation, azure: Any, ss: ScaleSet, change: rules.PolicyChange, *, dry_run: bool, yes: bool
+) -> int:
+    """Diff, confirm, PATCH only upgradePolicy with If-Match, read back and confirm (shared with enable-rolling)."""
+    from vmssroll.ui.policy import changes_view, findings_view
+
+    before = ss.upgrade_policy
+    mode, after = rules.apply(before.mode, before.rolling, change)
+    findings = rules.cross_check(after, ss)
+    if findings:
+        inv.out.say(findings_view(findings))
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise InvalidInput(f"{errors[0].message}; {errors[0].fix}")
+    changes = rules.diff(before.mode, before.rolling, mode, after)
+    doc: dict[str, Any] = {
+        "scaleSet": ss.id,
+        "dryRun": dry_run,
+        "changes": [c.__dict__ for c in changes],
+        "applied": False,
+        "warnings": [f.message for f in findings],
+    }
+    if not changes or dry_run:
+        inv.out.result(
+            doc, changes_view(changes, title="Would change (dry run: nothing sent):" if dry_run else "")
+        )
+        return ExitCode.OK
+    inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
+    confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)
+    stored = azure.patch(
+        inv.target,
+        rules.patch_body(changes),
+        ss.etag,
+        applied=lambda now: (
+            not rules.mismatches(mode, after, now.upgrade_policy.mode, now.upgrade_policy.rolling)
+        ),
+    )
+    problems = rules.mismatches(mode, after, stored.upgrade_policy.mode, stored.upgrade_policy.rolling)
+    if problems:
+        raise AzureRequestFailed(
+            f"Azure accepted the change but stored something else: {'; '.join(problems)}"
+        )
+    doc.update(
+        applied=True,
+        etag=stored.etag,
+        upgradePolicy=rules.export_document(stored.upgrade_policy.mode, stored.upgrade_policy.rolling),
+    )
+    inv.out.result(doc, changes_view(changes, title=f"Applied and confirmed by reading {ss.name} back:"))
+    return ExitCode.OK

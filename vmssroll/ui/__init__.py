@@ -1,0 +1,1 @@
+"""Rich renderables of domain values, and the one place that writes to the terminal."""

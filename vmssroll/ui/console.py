@@ -1,0 +1,125 @@
+"""Output: Rich for people, one JSON document for scripts, diagnostics on stderr, secrets never."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+from enum import Enum
+from typing import IO, Any, Protocol
+
+from rich.console import Console, RenderableType
+
+_SECRET = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/=]+|(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",\s]+")
+
+
+def redact(text: str) -> str:
+    """Remove bearer tokens and Authorization header values from a line."""
+    return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "REDACTED", text)
+
+
+class _Streams(Protocol):
+    stdout: IO[str]
+    stderr: IO[str]
+    width: int | None
+
+    def is_terminal(self) -> bool: ...
+
+
+class Out:
+    """Where a command writes: the result on stdout (table or JSON), everything else on stderr."""
+
+    def __init__(self, env: _Streams, *, json: bool) -> None:
+        terminal = env.is_terminal()
+        self.json = json
+        self.terminal = terminal
+        self.stdout = Console(
+            file=env.stdout,
+            force_terminal=terminal,
+            width=env.width or (None if terminal else 120),
+            highlight=False,
+            soft_wrap=not terminal,
+        )
+        self.stderr = Console(
+            file=env.stderr,
+            force_terminal=terminal,
+            width=env.width or (None if terminal else 120),
+            highlight=False,
+        )
+
+    def result(self, document: Any, renderable: RenderableType | None = None) -> None:
+        """The command's answer: JSON with -o json, else the renderable."""
+        if self.json:
+            self.stdout.file.write(json.dumps(document, indent=2, default=_json_default) + "\n")
+            self.stdout.file.flush()
+        elif renderable is not None:
+            self.stdout.print(renderable)
+
+    def event(self, document: Any) -> None:
+        """One JSON Lines event (watch)."""
+        self.stdout.file.write(json.dumps(document, default=_json_default, separators=(",", ":")) + "\n")
+        self.stdout.file.flush()
+
+    def note(self, message: str) -> None:
+        self.stderr.print(redact(message), markup=False)
+
+    def warn(self, message: str) -> None:
+        self.stderr.print(f"[yellow]warning:[/] {_escape(redact(message))}")
+
+    def say(self, renderable: RenderableType) -> None:
+        """Human progress on stderr (kept off stdout so JSON stays one document)."""
+        self.stderr.print(renderable)
+
+    def error(self, err: Any, *, verbose: bool) -> None:
+        line = f"error: {err.message}"
+        if getattr(err, "hint", None):
+            line += f" ({err.hint})"
+        if verbose and getattr(err, "request_id", None):
+            line += f" [request id {err.request_id}]"
+        self.stderr.print(f"[red]{_escape(redact(line))}[/]")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def configure_logging(stream: IO[str], *, verbose: bool, debug: bool) -> None:
+    """Logs to stderr, every record passed through the redactor; the SDK's HTTP log only with --debug."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_vmssroll", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream)
+    handler._vmssroll = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("vmssroll").setLevel(
+        logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    )
+    logging.getLogger("azure").setLevel(logging.DEBUG if debug else logging.ERROR)
+    logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if debug else logging.ERROR)

@@ -1,0 +1,55 @@
+"""Views of the upgrade policy: show, diff, findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from vmssroll.ui.tables import diff_table, fmt, key_values, table
+
+
+def policy_view(doc: Mapping[str, Any]) -> RenderableType:
+    """`policy show`: the scale set, the mode, every rolling field (defaults marked), OS upgrades, health."""
+    ss = doc["scaleSet"]
+    head = key_values(
+        [
+            ("scale set", f"{ss['name']} ({ss['resourceGroup']}, {ss['location']})"),
+            ("orchestration", ss["orchestrationMode"]),
+            ("capacity", ss["capacity"]),
+            ("zones", ss["zones"] or "none"),
+            ("overprovision", ss["overprovision"]),
+            ("upgrade mode", doc["mode"] + ("  (default)" if doc["modeIsDefault"] else "")),
+            (
+                "health source",
+                "; ".join(f"{s['kind']}: {s['detail']}" for s in doc["healthSources"]) or "none",
+            ),
+        ]
+    )
+    rolling = table("rolling upgrade policy", "value", "")
+    for name, value in doc["rollingUpgradePolicy"].items():
+        rolling.add_row(
+            name, fmt(value), Text("Azure default", style="dim") if name in doc["defaults"] else ""
+        )
+    parts: list[RenderableType] = [head, Text(""), rolling]
+    if doc["automaticOSUpgradePolicy"]:
+        parts.append(key_values(doc["automaticOSUpgradePolicy"].items(), title="automatic OS upgrade policy"))
+    return Group(*parts)
+
+
+def changes_view(changes: Sequence[Any], *, title: str) -> RenderableType:
+    if not changes:
+        return Text("No change: the scale set already has this policy.")
+    return Group(Text(title, style="bold"), diff_table(changes))
+
+
+def findings_view(findings: Sequence[Any]) -> RenderableType:
+    if not findings:
+        return Text("Policy is valid.", style="green")
+    t = table("", "field", "finding", "what to change")
+    for f in findings:
+        mark = Text("error", style="red") if f.severity == "error" else Text("warning", style="yellow")
+        t.add_row(mark, f.field, f.message, f.fix)
+    return t
