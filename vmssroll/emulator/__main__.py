@@ -1,0 +1,24 @@
+"""`python -m vmssroll.emulator --scenario NAME|FILE [--port N] [--speed X] [--host H]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from .scenarios import builtin_names
+from .server import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vmssroll.emulator", description=__doc__)
+    parser.add_argument(
+        "--scenario", default="demo", help=f"built-in ({', '.join(builtin_names())}) or a file"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
+    args = parser.parse_args(argv)
+    serve(args.scenario, args.host, args.port, args.speed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""The Emulator: state, engine, faults and request log behind one lock, served over HTTPS."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import arm, control, scenarios
+from .arm import ArmError, Response
+from .clock import Clock, ManualClock, ScaledClock
+from .engine import Engine
+from .faults import Faults
+from .handlers import Arm, Request
+
+DROP = Response(0)  # sentinel: close the connection without answering
+
+
+@dataclass
+class RequestRecord:
+    """One ARM request as the emulator saw it (never the Authorization header)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    sim_time: datetime
+    if_match: str | None
+    body: dict[str, Any] | None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["sim_time"] = arm.iso(self.sim_time)
+        return out
+
+
+class Emulator:
+    """An in-process Azure Resource Manager for scale sets and rolling upgrades."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        page_size: int = 100,
+        speed: float | None = None,
+        scenario: str | Path | dict[str, Any] = "uniform-probe",
+    ) -> None:
+        if clock is None:
+            clock = ScaledClock(speed) if speed else ManualClock()
+        self.clock = clock
+        self.host, self.port, self.page_size = host, port, page_size
+        self.faults = Faults()
+        self.lock = threading.RLock()
+        self._requests: list[RequestRecord] = []
+        self._reads = 0
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._ca_dir: Any = None
+        self.url = ""
+        self.ca_path = ""
+        self.load_scenario(scenario)
+
+    # --- lifecycle ---
+
+    def start(self) -> Emulator:
+        from .server import start_server
+
+        if self._server is None:
+            self._server, self._thread, self._ca_dir, self.ca_path = start_server(self, self.host, self.port)
+            host, port = self._server.server_address[:2]
+            shown = f"[{host}]" if ":" in host else host
+            self.port = port
+            self.url = f"https://{shown}:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._ca_dir is not None:
+            self._ca_dir.cleanup()
+            self._ca_dir = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- state ---
+
+    def load_scenario(self, source: str | Path | dict[str, Any]) -> None:
+        """Replace all state with a scenario; clears the request log and the faults."""
+        data = scenarios.load(source)
+        with self.lock:
+            now = self.clock.now()
+            world, pending = scenarios.build(data, now)
+            self.scenario = data
+            self.world = world
+            self.engine = Engine(world, now)
+            self.arm = Arm(world, self.engine, self.page_size)
+            for ss, inst, seconds in pending:
+                self.engine.after(seconds, self._settler(ss, inst))
+            self._requests.clear()
+            self.faults.clear()
+
+    def _settler(self, ss: Any, inst: Any) -> Any:
+        gen = inst.gen
+        return lambda: self.engine.settle(ss, inst, gen, self.engine.outcome(ss, inst))
+
+    def reset(self) -> None:
+        self.load_scenario(self.scenario)
+
+    @property
+    def subscription_id(self) -> str:
+        return self.world.subscription_id
+
+    def _advance(self) -> None:
+        self.engine.advance_to(self.clock.now())
+
+    def vmss(self, rg: str, name: str, subscription: str | None = None) -> dict[str, Any]:
+        """The full stored model of a scale set (secrets included), as a deep copy."""
+        with self.lock:
+            self._advance()
+            if subscription and subscription.lower() != self.subscription_id.lower():
+                raise KeyError(subscription)
+            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            out = copy.deepcopy(ss.model)
+            out.update({"id": arm.vmss_id(ss.sub, ss.rg, ss.name), "name": ss.name, "etag": f'"{ss.etag}"'})
+            return out
+
+    def vms(self, rg: str, name: str) -> list[dict[str, Any]]:
+        """Stored instances with their state (applied profile without secrets)."""
+        from .state import strip_secrets
+
+        with self.lock:
+            self._advance()
+            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            key = ss.profile_key()
+            return [
+                {
+                    "instance_id": i.instance_id, "name": i.name, "zone": i.zone, "attached": i.attached,
+                    "phase": i.phase, "provisioning_state": i.provisioning, "health": self.engine.reported(ss, i),
+                    "latest_model_applied": i.attached or i.profile_key == key,
+                    "profile": strip_secrets(i.profile),
+                }
+                for i in ss.instances.values()
+            ]  # fmt: skip
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        with self.lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self._requests.clear()
+
+    # --- request handling (called by the server threads) ---
+
+    def handle_control(self, method: str, path: str, body: Any) -> Response:
+        return control.handle(self, method, path, body)
+
+    def handle_arm(self, req: Request, authorized: bool, after_answer: Any = None) -> tuple[Response, bool]:
+        """Answer an ARM request; returns (response, drop_connection)."""
+        rule = self.faults.pick(req.method, req.path)
+        if rule is not None and rule.kind == "slow":
+            time.sleep(min(rule.delay, 5.0))
+            rule = None
+        with self.lock:
+            self._advance()
+            drop = False
+            if rule is not None and rule.kind == "drop" and not rule.after_commit:
+                resp, drop = DROP, True
+            elif rule is not None and rule.kind == "status":
+                resp = self._error(rule.error(req.method, req.path))
+            else:
+                resp = self._dispatch(req, authorized)
+                drop = rule is not None and rule.kind == "drop"
+            self._record(req, 0 if drop else resp.status)
+            if req.method == "GET" and not drop:
+                self._reads += 1
+                remaining = "0" if resp.status == 429 else str(11999 - self._reads % 11000)
+                resp.headers.setdefault("x-ms-ratelimit-remaining-subscription-reads", remaining)
+            return resp, drop
+
+    def _dispatch(self, req: Request, authorized: bool) -> Response:
+        try:
+            if not authorized:
+                raise arm.missing_auth()
+            return self.arm.dispatch(req)
+        except ArmError as err:
+            return self._error(err)
+
+    @staticmethod
+    def _error(err: ArmError) -> Response:
+        return Response(err.status, err.body(), dict(err.headers))
+
+    def _record(self, req: Request, status: int) -> None:
+        body = req.body if isinstance(req.body, dict) else None
+        self._requests.append(
+            RequestRecord(
+                req.method,
+                req.path,
+                dict(req.query),
+                status,
+                self.engine.now,
+                req.headers.get("if-match"),
+                copy.deepcopy(body),
+            )
+        )
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())

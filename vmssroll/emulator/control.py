@@ -1,0 +1,74 @@
+"""The control API under /_emulator: request log, clock, scenario, faults, stored state."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from . import arm
+from .arm import Response
+from .scenarios import ScenarioError
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+PREFIX = "/_emulator"
+_FAULT_FIELDS = {
+    "kind", "status", "method", "path_regex", "count", "probability", "seed", "retry_after", "delay",
+    "after_commit", "code", "message",
+}  # fmt: skip
+
+
+def _bad(message: str, status: int = 400) -> Response:
+    return Response(status, arm.envelope("BadRequest" if status == 400 else "NotFound", message))
+
+
+def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
+    """Dispatch one control call."""
+    sub = path[len(PREFIX) :].rstrip("/") or "/"
+    if sub == "/requests" and method == "GET":
+        return Response(200, [r.as_json() for r in emu.requests])
+    if sub == "/requests" and method == "DELETE":
+        emu.clear_requests()
+        return Response(200, {"cleared": True})
+    if sub == "/clock" and method == "GET":
+        with emu.lock:
+            emu._advance()
+            return Response(200, {"now": arm.iso(emu.clock.now())})
+    if sub == "/clock/advance" and method == "POST":
+        seconds = (body or {}).get("seconds") if isinstance(body, dict) else None
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            return _bad('body must be {"seconds": N} with N >= 0')
+        emu.clock.advance(float(seconds))
+        with emu.lock:
+            emu._advance()
+            return Response(200, {"now": arm.iso(emu.clock.now())})
+    if sub == "/scenario" and method == "POST":
+        if not isinstance(body, dict):
+            return _bad('body must be a scenario or {"name": ...}')
+        source: Any = body["name"] if set(body) == {"name"} else body
+        try:
+            emu.load_scenario(source)
+        except ScenarioError as exc:
+            return _bad(str(exc))
+        return Response(200, {"subscription_id": emu.subscription_id})
+    if sub == "/faults" and method == "POST":
+        if not isinstance(body, dict) or set(body) - _FAULT_FIELDS:
+            return _bad(f"a fault rule is an object with fields among: {', '.join(sorted(_FAULT_FIELDS))}")
+        try:
+            rule = emu.faults.add(**body)
+        except (TypeError, ValueError, re.error) as exc:
+            return _bad(str(exc))
+        return Response(201, rule.describe())
+    if sub == "/faults" and method == "DELETE":
+        emu.faults.clear()
+        return Response(200, {"cleared": True})
+    if sub == "/faults" and method == "GET":
+        return Response(200, [r.describe() for r in emu.faults.rules])
+    m = re.fullmatch(r"/state/([^/]+)/([^/]+)", sub)
+    if m and method == "GET":
+        try:
+            return Response(200, emu.vmss(m.group(1), m.group(2)))
+        except KeyError:
+            return _bad(f"no scale set {m.group(2)!r} in {m.group(1)!r}", 404)
+    return _bad(f"unknown control call {method} {path}", 404)

@@ -1,0 +1,367 @@
+"""ARM routes and their handlers (Microsoft.Compute scale sets, plus the few reads the tool needs)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from . import arm, render
+from .arm import ArmError, Response
+from .engine import Engine
+from .rolling import Roller
+from .state import Instance, ScaleSet, World, keep_protected_settings, merge
+from .validate import validate_model
+
+_READ_ONLY = ("id", "name", "type", "etag")
+_READ_ONLY_PROPS = ("provisioningState", "uniqueId", "timeCreated")
+
+
+@dataclass
+class Request:
+    """A parsed ARM request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names; never contains Authorization
+    body: Any
+    base_url: str
+
+    @property
+    def api_version(self) -> str:
+        return self.query.get("api-version", "2026-04-01")
+
+
+Handler = Callable[["Arm", Request, dict[str, str]], Response]
+_S = r"^/subscriptions/(?P<sub>[^/]+)"
+_V = (
+    _S + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)"
+)
+ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    (m, re.compile(p + "/?$", re.IGNORECASE), h)
+    for m, p, h in [
+        ("GET", _S + r"/resourceGroups/(?P<rg>[^/]+)", "get_rg"),
+        (
+            "GET",
+            _S + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Network/loadBalancers/(?P<lb>[^/]+)",
+            "get_lb",
+        ),
+        (
+            "GET",
+            _S + r"/providers/Microsoft\.Features/providers/(?P<ns>[^/]+)/features/(?P<feature>[^/]+)",
+            "get_feature",
+        ),
+        (
+            "GET",
+            _S + r"/providers/Microsoft\.Compute/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)",
+            "get_operation",
+        ),
+        ("GET", _S + r"/providers/Microsoft\.Compute/virtualMachineScaleSets", "list_all"),
+        (
+            "GET",
+            _S + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachineScaleSets",
+            "list_rg",
+        ),
+        ("GET", _V, "get_vmss"),
+        ("PUT", _V, "put_vmss"),
+        ("PATCH", _V, "patch_vmss"),
+        ("GET", _V + r"/instanceView", "get_vmss_view"),
+        ("GET", _V + r"/virtualMachines", "list_vms"),
+        ("GET", _V + r"/virtualMachines/(?P<iid>[^/]+)", "get_vm"),
+        ("GET", _V + r"/virtualMachines/(?P<iid>[^/]+)/instanceView", "get_vm_view"),
+        ("POST", _V + r"/manualupgrade", "manual_upgrade"),
+        ("GET", _V + r"/rollingUpgrades/latest", "get_latest"),
+        ("POST", _V + r"/rollingUpgrades/cancel", "cancel"),
+        ("POST", _V + r"/osRollingUpgrade", "os_upgrade"),
+        ("POST", _V + r"/extensionRollingUpgrade", "extension_upgrade"),
+        ("GET", _V + r"/osUpgradeHistory", "os_history"),
+    ]
+]
+
+
+class Arm:
+    """Handlers over the world; the caller holds the lock and has advanced the engine."""
+
+    def __init__(self, world: World, engine: Engine, page_size: int) -> None:
+        self.world, self.engine, self.page_size = world, engine, page_size
+        self.roller = Roller(engine)
+
+    def dispatch(self, req: Request) -> Response:
+        for method, pattern, name in ROUTES:
+            m = pattern.match(req.path)
+            if m and method == req.method:
+                handler: Callable[[Request, dict[str, str]], Response] = getattr(self, name)
+                return handler(req, m.groupdict())
+        # not verified: ARM's wording for unknown routes varies by provider
+        raise ArmError(
+            404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
+        )
+
+    # --- lookups ---
+
+    def _check_sub(self, sub: str) -> None:
+        if sub.lower() != self.world.subscription_id.lower():
+            raise arm.subscription_not_found(sub)
+
+    def _rg(self, sub: str, rg: str) -> dict[str, Any]:
+        self._check_sub(sub)
+        found = self.world.resource_groups.get(rg.lower())
+        if found is None:
+            raise arm.rg_not_found(rg)
+        return found
+
+    def _vmss(self, p: dict[str, str]) -> ScaleSet:
+        self._rg(p["sub"], p["rg"])
+        ss = self.world.scale_sets.get((p["rg"].lower(), p["name"].lower()))
+        if ss is None:
+            raise arm.vmss_not_found(p["rg"], p["name"])
+        return ss
+
+    # --- simple reads ---
+
+    def get_rg(self, req: Request, p: dict[str, str]) -> Response:
+        rg = self._rg(p["sub"], p["rg"])
+        return Response(200, {
+            "id": f"/subscriptions/{self.world.subscription_id}/resourceGroups/{rg['name']}",
+            "name": rg["name"], "type": "Microsoft.Resources/resourceGroups", "location": rg["location"],
+            "tags": rg.get("tags") or {}, "properties": {"provisioningState": "Succeeded"},
+        })  # fmt: skip
+
+    def get_lb(self, req: Request, p: dict[str, str]) -> Response:
+        self._rg(p["sub"], p["rg"])
+        body = self.world.load_balancers.get((p["rg"].lower(), p["lb"].lower()))
+        if body is None:
+            raise arm.resource_not_found("Microsoft.Network/loadBalancers", p["rg"], p["lb"])
+        return Response(200, copy.deepcopy(body))
+
+    def get_feature(self, req: Request, p: dict[str, str]) -> Response:
+        self._check_sub(p["sub"])
+        name = f"{p['ns']}/{p['feature']}"
+        return Response(200, {
+            "id": f"/subscriptions/{self.world.subscription_id}/providers/Microsoft.Features/providers/"
+                  f"{p['ns']}/features/{p['feature']}",
+            "name": name, "type": "Microsoft.Features/providers/features",
+            "properties": {"state": self.world.feature_state(name)},
+        })  # fmt: skip
+
+    def list_all(self, req: Request, p: dict[str, str]) -> Response:
+        self._check_sub(p["sub"])
+        return Response(200, {"value": [render.vmss(s) for s in self.world.scale_sets.values()]})
+
+    def list_rg(self, req: Request, p: dict[str, str]) -> Response:
+        self._rg(p["sub"], p["rg"])
+        sets = [s for s in self.world.scale_sets.values() if s.rg.lower() == p["rg"].lower()]
+        return Response(200, {"value": [render.vmss(s) for s in sets]})
+
+    def get_vmss(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        return Response(200, render.vmss(ss), {"ETag": render.etag(ss)})
+
+    def get_vmss_view(self, req: Request, p: dict[str, str]) -> Response:
+        return Response(200, render.vmss_instance_view(self.engine, self._vmss(p)))
+
+    # --- VMs ---
+
+    def list_vms(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        expand = "instanceview" in req.query.get("$expand", "").lower()
+        try:
+            start = int(req.query.get("$skiptoken", "0"))
+        except ValueError as exc:
+            raise arm.invalid_parameter("$skiptoken", "The skip token is not valid.") from exc
+        insts = list(ss.instances.values())
+        page = insts[start : start + self.page_size]
+        source, key = self.engine.health_source(ss), ss.profile_key()
+        body: dict[str, Any] = {"value": [render.vm(self.engine, ss, i, expand, source, key) for i in page]}
+        if start + self.page_size < len(insts):
+            q = f"api-version={quote(req.api_version)}&$skiptoken={start + self.page_size}"
+            if "$expand" in req.query:
+                q += f"&$expand={quote(req.query['$expand'])}"
+            body["nextLink"] = f"{req.base_url}{req.path}?{q}"
+        return Response(200, body)
+
+    def _inst(self, ss: ScaleSet, p: dict[str, str]) -> Instance:
+        inst = ss.instances.get(p["iid"])
+        if inst is None:
+            raise arm.resource_not_found(
+                "Microsoft.Compute/virtualMachineScaleSets/virtualMachines", p["rg"], f"{ss.name}/{p['iid']}"
+            )
+        return inst
+
+    def get_vm(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        expand = "instanceview" in req.query.get("$expand", "").lower()
+        source, key = self.engine.health_source(ss), ss.profile_key()
+        return Response(200, render.vm(self.engine, ss, self._inst(ss, p), expand, source, key))
+
+    def get_vm_view(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        inst = self._inst(ss, p)
+        return Response(200, render.vm_instance_view(self.engine, ss, inst, self.engine.health_source(ss)))
+
+    # --- writes ---
+
+    def _check_if_match(self, req: Request, ss: ScaleSet | None) -> None:
+        if_match = req.headers.get("if-match")
+        if if_match is not None and (ss is None or if_match.strip() not in ("*", render.etag(ss))):
+            raise arm.precondition_failed()
+        if req.headers.get("if-none-match", "").strip() == "*" and ss is not None:
+            raise arm.precondition_failed()
+
+    def _body_dict(self, req: Request) -> dict[str, Any]:
+        if not isinstance(req.body, dict):
+            raise ArmError(
+                400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
+            )
+        body = copy.deepcopy(req.body)
+        for key in _READ_ONLY:
+            body.pop(key, None)
+        props = body.get("properties")
+        if isinstance(props, dict):
+            for key in _READ_ONLY_PROPS:
+                props.pop(key, None)
+        return body
+
+    def _written(self, req: Request, ss: ScaleSet, status: int) -> Response:
+        """After a write: react to the model change and answer with an async operation."""
+        capacity = (ss.model.get("sku") or {}).get("capacity")
+        if isinstance(capacity, int) and capacity != len(ss.members()):
+            self.engine.scale_to(ss, capacity)
+        self._react(ss)
+        op = self.world.new_operation("write", ss.location, self.engine.now)
+        op.finish(self.engine.now)  # quick in Azure: succeeded on the first poll
+        headers = {"Azure-AsyncOperation": self._op_url(req, ss, op.op_id), "ETag": render.etag(ss)}
+        return Response(status, render.vmss(ss), headers)
+
+    def _react(self, ss: ScaleSet) -> None:
+        """Upgrade-policy reaction to a write: Rolling starts an upgrade, Automatic updates everyone."""
+        mode = ss.mode
+        if mode == "Rolling":
+            latest = ss.latest()
+            if latest is None or not latest.active:
+                self.roller.start(ss, "Model")
+        elif mode == "Automatic":
+            self.engine.update_group(ss, [i for i in ss.behind() if i.phase == "idle"], None)
+
+    def patch_vmss(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        self._check_if_match(req, ss)
+        new = merge(ss.model, self._body_dict(req))
+        keep_protected_settings(ss.profile, (new.get("properties") or {}).get("virtualMachineProfile") or {})
+        validate_model(self.engine, self.world, new, ss.model)
+        ss.model = new
+        ss.etag += 1
+        return self._written(req, ss, 200)
+
+    def put_vmss(self, req: Request, p: dict[str, str]) -> Response:
+        self._rg(p["sub"], p["rg"])
+        key = (p["rg"].lower(), p["name"].lower())
+        ss = self.world.scale_sets.get(key)
+        self._check_if_match(req, ss)
+        body = self._body_dict(req)
+        if not body.get("location"):
+            raise arm.invalid_parameter("location", "The 'location' property is required.")
+        validate_model(self.engine, self.world, body, ss.model if ss else None)
+        if ss is not None:
+            ss.model = body
+            ss.etag += 1
+            return self._written(req, ss, 200)
+        ss = ScaleSet(self.world.subscription_id, self.world.resource_groups[p["rg"].lower()]["name"],
+                      p["name"], body, self.engine.now)  # fmt: skip
+        self.world.scale_sets[key] = ss
+        return self._written(req, ss, 201)
+
+    # --- long-running actions ---
+
+    def _op_url(self, req: Request, ss: ScaleSet, op_id: str, monitor: bool = False) -> str:
+        url = (
+            f"{req.base_url}/subscriptions/{ss.sub}/providers/Microsoft.Compute/locations/{ss.location}"
+            f"/operations/{op_id}?"
+        )
+        return url + ("monitor=true&" if monitor else "") + f"api-version={quote(req.api_version)}"
+
+    def _accepted(self, req: Request, ss: ScaleSet, op_id: str) -> Response:
+        return Response(
+            202, None, {"Location": self._op_url(req, ss, op_id, monitor=True), "Retry-After": "0"}
+        )
+
+    def get_operation(self, req: Request, p: dict[str, str]) -> Response:
+        self._check_sub(p["sub"])
+        op = self.world.operations.get(p["op"])
+        if op is None:
+            raise arm.no_rolling_upgrade()
+        if req.query.get("monitor", "").lower() != "true":
+            return Response(200, render.operation(op))
+        if op.status == "InProgress":
+            return Response(
+                202, None, {"Location": req.base_url + req.path + "?" + _query(req), "Retry-After": "0"}
+            )
+        if op.status == "Succeeded":
+            return Response(200, None)
+        # not verified: the HTTP status a failed operation's Location answers with
+        err = op.error or {"code": "OperationFailed", "message": "The operation failed."}
+        raise ArmError(409 if op.status == "Canceled" else 400, err["code"], err["message"])
+
+    def manual_upgrade(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        if ss.flexible:
+            raise arm.manual_upgrade_on_flexible(ss.name)
+        ids = (req.body or {}).get("instanceIds") if isinstance(req.body, dict) else None
+        if not isinstance(ids, list) or not ids:
+            raise arm.invalid_parameter(
+                "instanceIds", "The 'instanceIds' list must contain at least one instance ID."
+            )
+        missing = [str(i) for i in ids if str(i) not in ss.instances]
+        if missing:
+            raise arm.invalid_parameter("instanceIds", f"Instance IDs not found: {', '.join(missing)}.")
+        key = ss.profile_key()
+        insts = [ss.instances[str(i)] for i in ids]
+        insts = [i for i in insts if i.profile_key != key and i.phase == "idle" and not i.attached]
+        op = self.world.new_operation("manualupgrade", ss.location, self.engine.now)
+        self.engine.update_group(ss, insts, op)
+        return self._accepted(req, ss, op.op_id)
+
+    def get_latest(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        up = ss.latest()
+        if up is None:
+            raise arm.no_rolling_upgrade()
+        return Response(200, render.rolling_status(self.engine, ss, up))
+
+    def cancel(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        op = self.world.new_operation("cancel", ss.location, self.engine.now)
+        try:
+            self.roller.cancel(ss, op)
+        except ArmError:
+            del self.world.operations[op.op_id]
+            raise
+        return self._accepted(req, ss, op.op_id)
+
+    def _start(self, req: Request, p: dict[str, str], kind: str) -> Response:
+        ss = self._vmss(p)
+        latest = ss.latest()
+        if latest is not None and latest.active:
+            raise arm.upgrade_already_running(ss.name)
+        op = self.world.new_operation(f"{kind}RollingUpgrade", ss.location, self.engine.now)
+        self.roller.start(ss, kind, op)
+        return self._accepted(req, ss, op.op_id)
+
+    def os_upgrade(self, req: Request, p: dict[str, str]) -> Response:
+        return self._start(req, p, "OS")
+
+    def extension_upgrade(self, req: Request, p: dict[str, str]) -> Response:
+        return self._start(req, p, "Extension")
+
+    def os_history(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        ups = [u for u in reversed(ss.upgrades) if u.kind == "OS"]
+        return Response(200, {"value": [render.os_history_entry(self.engine, ss, u) for u in ups]})
+
+
+def _query(req: Request) -> str:
+    return "&".join(f"{quote(k, safe='$')}={quote(v)}" for k, v in req.query.items())

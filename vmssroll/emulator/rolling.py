@@ -1,0 +1,204 @@
+"""Rolling upgrades: batch planning, health checks between batches, MaxSurge, rollback, cancel.
+
+Choices (documented in scenarios/README.md):
+- capacity is the number of model instances when the upgrade starts; batch size
+  max(1, floor(capacity * maxBatchInstancePercent / 100)).
+- a model change while an upgrade rolls: instances still behind once the planned batches are done are
+  planned into further batches of the same upgrade.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import timedelta
+
+import isodate
+
+from . import arm
+from .engine import Engine
+from .state import Instance, Operation, RollingUpgrade, ScaleSet, effective_policy
+
+
+def plan_batches(
+    engine: Engine, ss: ScaleSet, candidates: list[Instance], policy: dict, batch_size: int
+) -> list[list[str]]:
+    """Order candidates into batches following the documented rules."""
+    source = engine.health_source(ss)
+    prio = bool(policy.get("prioritizeUnhealthyInstances"))
+
+    def key(inst: Instance) -> tuple[int, int]:
+        first = 0 if prio and engine.unhealthy(ss, inst, source) else 1
+        return (first, int(inst.instance_id))
+
+    def chunk(items: list[Instance]) -> list[list[str]]:
+        ids = [i.instance_id for i in sorted(items, key=key)]
+        return [ids[n : n + batch_size] for n in range(0, len(ids), batch_size)]
+
+    if policy.get("enableCrossZoneUpgrade") or not ss.zones:
+        return chunk(candidates)
+    by_zone: dict[str, list[Instance]] = {}
+    for inst in candidates:
+        by_zone.setdefault(inst.zone or "", []).append(inst)
+    zones = sorted(by_zone)
+    if prio:
+        zones.sort(key=lambda z: 0 if any(engine.unhealthy(ss, i, source) for i in by_zone[z]) else 1)
+    return [batch for z in zones for batch in chunk(by_zone[z])]
+
+
+class Roller:
+    """Drives rolling upgrades on top of the engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, ss: ScaleSet, kind: str, op: Operation | None = None) -> RollingUpgrade | None:
+        """Start a rolling upgrade; Model upgrades only start when instances are behind."""
+        eng = self.engine
+        members = ss.members()
+        if kind == "Model":
+            candidates = [i for i in ss.behind() if i.phase == "idle"]
+            if not candidates:
+                return None
+        else:
+            candidates = members
+        policy = effective_policy(ss.model)
+        capacity = len(members)
+        size = max(1, math.floor(capacity * int(policy["maxBatchInstancePercent"]) / 100))
+        up = RollingUpgrade(
+            kind, policy, eng.now, capacity, size, plan_batches(eng, ss, candidates, policy, size)
+        )
+        up.last_action_time = eng.now
+        if op:
+            up.ops.append(op)
+        ss.upgrades.append(up)
+        self._next_batch(ss, up)
+        return up
+
+    def cancel(self, ss: ScaleSet, op: Operation) -> None:
+        up = ss.latest()
+        if up is None or up.code != "RollingForward":
+            raise arm.no_upgrade_to_cancel()
+        up.cancel_requested = True
+        up.last_action = "Cancel"
+        up.last_action_time = self.engine.now
+        up.cancel_ops.append(op)
+        if not up.current:
+            self._end(up, "Cancelled")
+
+    def _end(self, up: RollingUpgrade, code: str) -> None:
+        now = self.engine.now
+        up.code, up.end_time, up.current = code, now, []
+        for op in up.ops:
+            if code == "Completed":
+                op.finish(now)
+            elif code == "Cancelled":
+                op.finish(now, "Canceled", arm.cancelled_error())
+            else:
+                op.finish(now, "Failed", up.error)
+        for op in up.cancel_ops:
+            op.finish(now)
+
+    def _next_batch(self, ss: ScaleSet, up: RollingUpgrade) -> None:
+        eng = self.engine
+        up.next_batch_at = None
+        if up.code != "RollingForward":
+            return
+        if up.cancel_requested:
+            self._end(up, "Cancelled")
+            return
+        # Drop instances deleted meanwhile; pick up instances left behind by a newer model.
+        up.batches = [[i for i in b if i in ss.instances] for b in up.batches]
+        up.batches = [b for b in up.batches if b]
+        if not up.batches and up.kind == "Model":
+            late = [i for i in ss.behind() if i.phase == "idle"]
+            up.batches = plan_batches(eng, ss, late, up.policy, up.batch_size)
+        if not up.batches:
+            self._end(up, "Completed")
+            return
+        batch = up.batches.pop(0)
+        members = ss.members()
+        source = eng.health_source(ss)
+        unhealthy = sum(1 for i in members if eng.unhealthy(ss, i, source))
+        healthy_in_batch = sum(1 for iid in batch if not eng.unhealthy(ss, ss.instances[iid], source))
+        projected = unhealthy + healthy_in_batch
+        threshold = int(up.policy["maxUnhealthyInstancePercent"])
+        if members and projected * 100 / len(members) > threshold:
+            up.batches.insert(0, batch)
+            up.error = arm.max_unhealthy_error(round(projected * 100 / len(members)), threshold)
+            self._end(up, "Faulted")
+            return
+        up.current = []
+        done = self._batch_watcher(ss, up)
+        if up.policy.get("maxSurge"):
+            for old_id in batch:
+                old = ss.instances[old_id]
+                new = eng.add_instance(ss, old.zone, owner=done)
+                up.surge_old[new.instance_id] = old_id
+                up.current.append(new.instance_id)
+        else:
+            for iid in batch:
+                up.current.append(iid)
+                eng.start_cycle(ss, ss.instances[iid], ss.profile, owner=done)
+
+    def _batch_watcher(self, ss: ScaleSet, up: RollingUpgrade) -> Callable[[Instance], None]:
+        def done(inst: Instance) -> None:
+            if inst.instance_id in up.current:
+                up.current.remove(inst.instance_id)
+                if inst.instance_id not in up.upgraded:
+                    up.upgraded.append(inst.instance_id)
+            if not up.current and up.code == "RollingForward":
+                self._batch_done(ss, up)
+
+        return done
+
+    def _batch_done(self, ss: ScaleSet, up: RollingUpgrade) -> None:
+        eng = self.engine
+        source = eng.health_source(ss)
+        for new_id, old_id in list(up.surge_old.items()):
+            new = ss.instances.get(new_id)
+            if new is not None and new.phase == "idle" and not eng.unhealthy(ss, new, source):
+                eng.delete(ss, old_id)
+                del up.surge_old[new_id]
+        upgraded = [ss.instances[i] for i in up.upgraded if i in ss.instances]
+        failed = [i for i in upgraded if eng.unhealthy(ss, i, source)]
+        threshold = int(up.policy["maxUnhealthyUpgradedInstancePercent"])
+        if upgraded and len(failed) * 100 / len(upgraded) > threshold:
+            pct = round(len(failed) * 100 / len(upgraded))
+            up.error = arm.max_unhealthy_upgraded_error(pct, threshold, failed[0].instance_id)
+            if up.policy.get("rollbackFailedInstancesOnPolicyBreach"):
+                self._rollback(ss, up, failed)
+            else:
+                self._end(up, "Faulted")
+            return
+        if up.cancel_requested:
+            self._end(up, "Cancelled")
+            return
+        pause = isodate.parse_duration(str(up.policy.get("pauseTimeBetweenBatches") or "PT0S"))
+        seconds = pause.total_seconds() if isinstance(pause, timedelta) else 0.0
+        more = bool(up.batches) or (up.kind == "Model" and any(i.phase == "idle" for i in ss.behind()))
+        if seconds > 0 and more:
+            up.next_batch_at = eng.now + timedelta(seconds=seconds)
+            eng.after(seconds, lambda: self._next_batch(ss, up))
+        else:
+            self._next_batch(ss, up)
+
+    def _rollback(self, ss: ScaleSet, up: RollingUpgrade, failed: list[Instance]) -> None:
+        eng = self.engine
+        up.code = "RollingBack"
+        waiting: set[str] = set()
+
+        def done(inst: Instance) -> None:
+            waiting.discard(inst.instance_id)
+            if not waiting:
+                self._end(up, "Faulted")
+
+        for inst in failed:
+            if inst.instance_id in up.surge_old:  # a surge instance: remove it, its old one stays
+                del up.surge_old[inst.instance_id]
+                eng.delete(ss, inst.instance_id)
+            elif inst.prev_profile is not None:
+                waiting.add(inst.instance_id)
+                eng.start_cycle(ss, inst, inst.prev_profile, owner=done)
+        if not waiting:
+            self._end(up, "Faulted")

@@ -1,0 +1,284 @@
+"""Scenario files: a compact description of a subscription, validated and built into a World.
+
+The format is documented in scenarios/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .state import HEALTH_STATES, Instance, ScaleSet, Timings, World, canonical
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+_TOP = {"name", "description", "subscription", "features", "resource_groups", "load_balancers", "scale_sets"}
+_SET = {
+    "name", "resource_group", "location", "orchestration_mode", "capacity", "zones", "overprovision",
+    "single_placement_group", "sku", "tags", "upgrade_policy", "image", "health_probe", "extensions",
+    "os_profile", "timings", "initial_health", "initializing_for", "instances", "health_rules",
+    "attached_vms", "profile",
+}  # fmt: skip
+Pending = list[tuple[ScaleSet, Instance, float]]
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario; the message names the offending field."""
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def load(source: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """Read a scenario from a built-in name, a .json/.yaml path, or a dict; validate it."""
+    if isinstance(source, dict):
+        data: Any = source
+    else:
+        text = str(source)
+        path = SCENARIO_DIR / f"{text}.yaml"
+        if not path.exists():
+            path = Path(text)
+        if not path.exists():
+            raise ScenarioError(
+                f"unknown scenario {text!r}: not a built-in ({', '.join(builtin_names())}) nor a file"
+            )
+        try:
+            raw = path.read_text(encoding="utf-8")
+            data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ScenarioError(f"{path.name}: cannot be read: {exc}") from exc
+    _check(data)
+    return data
+
+
+def _fail(where: str, why: str) -> ScenarioError:
+    return ScenarioError(f"{where}: {why}")
+
+
+def _keys(obj: Any, where: str, allowed: set[str], required: tuple[str, ...] = ()) -> None:
+    if not isinstance(obj, dict):
+        raise _fail(where, "must be a mapping")
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise _fail(f"{where}.{unknown[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+    for key in required:
+        if key not in obj:
+            raise _fail(f"{where}.{key}", "is required")
+
+
+def _health(value: Any, where: str) -> None:
+    if value not in HEALTH_STATES:
+        raise _fail(where, f"must be one of {', '.join(HEALTH_STATES)}, not {value!r}")
+
+
+def _check(data: Any) -> None:
+    _keys(data, "scenario", _TOP, ("scale_sets",))
+    rgs = {str(r.get("name", "")).lower() for r in data.get("resource_groups") or [] if isinstance(r, dict)}
+    for i, rg in enumerate(data.get("resource_groups") or []):
+        _keys(rg, f"resource_groups[{i}]", {"name", "location", "tags"}, ("name",))
+    for i, lb in enumerate(data.get("load_balancers") or []):
+        _keys(lb, f"load_balancers[{i}]", {"name", "resource_group", "probes"}, ("name", "resource_group"))
+        for j, pr in enumerate(lb.get("probes") or []):
+            allowed = {"name", "protocol", "port", "request_path", "interval", "count"}
+            _keys(pr, f"load_balancers[{i}].probes[{j}]", allowed, ("name",))
+    for key, state in (data.get("features") or {}).items():
+        if state not in ("Registered", "NotRegistered"):
+            raise _fail(f"features.{key}", "must be Registered or NotRegistered")
+    sets = data["scale_sets"]
+    if not isinstance(sets, list):
+        raise _fail("scale_sets", "must be a list")
+    for i, ss in enumerate(sets):
+        where = f"scale_sets[{i}]"
+        _keys(ss, where, _SET, ("name", "resource_group"))
+        if rgs and str(ss["resource_group"]).lower() not in rgs:
+            raise _fail(f"{where}.resource_group", f"{ss['resource_group']!r} is not in resource_groups")
+        cap = ss.get("capacity", 2)
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+            raise _fail(f"{where}.capacity", "must be a non-negative integer")
+        mode = str(ss.get("orchestration_mode", "Uniform"))
+        if mode not in ("Uniform", "Flexible"):
+            raise _fail(f"{where}.orchestration_mode", "must be Uniform or Flexible")
+        if "initial_health" in ss:
+            _health(ss["initial_health"], f"{where}.initial_health")
+        _keys(ss.get("timings") or {}, f"{where}.timings", {"updating", "initializing"})
+        for key, inst in (ss.get("instances") or {}).items():
+            _keys(inst, f"{where}.instances.{key}", {"health", "initializing_for", "image_version"})
+            if "health" in inst:
+                _health(inst["health"], f"{where}.instances.{key}.health")
+        for j, rule in enumerate(ss.get("health_rules") or []):
+            rw = f"{where}.health_rules[{j}]"
+            _keys(rule, rw, {"image_version", "instance_id", "health"}, ("health",))
+            if ("image_version" in rule) == ("instance_id" in rule):
+                raise _fail(rw, "needs exactly one of image_version or instance_id")
+            _health(rule["health"], f"{rw}.health")
+        probe = ss.get("health_probe")
+        if probe is not None and not isinstance(probe, str):
+            _keys(
+                probe,
+                f"{where}.health_probe",
+                {"load_balancer", "probe", "resource_group"},
+                ("load_balancer", "probe"),
+            )
+        for j, vm in enumerate(ss.get("attached_vms") or []):
+            _keys(vm, f"{where}.attached_vms[{j}]", {"name", "zone", "extensions"}, ("name",))
+        if not isinstance(ss.get("image", {}), dict):
+            raise _fail(f"{where}.image", "must be a mapping (publisher/offer/sku/version or id)")
+
+
+def _extension(ext: dict[str, Any]) -> dict[str, Any]:
+    if "properties" in ext:
+        return dict(ext)
+    props = {k: v for k, v in ext.items() if k != "name"}
+    props.setdefault("autoUpgradeMinorVersion", True)
+    return {"name": ext.get("name") or props.get("type"), "properties": props}
+
+
+def _profile(sub: str, rg: str, ss: dict[str, Any]) -> dict[str, Any]:
+    name = ss["name"]
+    image = ss.get("image") or {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
+                                "version": "1.0.0"}  # fmt: skip
+    net = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network"
+    nic: dict[str, Any] = {
+        "name": f"{name}-nic",
+        "properties": {"primary": True, "ipConfigurations": [
+            {"name": "ipconfig1", "properties": {"subnet": {"id": f"{net}/virtualNetworks/vnet/subnets/default"}}}
+        ]},
+    }  # fmt: skip
+    network: dict[str, Any] = {"networkInterfaceConfigurations": [nic]}
+    probe = ss.get("health_probe")
+    if isinstance(probe, str):
+        network["healthProbe"] = {"id": probe}
+    elif isinstance(probe, dict):
+        lb_rg = probe.get("resource_group", rg)
+        pid = f"/subscriptions/{sub}/resourceGroups/{lb_rg}/providers/Microsoft.Network/loadBalancers/"
+        network["healthProbe"] = {"id": pid + f"{probe['load_balancer']}/probes/{probe['probe']}"}
+    if ss.get("orchestration_mode") == "Flexible":
+        network["networkApiVersion"] = "2020-11-01"
+    os_profile = {"computerNamePrefix": name, "adminUsername": "azureuser", **(ss.get("os_profile") or {})}
+    profile: dict[str, Any] = {
+        "storageProfile": {
+            "imageReference": dict(image),
+            "osDisk": {"createOption": "FromImage", "caching": "ReadWrite",
+                       "managedDisk": {"storageAccountType": "Premium_LRS"}},
+        },
+        "osProfile": os_profile,
+        "networkProfile": network,
+    }  # fmt: skip
+    if ss.get("extensions"):
+        profile["extensionProfile"] = {"extensions": [_extension(e) for e in ss["extensions"]]}
+    profile.update(ss.get("profile") or {})
+    return profile
+
+
+def _lb(sub: str, location: str, lb: dict[str, Any]) -> dict[str, Any]:
+    lid = f"/subscriptions/{sub}/resourceGroups/{lb['resource_group']}/providers/Microsoft.Network/loadBalancers/{lb['name']}"
+    probes = []
+    for pr in lb.get("probes") or []:
+        props = {"protocol": pr.get("protocol", "Http"), "port": pr.get("port", 80),
+                 "intervalInSeconds": pr.get("interval", 5), "numberOfProbes": pr.get("count", 2),
+                 "provisioningState": "Succeeded"}  # fmt: skip
+        if props["protocol"] != "Tcp":
+            props["requestPath"] = pr.get("request_path", "/")
+        probes.append({"id": f"{lid}/probes/{pr['name']}", "name": pr["name"], "properties": props})
+    return {
+        "id": lid, "name": lb["name"], "type": "Microsoft.Network/loadBalancers", "location": location,
+        "sku": {"name": "Standard"},
+        "properties": {"provisioningState": "Succeeded", "frontendIPConfigurations": [],
+                       "backendAddressPools": [{"id": f"{lid}/backendAddressPools/pool", "name": "pool"}],
+                       "probes": probes},
+    }  # fmt: skip
+
+
+def build(data: dict[str, Any], now: datetime) -> tuple[World, Pending]:
+    """A World from a validated scenario, plus the initial 'initializing' instances to settle later."""
+    sub = str(data.get("subscription") or DEFAULT_SUBSCRIPTION)
+    world = World(sub, features={k.lower(): v for k, v in (data.get("features") or {}).items()})
+    for rg in data.get("resource_groups") or []:
+        world.resource_groups[rg["name"].lower()] = {"name": rg["name"], "location": rg.get("location", "westeurope"),
+                                                    "tags": rg.get("tags") or {}}  # fmt: skip
+    for ss in data["scale_sets"]:  # resource groups implied by scale sets
+        world.resource_groups.setdefault(ss["resource_group"].lower(), {"name": ss["resource_group"],
+                                         "location": ss.get("location", "westeurope"), "tags": {}})  # fmt: skip
+    for lb in data.get("load_balancers") or []:
+        loc = world.resource_groups.get(lb["resource_group"].lower(), {}).get("location", "westeurope")
+        world.load_balancers[(lb["resource_group"].lower(), lb["name"].lower())] = _lb(sub, loc, lb)
+    pending: Pending = []
+    for spec in data["scale_sets"]:
+        pending += _build_set(world, spec, now)
+    return world, pending
+
+
+def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
+    sub = world.subscription_id
+    rg = world.resource_groups[spec["resource_group"].lower()]
+    zones = [str(z) for z in spec.get("zones") or []]
+    sku = spec.get("sku", "Standard_D2s_v5")
+    sku = {"name": sku, "tier": "Standard"} if isinstance(sku, str) else dict(sku)
+    sku["capacity"] = spec.get("capacity", 2)
+    props: dict[str, Any] = {
+        "orchestrationMode": spec.get("orchestration_mode", "Uniform"),
+        "upgradePolicy": dict(spec.get("upgrade_policy") or {"mode": "Manual"}),
+        "virtualMachineProfile": _profile(sub, rg["name"], spec),
+    }
+    for key, rest in (("overprovision", "overprovision"), ("single_placement_group", "singlePlacementGroup")):
+        if key in spec:
+            props[rest] = spec[key]
+    if props["orchestrationMode"] == "Flexible":
+        props.setdefault("platformFaultDomainCount", 1)
+    model: dict[str, Any] = {"location": spec.get("location", rg["location"]), "tags": spec.get("tags") or {},
+                             "sku": sku, "properties": props}  # fmt: skip
+    if zones:
+        model["zones"] = zones
+    ss = ScaleSet(sub, rg["name"], spec["name"], model, now)
+    ss.timings = Timings(**{k: float(v) for k, v in (spec.get("timings") or {}).items()})
+    for rule in spec.get("health_rules") or []:
+        if "image_version" in rule:
+            ss.rules_version[str(rule["image_version"])] = rule["health"]
+        else:
+            ss.rules_instance[str(rule["instance_id"])] = rule["health"]
+    profile, key = ss.profile, ss.profile_key()
+    overrides = {str(k): v for k, v in (spec.get("instances") or {}).items()}
+    pending: Pending = []
+    for n in range(sku["capacity"]):
+        iid = ss.new_instance_id()
+        inst = Instance(iid, zones[n % len(zones)] if zones else None, profile, key, name=f"{ss.name}_{iid}")
+        over = overrides.get(iid, {})
+        if "image_version" in over:
+            inst.profile = _with_version(profile, str(over["image_version"]))
+            inst.profile_key = canonical(inst.profile)
+        health = over.get("health") or ss.rules_instance.get(iid) or spec.get("initial_health") or ""
+        health = health or _rule_for_version(ss, inst) or "healthy"
+        inst.health, inst.health_time = health, now
+        if health == "initializing":
+            inst.health, inst.phase = "healthy", "initializing"
+            pending.append((ss, inst, float(over.get("initializing_for", spec.get("initializing_for", 120)))))
+        ss.instances[iid] = inst
+    for vm in spec.get("attached_vms") or []:
+        iid = ss.new_instance_id()
+        exts = [_extension(e) for e in vm.get("extensions") or []]
+        zone = str(vm["zone"]) if vm.get("zone") else None
+        ss.instances[iid] = Instance(iid, zone, profile, key, name=vm["name"], attached=True, extensions=exts)
+    world.scale_sets[(ss.rg.lower(), ss.name.lower())] = ss
+    return pending
+
+
+def _with_version(profile: dict[str, Any], version: str) -> dict[str, Any]:
+    out = json.loads(json.dumps(profile))
+    ref = out["storageProfile"]["imageReference"]
+    if "id" in ref and "/versions/" in ref["id"]:
+        ref["id"] = ref["id"].rsplit("/", 1)[0] + "/" + version
+    else:
+        ref["version"] = version
+    return out
+
+
+def _rule_for_version(ss: ScaleSet, inst: Instance) -> str | None:
+    from .state import image_version
+
+    version = image_version(inst.profile)
+    return ss.rules_version.get(version) if version else None

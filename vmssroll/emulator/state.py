@@ -1,0 +1,270 @@
+"""The stored world: scale sets, instances, rolling upgrades, operations, plus model helpers."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+APP_HEALTH_PUBLISHER = "microsoft.managedservices"
+APP_HEALTH_TYPES = {"applicationhealthlinux", "applicationhealthwindows"}
+ROLLING_DEFAULTS: dict[str, Any] = {
+    "maxBatchInstancePercent": 20,
+    "maxUnhealthyInstancePercent": 20,
+    "maxUnhealthyUpgradedInstancePercent": 20,
+    "pauseTimeBetweenBatches": "PT0S",
+    "enableCrossZoneUpgrade": False,
+    "prioritizeUnhealthyInstances": False,
+    "rollbackFailedInstancesOnPolicyBreach": False,
+    "maxSurge": False,
+}
+HEALTH_STATES = ("healthy", "unhealthy", "initializing", "unknown", "silent")
+
+
+@dataclass
+class Timings:
+    """Seconds an instance spends updating, then initializing, after a model change."""
+
+    updating: float = 60.0
+    initializing: float = 30.0
+
+
+@dataclass
+class Instance:
+    """One VM of a scale set (or a VM attached to a Flexible set)."""
+
+    instance_id: str
+    zone: str | None
+    profile: dict[str, Any]  # applied virtualMachineProfile (shared between instances; never mutated)
+    profile_key: str
+    health: str = "healthy"  # settled health: healthy|unhealthy|unknown|silent
+    phase: str = "idle"  # idle|updating|initializing
+    provisioning: str = "Succeeded"  # Succeeded|Updating|Creating
+    silent_now: bool = False  # initializing forever without reporting
+    vm_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    name: str | None = None
+    attached: bool = False
+    extensions: list[dict[str, Any]] | None = None  # attached VMs only
+    prev_profile: dict[str, Any] | None = None
+    target: dict[str, Any] | None = None
+    gen: int = 0
+    owner: Any = None  # callback(instance) when the current cycle settles
+    health_time: datetime | None = None
+
+
+@dataclass
+class Operation:
+    """An asynchronous operation as seen through .../locations/{loc}/operations/{id}."""
+
+    op_id: str
+    name: str
+    location: str
+    start: datetime
+    status: str = "InProgress"
+    end: datetime | None = None
+    error: dict[str, Any] | None = None
+
+    def finish(self, now: datetime, status: str = "Succeeded", error: dict[str, Any] | None = None) -> None:
+        if self.status == "InProgress":
+            self.status, self.end, self.error = status, now, error
+
+
+@dataclass
+class RollingUpgrade:
+    """One rolling upgrade run (model, OS or extension)."""
+
+    kind: str  # Model|OS|Extension
+    policy: dict[str, Any]
+    start_time: datetime
+    capacity: int
+    batch_size: int
+    batches: list[list[str]]
+    code: str = "RollingForward"
+    last_action: str = "Start"
+    last_action_time: datetime | None = None
+    end_time: datetime | None = None
+    error: dict[str, Any] | None = None
+    current: list[str] = field(default_factory=list)
+    surge_old: dict[str, str] = field(default_factory=dict)  # new id -> old id
+    upgraded: list[str] = field(default_factory=list)
+    cancel_requested: bool = False
+    ops: list[Operation] = field(default_factory=list)
+    cancel_ops: list[Operation] = field(default_factory=list)
+    next_batch_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.code in ("RollingForward", "RollingBack")
+
+
+@dataclass
+class ScaleSet:
+    """A stored scale set: the client's model plus server-side state."""
+
+    sub: str
+    rg: str
+    name: str
+    model: dict[str, Any]  # location, tags, sku, zones, properties, ... as the client set them
+    created: datetime
+    etag: int = 1
+    unique_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    instances: dict[str, Instance] = field(default_factory=dict)
+    next_id: int = 0
+    timings: Timings = field(default_factory=Timings)
+    rules_version: dict[str, str] = field(default_factory=dict)  # image version -> health
+    rules_instance: dict[str, str] = field(default_factory=dict)  # instance id -> health
+    upgrades: list[RollingUpgrade] = field(default_factory=list)
+    key_cache: tuple[int, str] = (-1, "")
+
+    @property
+    def location(self) -> str:
+        return str(self.model.get("location", ""))
+
+    @property
+    def props(self) -> dict[str, Any]:
+        p = self.model.setdefault("properties", {})
+        assert isinstance(p, dict)
+        return p
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        p = self.props.setdefault("virtualMachineProfile", {})
+        assert isinstance(p, dict)
+        return p
+
+    @property
+    def flexible(self) -> bool:
+        return str(self.props.get("orchestrationMode", "Uniform")).lower() == "flexible"
+
+    @property
+    def mode(self) -> str:
+        up = self.props.get("upgradePolicy") or {}
+        return str(up.get("mode", "Manual")).capitalize()
+
+    @property
+    def zones(self) -> list[str]:
+        return [str(z) for z in self.model.get("zones") or []]
+
+    def profile_key(self) -> str:
+        """Canonical key of the current model (cached per etag)."""
+        if self.key_cache[0] != self.etag:
+            self.key_cache = (self.etag, canonical(self.profile))
+        return self.key_cache[1]
+
+    def members(self) -> list[Instance]:
+        """Instances that belong to the model (not attached VMs)."""
+        return [i for i in self.instances.values() if not i.attached]
+
+    def behind(self) -> list[Instance]:
+        key = self.profile_key()
+        return [i for i in self.members() if i.profile_key != key]
+
+    def latest(self) -> RollingUpgrade | None:
+        return self.upgrades[-1] if self.upgrades else None
+
+    def new_instance_id(self) -> str:
+        iid = str(self.next_id)
+        self.next_id += 1
+        return iid
+
+
+@dataclass
+class World:
+    """Everything the emulator stores for one scenario."""
+
+    subscription_id: str
+    resource_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower name -> rg
+    load_balancers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    features: dict[str, str] = field(default_factory=dict)  # lower "ns/feature" -> state
+    scale_sets: dict[tuple[str, str], ScaleSet] = field(default_factory=dict)
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    def feature_state(self, name: str) -> str:
+        return self.features.get(name.lower(), "NotRegistered")
+
+    def new_operation(self, name: str, location: str, now: datetime) -> Operation:
+        op = Operation(str(uuid.uuid4()), name, location, now)
+        self.operations[op.op_id] = op
+        return op
+
+
+# --- model helpers ---
+
+
+def strip_secrets(profile: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a virtualMachineProfile without protectedSettings or OS secrets."""
+    out = copy.deepcopy(profile)
+    for ext in (out.get("extensionProfile") or {}).get("extensions") or []:
+        props = ext.get("properties") or {}
+        props.pop("protectedSettings", None)
+        props.pop("protectedSettingsFromKeyVault", None)
+    osp = out.get("osProfile")
+    if isinstance(osp, dict):
+        osp.pop("adminPassword", None)
+        osp.pop("customData", None)
+    return out
+
+
+def canonical(profile: dict[str, Any]) -> str:
+    """Comparable key of a profile, ignoring secrets."""
+    return json.dumps(strip_secrets(profile), sort_keys=True, separators=(",", ":"))
+
+
+def image_version(profile: dict[str, Any]) -> str | None:
+    ref = (profile.get("storageProfile") or {}).get("imageReference") or {}
+    if ref.get("version"):
+        return str(ref["version"])
+    rid = str(ref.get("id") or "")
+    parts = rid.split("/")
+    if len(parts) >= 2 and parts[-2].lower() == "versions":
+        return parts[-1]
+    return None
+
+
+def is_app_health(ext: dict[str, Any]) -> bool:
+    props = ext.get("properties") or {}
+    return (
+        str(props.get("publisher", "")).lower() == APP_HEALTH_PUBLISHER
+        and str(props.get("type", "")).lower() in APP_HEALTH_TYPES
+    )
+
+
+def extensions_of(profile: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((profile.get("extensionProfile") or {}).get("extensions") or [])
+
+
+def probe_id(profile: dict[str, Any]) -> str | None:
+    hp = (profile.get("networkProfile") or {}).get("healthProbe") or {}
+    return str(hp["id"]) if hp.get("id") else None
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """ARM PATCH merge: objects merged recursively, everything else (arrays too) replaced."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base.get(k), v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(patch)
+
+
+def keep_protected_settings(old_profile: dict[str, Any], new_profile: dict[str, Any]) -> None:
+    """PATCH: an extension named like a stored one keeps its stored protectedSettings if omitted."""
+    stored = {str(e.get("name", "")).lower(): e for e in extensions_of(old_profile)}
+    for ext in extensions_of(new_profile):
+        old = stored.get(str(ext.get("name", "")).lower())
+        if old is None:
+            continue
+        props = ext.setdefault("properties", {})
+        for key in ("protectedSettings", "protectedSettingsFromKeyVault"):
+            old_val = (old.get("properties") or {}).get(key)
+            if old_val is not None and key not in props:
+                props[key] = copy.deepcopy(old_val)
+
+
+def effective_policy(model: dict[str, Any]) -> dict[str, Any]:
+    rp = ((model.get("properties") or {}).get("upgradePolicy") or {}).get("rollingUpgradePolicy") or {}
+    return {**ROLLING_DEFAULTS, **rp}
