@@ -45,6 +45,7 @@ class Azure:
             options["retry_backoff_factor"] = 0.05
         if not retries:
             options["retry_total"] = 0
+        self.last_listing_pages = 1
         self.client = ComputeManagementClient(credential_for(conn), conn.subscription, **options)
 
     # Reads -------------------------------------------------------------------------------------------------

@@ -34,7 +34,24 @@ def _request_id(err: Any) -> str | None:
     return headers.get("x-ms-request-id") or headers.get("x-ms-correlation-request-id")
 
 
+def _retry_after(err: Any) -> float | None:
+    response = getattr(err, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
 def translate(err: Exception, *, action: str) -> VmssrollError:
+    failure = _translate(err, action=action)
+    if isinstance(failure, AzureRequestFailed) and failure.retry_after is None:
+        failure.retry_after = _retry_after(err)
+    return failure
+
+
+def _translate(err: Exception, *, action: str) -> VmssrollError:
     """One named failure for an exception raised by the SDK."""
     from azure.core import exceptions as ex
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from vmssroll import __version__
-from vmssroll.cli import policy
+from vmssroll.cli import policy, upgrades
 
 app = typer.Typer(
     name="vmssroll",
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy.app, name="policy")
+app.add_typer(upgrades.app)
 
 
 def _version(value: bool) -> None:

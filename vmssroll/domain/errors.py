@@ -62,6 +62,12 @@ class AzureRequestFailed(VmssrollError):
         super().__init__(message, hint=hint, request_id=request_id)
         self.code = code
         self.status = status
+        self.retry_after: float | None = None  # seconds, when Azure said so (429/503)
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later: throttling, server errors, no answer at all (status None)."""
+        return self.status is None or self.status in (408, 429, 500, 502, 503, 504)
 
 
 class NotFound(AzureRequestFailed):

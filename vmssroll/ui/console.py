@@ -37,14 +37,14 @@ class Out:
         self.stdout = Console(
             file=env.stdout,
             force_terminal=terminal,
-            width=env.width or (None if terminal else 120),
+            width=env.width or (None if terminal else 160),
             highlight=False,
             soft_wrap=not terminal,
         )
         self.stderr = Console(
             file=env.stderr,
             force_terminal=terminal,
-            width=env.width or (None if terminal else 120),
+            width=env.width or (None if terminal else 160),
             highlight=False,
         )
 

@@ -1,0 +1,98 @@
+"""Shared fixtures: one emulator per test session (per xdist worker), the real SDK underneath every command."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from vmssroll.cli.app import app
+from vmssroll.cli.environment import Environment
+from vmssroll.emulator import Emulator, ManualClock
+
+
+class SimClock:
+    """The tool's clock in tests: sleeping advances the emulator's simulated clock, nothing waits for real."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.emu.clock.now().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if seconds > 0:
+            self.emu.clock.advance(seconds)
+
+    def utcnow(self) -> datetime:
+        return self.emu.clock.now()
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.stdout)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    emu = Emulator(clock=ManualClock(start=datetime(2026, 1, 5, 9, 0, tzinfo=UTC)), page_size=100)
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Emulator:
+    """The session emulator with the default scenario loaded afresh (tests load another as they need)."""
+    emulator.load_scenario("uniform-probe")
+    return emulator
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def vmssroll(emu: Emulator) -> Run:
+    """Run a vmssroll command in-process against the emulator: `vmssroll("status", "-g", "rg", ...)`."""
+
+    def run(*args: str, stdin: str = "", tty: bool = False, env: dict[str, str] | None = None, **kw: Any) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        environment = Environment(
+            clock=kw.pop("clock", None) or SimClock(emu),
+            stdout=out,
+            stderr=err,
+            stdin=io.StringIO(stdin),
+            stdout_isatty=tty,
+            stdin_isatty=kw.pop("stdin_tty", tty),
+            width=kw.pop("width", 120),
+            **kw,
+        )
+        variables = {
+            "VMSSROLL_ARM_ENDPOINT": emu.url,
+            "VMSSROLL_CA_BUNDLE": emu.ca_path,
+            "AZURE_SUBSCRIPTION_ID": emu.subscription_id,
+            "NO_COLOR": "1",
+            **(env or {}),
+        }
+        result = CliRunner().invoke(app, list(args), obj=environment, env=variables, catch_exceptions=False)
+        return Result(result.exit_code, out.getvalue() + result.stdout, err.getvalue() + result.stderr)
+
+    return run

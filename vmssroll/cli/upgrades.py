@@ -1,0 +1,229 @@
+"""`vmssroll status | watch | wait | cancel | restart | start`: follow rolling upgrades and control them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.domain.durations import parse_duration
+from vmssroll.domain.errors import Conflict, ExitCode, NotReady
+from vmssroll.domain.rollout import rolling_out, summarize, watch_verdict
+from vmssroll.domain.watch import Deadlines
+
+TimeoutOpt = Annotated[
+    str | None, typer.Option("--timeout", help="Give up after this long (exit 7), e.g. 30m.")
+]
+DeadlineOpt = Annotated[
+    str | None, typer.Option("--progress-deadline", help="Exit 7 when nothing moves for this long, e.g. 15m.")
+]
+IntervalOpt = Annotated[
+    str, typer.Option("--interval", help="Time between refreshes (never faster), e.g. 10s.")
+]
+EventsOpt = Annotated[
+    Path | None, typer.Option("--events", help="Append every event to this file as JSON Lines.")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]
+NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Return once Azure accepted the cancel.")]
+
+
+app = typer.Typer()
+
+
+class Kind(StrEnum):
+    os = "os"
+    extension = "extension"
+
+
+def deadlines(interval: str, timeout: str | None, progress_deadline: str | None) -> Deadlines:
+    """Parse the watch durations; all checked before any request."""
+    every = parse_duration(interval, what="--interval").total_seconds()
+    if every < 1:
+        every = 1.0
+    return Deadlines(
+        interval=every,
+        timeout=parse_duration(timeout, what="--timeout").total_seconds() if timeout else None,
+        progress_deadline=(
+            parse_duration(progress_deadline, what="--progress-deadline").total_seconds()
+            if progress_deadline
+            else None
+        ),
+    )
+
+
+def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
+    """One scale-set GET, one latest-upgrade GET and one instance listing, joined."""
+    ss = azure.scale_set(inv.target)
+    status = azure.latest_upgrade(inv.target)
+    instances = azure.instances(inv.target)
+    summary = summarize(instances)
+    verdict = watch_verdict(status, summary, ss.upgrade_policy.mode)
+    return {
+        "scaleSet": {
+            "id": ss.id,
+            "name": ss.name,
+            "mode": ss.upgrade_policy.mode or "Manual",
+            "capacity": ss.capacity,
+        },
+        "upgrade": None if status is None else status.document,
+        "state": None if status is None else status.code,
+        "running": bool(status and status.running),
+        "percentComplete": None if status is None else status.progress.percent,
+        "error": None
+        if status is None or not status.error_code
+        else {"code": status.error_code, "message": status.error_message},
+        "message": verdict.message,
+        "instances": summary.to_json(),
+        "rollingOut": [c.to_json() for c in rolling_out(ss, instances)],
+    }
+
+
+@command(app, "status")
+def status(inv: Invocation) -> int:
+    """The latest rolling upgrade joined with the instances, and what is being rolled out."""
+    from vmssroll.ui.status import status_view
+
+    doc = status_document(inv, inv.azure())
+    inv.out.result(doc, status_view(doc))
+    return ExitCode.OK
+
+
+def _finish(inv: Invocation, verdict: Any, snap: Any) -> int:
+    if inv.json:
+        inv.out.event({"event": "result", "message": verdict.message, "exitCode": int(verdict.exit_code)})
+    return int(verdict.exit_code)
+
+
+@command(app, "watch")
+def watch(
+    inv: Invocation,
+    timeout: TimeoutOpt = None,
+    progress_deadline: DeadlineOpt = None,
+    interval: IntervalOpt = "10s",
+    events: EventsOpt = None,
+) -> int:
+    """Follow the latest upgrade live; exit 0 Completed, 5 Faulted, 6 Cancelled, 7 timeout. Ctrl-C never cancels."""
+    from vmssroll.cli.watching import follow
+
+    limits = deadlines(interval, timeout, progress_deadline)
+    verdict, _ = follow(inv, limits, events_file=events)
+    if not inv.json:
+        inv.out.note(verdict.message)
+    return int(verdict.exit_code)
+
+
+@command(app, "wait")
+def wait(
+    inv: Invocation,
+    timeout: TimeoutOpt = None,
+    progress_deadline: DeadlineOpt = None,
+    interval: IntervalOpt = "10s",
+) -> int:
+    """Wait for the latest upgrade to end, with no live view: the same exit codes as watch."""
+    from vmssroll.cli.watching import follow
+
+    limits = deadlines(interval, timeout, progress_deadline)
+    verdict, snap = follow(inv, limits, quiet=True)
+    doc = {
+        "message": verdict.message,
+        "exitCode": int(verdict.exit_code),
+        "upgrade": snap.status.document if snap and snap.status else None,
+    }
+    inv.out.result(doc, verdict.message)
+    return int(verdict.exit_code)
+
+
+@command(app, "cancel")
+def cancel(
+    inv: Invocation, yes: YesOpt = False, no_wait: NoWaitOpt = False, interval: IntervalOpt = "10s"
+) -> int:
+    """Cancel the running upgrade: instances in flight finish first. Nothing running: exit 8."""
+    from vmssroll.cli.watching import follow
+
+    limits = deadlines(interval, None, None)
+    azure = inv.azure()
+    confirm(inv, f"Cancel the rolling upgrade of {inv.target.name}?", yes=yes)
+    azure.cancel(inv.target)
+    inv.out.note("Cancel accepted; instances in flight finish first.")
+    if no_wait:
+        inv.out.result({"cancelRequested": True}, "Cancel requested.")
+        return ExitCode.OK
+    verdict, snap = follow(inv, limits, quiet=True)
+    doc = {
+        "cancelRequested": True,
+        "message": verdict.message,
+        "upgrade": snap.status.document if snap and snap.status else None,
+    }
+    inv.out.result(doc, verdict.message)
+    return ExitCode.OK if verdict.exit_code in (ExitCode.CANCELLED, ExitCode.OK) else int(verdict.exit_code)
+
+
+@command(app, "restart")
+def restart(
+    inv: Invocation, yes: YesOpt = False, watch_: WatchOpt = False, interval: IntervalOpt = "10s"
+) -> int:
+    """Restart after a cancel or a fault with an empty model update (PATCH with If-Match, touching nothing)."""
+    limits = deadlines(interval, None, None)
+    azure = inv.azure()
+    ss = azure.scale_set(inv.target)
+    latest = azure.latest_upgrade(inv.target)
+    if latest is not None and latest.running:
+        raise Conflict(
+            f"an upgrade is already {latest.code} on {ss.name}",
+            hint=f"follow it: vmssroll watch {inv.target.args()}",
+        )
+    behind = summarize(azure.instances(inv.target)).behind
+    if not behind:
+        inv.out.result(
+            {"restarted": False, "message": "nothing to do: every instance is on the latest model"},
+            "Nothing to do: every instance is on the latest model.",
+        )
+        return ExitCode.OK
+    if (ss.upgrade_policy.mode or "Manual") != "Rolling":
+        raise NotReady(
+            f"{ss.name} is in {ss.upgrade_policy.mode or 'Manual'} mode: an empty model update starts no rolling upgrade",
+            hint=f"switch with `vmssroll enable-rolling {inv.target.args()}`",
+        )
+    inv.out.note(
+        f"{len(behind)} instance(s) not on the latest model: {', '.join(behind[:20])}{' …' if len(behind) > 20 else ''}"
+    )
+    confirm(inv, f"Restart the rolling upgrade of {ss.name}?", yes=yes)
+    azure.patch(inv.target, {}, ss.etag, applied=lambda _: False)
+    return _after_start(inv, limits, watch_, {"restarted": True, "behind": list(behind)})
+
+
+@command(app, "start")
+def start(
+    inv: Invocation,
+    kind: Annotated[Kind, typer.Argument(help="os: OS image upgrade; extension: extension upgrade.")],
+    yes: YesOpt = False,
+    watch_: WatchOpt = False,
+    interval: IntervalOpt = "10s",
+) -> int:
+    """Start an OS-image or extension rolling upgrade (refused while one is running)."""
+    limits = deadlines(interval, None, None)
+    azure = inv.azure()
+    latest = azure.latest_upgrade(inv.target)
+    if latest is not None and latest.running:
+        raise Conflict(
+            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
+        )
+    confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
+    azure.start(inv.target, kind.value)
+    return _after_start(inv, limits, watch_, {"started": kind.value})
+
+
+def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any]) -> int:
+    if not watch_:
+        inv.out.result(doc, f"Started. Follow it with: vmssroll watch {inv.target.args()}")
+        return ExitCode.OK
+    from vmssroll.cli.watching import follow
+
+    verdict, _ = follow(inv, limits)
+    if not inv.json:
+        inv.out.note(verdict.message)
+    return int(verdict.exit_code)

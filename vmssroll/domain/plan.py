@@ -1,0 +1,295 @@
+"""Predicting a rolling upgrade: which instances it touches, in which batches, with which health checks.
+
+Azure does not publish its exact batching. The rules below follow its documentation; where they go beyond it,
+the guess is written down in ASSUMPTIONS (shown with every plan) so that it is easy to find and to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vmssroll.domain.durations import human, iso_seconds
+from vmssroll.domain.model import Instance
+
+DEFAULT_BATCH_TIME = "5m"
+PRE_CHECK_ERROR = "MaxUnhealthyInstancePercentExceededInRollingUpgrade"
+POST_CHECK_ERROR = "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
+
+ASSUMPTIONS: tuple[str, ...] = (
+    "Azure does not publish its exact batching; this plan follows its documented rules.",
+    "Batch size is maxBatchInstancePercent of the instances in the set, rounded down, at least one instance.",
+    "Without cross-zone upgrade, a zonal set is upgraded zone by zone (zones in name order) and a batch never "
+    "spans zones; with cross-zone upgrade, or without zones, batches follow instance id order.",
+    "With prioritizeUnhealthyInstances, unhealthy instances (and, zonal, the zones holding them) come first.",
+    "Unknown health and no health signal count as unhealthy; initializing counts as neither.",
+    "Before a batch, Azure counts the set's unhealthy instances plus the batch's healthy ones as unhealthy.",
+    "Upgraded instances turn healthy; instances unhealthy now stay unhealthy until their batch upgrades them.",
+    "With MaxSurge, each batch first creates as many new instances (new ids) as it upgrades, then deletes them.",
+    "Each batch takes the assumed batch time; the pause between batches comes on top.",
+)
+
+
+@dataclass(frozen=True)
+class PreCheck:
+    """The check Azure makes before a batch starts (maxUnhealthyInstancePercent)."""
+
+    unhealthy: int  # unhealthy instances in the set when the batch is about to start
+    in_batch: int  # instances of the batch that are not unhealthy yet (they go down while upgraded)
+    total: int
+    limit: int
+
+    @property
+    def projected(self) -> int:
+        return self.unhealthy + self.in_batch
+
+    @property
+    def percent(self) -> float:
+        return self.projected * 100 / self.total if self.total else 0.0
+
+    @property
+    def refused(self) -> bool:
+        return self.projected * 100 > self.limit * self.total
+
+    def arithmetic(self) -> str:
+        sign = ">" if self.refused else "≤"
+        return (
+            f"{self.unhealthy} unhealthy + {self.in_batch} in batch = {self.projected} of {self.total} "
+            f"= {_pct(self.percent)} {sign} limit {self.limit}%"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "unhealthy": self.unhealthy,
+            "inBatch": self.in_batch,
+            "projected": self.projected,
+            "total": self.total,
+            "percent": round(self.percent, 2),
+            "limit": self.limit,
+            "refused": self.refused,
+            "text": self.arithmetic(),
+        }
+
+
+@dataclass(frozen=True)
+class PostCheck:
+    """The check Azure makes after a batch (maxUnhealthyUpgradedInstancePercent), as a tolerance."""
+
+    upgraded: int  # instances upgraded so far, this batch included
+    limit: int
+
+    @property
+    def tolerated(self) -> int:
+        return self.upgraded * self.limit // 100
+
+    def tolerance(self) -> str:
+        return f"up to {self.tolerated} of {self.upgraded} upgraded may be unhealthy (limit {self.limit}%)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "upgraded": self.upgraded,
+            "tolerated": self.tolerated,
+            "limit": self.limit,
+            "text": self.tolerance(),
+        }
+
+
+@dataclass(frozen=True)
+class Batch:
+    number: int
+    instance_ids: tuple[str, ...]
+    zones: tuple[str, ...]
+    unhealthy_ids: tuple[str, ...]
+    surge: int  # new instances created before the batch (MaxSurge), 0 otherwise
+    pre: PreCheck
+    post: PostCheck
+    reached: bool  # False once an earlier batch would have been refused
+
+    @property
+    def size(self) -> int:
+        return len(self.instance_ids)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "instanceIds": list(self.instance_ids),
+            "zones": list(self.zones),
+            "size": self.size,
+            "unhealthyInstanceIds": list(self.unhealthy_ids),
+            "surgeInstances": self.surge,
+            "reached": self.reached,
+            "before": self.pre.to_json(),
+            "after": self.post.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    capacity: int
+    policy: Mapping[str, Any]  # the effective rolling policy the plan uses
+    zonal: bool  # batches kept within one zone
+    scope: str  # "behind" (instances not on the latest model) | "all"
+    candidates: tuple[str, ...]
+    unhealthy: tuple[str, ...]  # every instance of the set that counts as unhealthy now
+    batch_size: int
+    batches: tuple[Batch, ...]
+    batch_seconds: float
+    pause_seconds: float
+    assumptions: tuple[str, ...] = ASSUMPTIONS
+
+    @property
+    def refused_at(self) -> int | None:
+        """The number of the first batch Azure would refuse to start, if any."""
+        return next((b.number for b in self.batches if b.pre.refused), None)
+
+    @property
+    def surge(self) -> bool:
+        return bool(self.policy.get("maxSurge"))
+
+    @property
+    def peak_instances(self) -> int:
+        """The most instances that exist at once (MaxSurge adds a batch before deleting one)."""
+        return self.capacity + max((b.surge for b in self.batches), default=0)
+
+    @property
+    def duration_seconds(self) -> float:
+        n = len(self.batches)
+        return n * self.batch_seconds + max(0, n - 1) * self.pause_seconds
+
+    def verdict(self) -> str:
+        if not self.batches:
+            return "Nothing to upgrade: every instance runs the latest model."
+        if self.refused_at is not None:
+            b = self.batches[self.refused_at - 1]
+            return f"{b.pre.arithmetic()}: Azure would fault the upgrade before batch {b.number} ({PRE_CHECK_ERROR})"
+        return (
+            f"{len(self.batches)} batch{'es' if len(self.batches) != 1 else ''} "
+            f"would pass the health check before each batch."
+        )
+
+    def duration_text(self) -> str:
+        n = len(self.batches)
+        return (
+            f"at least {human(self.duration_seconds)} = {n} × {human(self.batch_seconds)} per batch "
+            f"+ {max(0, n - 1)} × {human(self.pause_seconds)} pause"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "capacity": self.capacity,
+            "policy": dict(self.policy),
+            "zonal": self.zonal,
+            "scope": self.scope,
+            "candidates": list(self.candidates),
+            "unhealthyInstanceIds": list(self.unhealthy),
+            "batchSize": self.batch_size,
+            "batches": [b.to_json() for b in self.batches],
+            "refusedAtBatch": self.refused_at,
+            "refused": self.refused_at is not None,
+            "peakInstances": self.peak_instances,
+            "batchTimeSeconds": self.batch_seconds,
+            "pauseSeconds": self.pause_seconds,
+            "durationSeconds": self.duration_seconds,
+            "duration": self.duration_text(),
+            "verdict": self.verdict(),
+            "assumptions": list(self.assumptions),
+        }
+
+
+def batch_size(capacity: int, percent: int) -> int:
+    """maxBatchInstancePercent of the set, rounded down, at least one instance."""
+    return max(1, capacity * percent // 100)
+
+
+def plan_rollout(
+    instances: Iterable[Instance],
+    set_zones: Sequence[str],
+    policy: Mapping[str, Any],
+    *,
+    batch_time: timedelta,
+    everything: bool = False,
+) -> Plan:
+    """The rollout Azure would make with this effective rolling `policy` (see ASSUMPTIONS).
+
+    `instances` is every instance of the set; the candidates are those not on the latest model, or all of them
+    with `everything` (a full re-image, as an OS or extension upgrade would do).
+    """
+    members = sorted(instances, key=lambda i: i.sort_key)
+    total = len(members)
+    sick = {i.instance_id for i in members if i.health.counts_unhealthy}
+    candidates = [i for i in members if everything or i.latest_model_applied is False]
+    prioritize = bool(policy["prioritizeUnhealthyInstances"])
+    size = batch_size(total, int(policy["maxBatchInstancePercent"]))
+
+    def key(i: Instance) -> tuple[int, tuple[int, str]]:
+        return (0 if prioritize and i.instance_id in sick else 1, i.sort_key)
+
+    zonal = bool(set_zones) and not policy["enableCrossZoneUpgrade"]
+    if zonal:
+        by_zone: dict[str, list[Instance]] = {}
+        for i in candidates:
+            by_zone.setdefault(i.zone or "", []).append(i)
+        zones = sorted(by_zone)
+        if prioritize:
+            zones.sort(key=lambda z: 0 if any(i.instance_id in sick for i in by_zone[z]) else 1)
+        groups = [sorted(by_zone[z], key=key) for z in zones]
+    else:
+        groups = [sorted(candidates, key=key)]
+    chunks = [group[n : n + size] for group in groups for n in range(0, len(group), size)]
+
+    batches: list[Batch] = []
+    unhealthy_now = set(sick)
+    upgraded = 0
+    reached = True
+    for number, chunk in enumerate(chunks, start=1):
+        ids = tuple(i.instance_id for i in chunk)
+        pre = PreCheck(
+            unhealthy=len(unhealthy_now),
+            in_batch=sum(1 for i in ids if i not in unhealthy_now),
+            total=total,
+            limit=int(policy["maxUnhealthyInstancePercent"]),
+        )
+        upgraded += len(ids)
+        batches.append(
+            Batch(
+                number=number,
+                instance_ids=ids,
+                zones=tuple(sorted({i.zone for i in chunk if i.zone})),
+                unhealthy_ids=tuple(i for i in ids if i in sick),
+                surge=len(ids) if policy["maxSurge"] else 0,
+                pre=pre,
+                post=PostCheck(upgraded=upgraded, limit=int(policy["maxUnhealthyUpgradedInstancePercent"])),
+                reached=reached and not pre.refused,
+            )
+        )
+        reached = reached and not pre.refused
+        unhealthy_now -= set(ids)  # assumed: upgraded instances turn healthy
+
+    return Plan(
+        capacity=total,
+        policy=dict(policy),
+        zonal=zonal,
+        scope="all" if everything else "behind",
+        candidates=tuple(i.instance_id for i in candidates),
+        unhealthy=tuple(i.instance_id for i in members if i.instance_id in sick),
+        batch_size=size,
+        batches=tuple(batches),
+        batch_seconds=batch_time.total_seconds(),
+        pause_seconds=iso_seconds(str(policy["pauseTimeBetweenBatches"])),
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0f}%" if value == int(value) else f"{value:.1f}%"
+
+
+def mode_note(mode: str) -> str | None:
+    """What the mode means for this plan (a model change rolls by itself only in Rolling mode)."""
+    if mode == "Rolling":
+        return None
+    return (
+        f"mode is {mode}: a model change starts no rolling upgrade by itself; these are the batches an OS or "
+        "extension rolling upgrade would use"
+    )

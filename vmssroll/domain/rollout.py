@@ -1,0 +1,161 @@
+"""Joining the upgrade status with the instances: what is rolling out, where each instance stands."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from vmssroll.domain.errors import ExitCode
+from vmssroll.domain.model import Health, Instance, ScaleSet
+from vmssroll.domain.policy import effective
+from vmssroll.domain.upgrade import UpgradeStatus, Verdict, verdict
+
+IN_FLIGHT_STATES = ("updating", "creating", "deleting")
+
+
+def in_flight(instance: Instance) -> bool:
+    return (instance.provisioning_state or "").lower() in IN_FLIGHT_STATES
+
+
+def flat(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flat(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """One field where instances still behind differ from the scale set's model."""
+
+    field: str
+    current: tuple[Any, ...]  # the values found on instances still behind
+    target: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "from": list(self.current), "to": self.target}
+
+
+def rolling_out(scale_set: ScaleSet, instances: Sequence[Instance]) -> list[ModelChange]:
+    """What the upgrade brings: image reference and extension versions, model vs. the instances behind."""
+    behind = [i for i in instances if i.latest_model_applied is False]
+    if not behind:
+        return []
+    target = {f"imageReference.{k}": v for k, v in flat(scale_set.image).items()}
+    target |= {f"extension {e.name}": e.type_handler_version for e in scale_set.extensions}
+    changes: list[ModelChange] = []
+    for name, wanted in target.items():
+        seen: set[Any] = set()
+        for inst in behind:
+            if name.startswith("imageReference."):
+                value = flat(inst.image).get(name.removeprefix("imageReference."))
+            else:
+                value = inst.extensions.get(name.removeprefix("extension "))
+            if value is not None and value != wanted:
+                seen.add(value)
+        if seen:
+            changes.append(ModelChange(name, tuple(sorted(seen, key=str)), wanted))
+    return changes
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    total: int
+    on_latest: int
+    behind: tuple[str, ...]
+    health: Mapping[str, int]
+    in_flight: tuple[str, ...]
+    failed: tuple[str, ...]  # on the new model and unhealthy
+    by_zone: Mapping[str, Mapping[str, int]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "onLatestModel": self.on_latest,
+            "notOnLatestModel": list(self.behind),
+            "health": dict(self.health),
+            "inFlight": list(self.in_flight),
+            "failed": list(self.failed),
+            "byZone": {z: dict(c) for z, c in self.by_zone.items()},
+        }
+
+
+def state_of(instance: Instance) -> str:
+    """One word for where an instance stands, as the live view groups them."""
+    if in_flight(instance):
+        return "updating"
+    if instance.latest_model_applied is False:
+        return "behind"
+    if instance.health is Health.INITIALIZING:
+        return "initializing"
+    return "unhealthy" if instance.health.counts_unhealthy else "upgraded"
+
+
+def summarize(instances: Sequence[Instance]) -> InstanceSummary:
+    ordered = sorted(instances, key=lambda i: i.sort_key)
+    by_zone: dict[str, Counter[str]] = {}
+    for inst in ordered:
+        by_zone.setdefault(inst.zone or "-", Counter())[state_of(inst)] += 1
+    return InstanceSummary(
+        total=len(ordered),
+        on_latest=sum(1 for i in ordered if i.latest_model_applied is not False),
+        behind=tuple(i.instance_id for i in ordered if i.latest_model_applied is False),
+        health=dict(Counter(i.health.value for i in ordered)),
+        in_flight=tuple(i.instance_id for i in ordered if in_flight(i)),
+        failed=tuple(
+            i.instance_id
+            for i in ordered
+            if i.latest_model_applied is not False and i.health.counts_unhealthy and not in_flight(i)
+        ),
+        by_zone={z: dict(sorted(c.items())) for z, c in sorted(by_zone.items())},
+    )
+
+
+@dataclass(frozen=True)
+class BatchEstimate:
+    batch_size: int
+    current: int
+    total: int
+
+
+def batch_estimate(status: UpgradeStatus, capacity: int) -> BatchEstimate | None:
+    """Batch N of M, derived from the policy's batch % (Azure does not report batches)."""
+    p = status.progress
+    if p.total == 0:
+        return None
+    pct = effective(status.policy)["maxBatchInstancePercent"]
+    size = max(1, math.floor(max(capacity, p.total) * pct / 100))
+    total = max(1, math.ceil(p.total / size))
+    started = p.successful + p.failed + p.in_progress
+    return BatchEstimate(size, min(total, max(1, math.ceil(started / size))), total)
+
+
+def eta_seconds(status: UpgradeStatus, now: datetime) -> float | None:
+    """Time left if the pace so far holds."""
+    p = status.progress
+    done = p.successful + p.failed
+    if status.start_time is None or done == 0 or not status.running:
+        return None
+    elapsed = (now - status.start_time).total_seconds()
+    return max(0.0, elapsed / done * (p.total - done))
+
+
+def watch_verdict(status: UpgradeStatus | None, summary: InstanceSummary | None, mode: str | None) -> Verdict:
+    """The verdict, minding a stale document: Completed while instances are still behind in Rolling mode
+    means the next upgrade has not shown up yet."""
+    v = verdict(status)
+    if summary is None or not summary.behind:
+        return v
+    if v.done and v.exit_code is ExitCode.OK and (mode or "").lower() == "rolling":
+        return Verdict(
+            False, ExitCode.OK, f"Waiting for the upgrade of {len(summary.behind)} instance(s) to start"
+        )
+    return v
