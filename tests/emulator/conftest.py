@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emu_helpers import START, Sim, make_client
 
+from tests.emulator.emu_helpers import START, Sim, make_client
 from vmssroll.emulator import Emulator, ManualClock
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emu_helpers import Sim, rolling
+from tests.emulator.emu_helpers import Sim, rolling
 
 
 def test_rolling_upgrade_completes_zone_by_zone(sim: Sim) -> None:
