@@ -73,7 +73,9 @@ Run = Callable[..., Result]
 def vmssroll(emu: Emulator) -> Run:
     """Run a vmssroll command in-process against the emulator: `vmssroll("status", "-g", "rg", ...)`."""
 
-    def run(*args: str, stdin: str = "", tty: bool = False, env: dict[str, str] | None = None, **kw: Any) -> Result:
+    def run(
+        *args: str, stdin: str = "", tty: bool = False, env: dict[str, str] | None = None, **kw: Any
+    ) -> Result:
         out, err = io.StringIO(), io.StringIO()
         environment = Environment(
             clock=kw.pop("clock", None) or SimClock(emu),

@@ -62,10 +62,10 @@ class Out:
         self.stdout.file.flush()
 
     def note(self, message: str) -> None:
-        self.stderr.print(redact(message), markup=False)
+        self.stderr.print(redact(message), markup=False, soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.stderr.print(f"[yellow]warning:[/] {_escape(redact(message))}")
+        self.stderr.print(f"[yellow]warning:[/] {_escape(redact(message))}", soft_wrap=True)
 
     def say(self, renderable: RenderableType) -> None:
         """Human progress on stderr (kept off stdout so JSON stays one document)."""
@@ -77,7 +77,7 @@ class Out:
             line += f" ({err.hint})"
         if verbose and getattr(err, "request_id", None):
             line += f" [request id {err.request_id}]"
-        self.stderr.print(f"[red]{_escape(redact(line))}[/]")
+        self.stderr.print(f"[red]{_escape(redact(line))}[/]", soft_wrap=True)
 
 
 def _escape(text: str) -> str:

@@ -1,0 +1,302 @@
+"""Rolling upgrades end to end: the real SDK against the emulator, on its simulated clock."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.helpers import NAME, RG, push_image, set_rolling, target, writes
+from vmssroll.emulator.scenarios import SCENARIO_DIR
+
+
+def scenario(name: str, **changes):
+    data = yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text())
+    data["scale_sets"][0].update(changes)
+    return data
+
+
+def test_status_before_any_upgrade(vmssroll, emu):
+    result = vmssroll("status", *target(), "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["upgrade"] is None
+    assert doc["message"] == "No upgrade has run yet"
+    assert doc["instances"]["total"] == 10
+    assert doc["instances"]["onLatestModel"] == 10
+
+
+def test_status_joins_instances_and_what_is_rolling_out(vmssroll, emu):
+    emu.load_scenario("demo")
+    push_image(emu, "2.0.0")  # Manual mode: instances fall behind, nothing starts
+    result = vmssroll("status", *target(), "-o", "json")
+    doc = result.json()
+    assert doc["upgrade"] is None
+    assert doc["instances"]["notOnLatestModel"] == [str(i) for i in range(10)]
+    assert {"field": "imageReference.version", "from": ["1.0.0"], "to": "2.0.0"} in doc["rollingOut"]
+    table = vmssroll("status", *target())
+    assert "imageReference.version" in table.stdout and "2.0.0" in table.stdout
+
+
+def test_status_costs_one_get_each_and_the_listing(vmssroll, emu):
+    emu.clear_requests()
+    vmssroll("status", *target())
+    paths = [r.path.rsplit("/", 1)[-1] for r in emu.requests]
+    assert paths == ["web", "latest", "virtualMachines"]
+
+
+def test_watch_completes_and_the_events_file_holds_every_transition(vmssroll, emu, tmp_path):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    events = tmp_path / "events.jsonl"
+    result = vmssroll("watch", *target(), "--events", str(events))
+    assert result.exit_code == 0, result.output
+    assert "Completed" in result.stdout
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert lines[0]["state"] == "RollingForward"
+    assert lines[-1]["event"] == "done" and lines[-1]["state"] == "Completed" and lines[-1]["exitCode"] == 0
+    done = [e["upgrade"]["properties"]["progress"]["successfulInstanceCount"] for e in lines]
+    assert done == sorted(done) and done[-1] == 10
+    assert len({e["percent"] for e in lines}) >= 5  # each batch's progress shows up
+    assert writes(emu)[-1][0] == "PATCH"  # the watch itself wrote nothing
+
+
+def test_watch_json_is_one_event_per_change_in_rest_shape(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    result = vmssroll("watch", *target(), "-o", "json")
+    assert result.exit_code == 0
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all("runningStatus" in e["upgrade"]["properties"] for e in events)
+    assert events[-1]["done"] is True
+    keys = [(e["state"], e["percent"]) for e in events]
+    assert len(keys) == len(set(keys))
+
+
+def test_breach_after_a_batch_faults_exit_5_with_azure_code(vmssroll, emu):
+    emu.load_scenario("demo")
+    set_rolling(emu)
+    push_image(emu, "3.0.0-bad")
+    result = vmssroll("watch", *target())
+    assert result.exit_code == 5, result.output
+    assert "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade" in result.output
+    wait = vmssroll("wait", *target(), "-o", "json")
+    assert wait.exit_code == 5
+    assert wait.json()["exitCode"] == 5
+
+
+def test_breach_before_the_first_batch(vmssroll, emu):
+    emu.load_scenario("uniform-unhealthy")
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    result = vmssroll("wait", *target())
+    assert result.exit_code == 5
+    assert "MaxUnhealthyInstancePercentExceededInRollingUpgrade" in result.output
+    status = vmssroll("status", *target(), "-o", "json").json()
+    assert status["error"]["code"] == "MaxUnhealthyInstancePercentExceededInRollingUpgrade"
+    assert status["upgrade"]["properties"]["progress"]["successfulInstanceCount"] == 0
+
+
+def test_rollback_on_breach_passes_through_rolling_back(vmssroll, emu, tmp_path):
+    emu.load_scenario("demo")
+    set_rolling(emu, rollbackFailedInstancesOnPolicyBreach=True)
+    push_image(emu, "3.0.0-bad")
+    events = tmp_path / "e.jsonl"
+    result = vmssroll("watch", *target(), "--events", str(events), "--interval", "5s")
+    assert result.exit_code == 5
+    states = [json.loads(line)["state"] for line in events.read_text().splitlines()]
+    assert "RollingBack" in states and states[-1] == "Faulted"
+    versions = {vm["profile"]["storageProfile"]["imageReference"]["version"] for vm in emu.vms(RG, NAME)}
+    assert "3.0.0-bad" not in versions
+
+
+def test_cancel_midway_lets_in_flight_finish_then_restart_completes(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clock.advance(100)  # batch 1 done, batch 2 in flight
+    in_flight = vmssroll("status", *target(), "-o", "json").json()["instances"]["inFlight"]
+    assert in_flight
+    result = vmssroll("cancel", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["upgrade"]["properties"]["runningStatus"]["code"] == "Cancelled"
+    assert doc["upgrade"]["properties"]["runningStatus"]["lastAction"] == "Cancel"
+    assert vmssroll("wait", *target()).exit_code == 6
+    status = vmssroll("status", *target(), "-o", "json").json()
+    assert set(in_flight) <= set(_latest(emu))  # the instances in flight finished
+    assert status["instances"]["notOnLatestModel"]
+    restart = vmssroll("restart", *target(), "--yes", "--watch")
+    assert restart.exit_code == 0, restart.output
+    assert vmssroll("status", *target(), "-o", "json").json()["instances"]["notOnLatestModel"] == []
+    assert (
+        "PATCH",
+        f"/subscriptions/{emu.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{NAME}",
+    ) in writes(emu)
+
+
+def _latest(emu):
+    return [vm["instance_id"] for vm in emu.vms(RG, NAME) if vm["latest_model_applied"]]
+
+
+def test_cancel_with_nothing_running_is_exit_8_with_azures_message(vmssroll, emu):
+    result = vmssroll("cancel", *target(), "--yes")
+    assert result.exit_code == 8
+    assert "There is no ongoing Rolling Upgrade to cancel." in result.stderr
+    assert "Traceback" not in result.output and "already exists" not in result.output
+
+
+def test_cancel_needs_yes_without_a_terminal(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    result = vmssroll("cancel", *target())
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert writes(emu) == []
+
+
+def test_restart_refuses_while_rolling_and_says_when_nothing_to_do(vmssroll, emu):
+    assert "Nothing to do" in vmssroll("restart", *target(), "--yes").output
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    result = vmssroll("restart", *target(), "--yes")
+    assert result.exit_code == 8
+    assert writes(emu) == []
+
+
+def test_start_os_upgrade_and_watch(vmssroll, emu):
+    set_rolling(emu)
+    result = vmssroll("start", "os", *target(), "--yes", "--watch")
+    assert result.exit_code == 0, result.output
+    assert any(m == "POST" and p.endswith("/osRollingUpgrade") for m, p in writes(emu))
+    again = vmssroll("start", "extension", *target(), "--yes")
+    assert again.exit_code == 0
+    refused = vmssroll("start", "os", *target(), "--yes")
+    assert refused.exit_code == 8  # the extension upgrade is rolling
+
+
+def test_max_surge_creates_new_instance_ids(vmssroll, emu):
+    set_rolling(emu, maxSurge=True)
+    before = {vm["instance_id"] for vm in emu.vms(RG, NAME)}
+    push_image(emu, "2.0.0")
+    assert vmssroll("wait", *target()).exit_code == 0
+    after = {vm["instance_id"] for vm in emu.vms(RG, NAME)}
+    assert len(after) == 10 and not (after & before)
+
+
+def _batches(emu, vmssroll, seconds):
+    """The sets of instances in flight, sampled through `status` as the simulated clock moves."""
+    seen = []
+    for _ in range(40):
+        doc = vmssroll("status", *target(), "-o", "json").json()
+        flight = doc["instances"]["inFlight"]
+        if flight and (not seen or seen[-1] != flight):
+            seen.append(flight)
+        if doc["upgrade"] and not doc["running"]:
+            break
+        emu.clock.advance(seconds)
+    return seen
+
+
+def _zones(emu):
+    return {vm["instance_id"]: vm["zone"] for vm in emu.vms(RG, NAME)}
+
+
+def test_zonal_batches_stay_in_one_zone_cross_zone_do_not(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    zones = _zones(emu)
+    zonal = _batches(emu, vmssroll, 30)
+    assert all(len({zones[i] for i in batch}) == 1 for batch in zonal)
+    emu.load_scenario("uniform-probe")
+    set_rolling(emu, enableCrossZoneUpgrade=True)
+    push_image(emu, "2.0.0")
+    cross = _batches(emu, vmssroll, 30)
+    assert any(len({zones[i] for i in batch}) > 1 for batch in cross)
+
+
+def test_prioritize_unhealthy_upgrades_them_first(vmssroll, emu):
+    emu.load_scenario("uniform-unhealthy")  # 2, 5 and 7 unhealthy
+    set_rolling(
+        emu, prioritizeUnhealthyInstances=True, maxUnhealthyInstancePercent=50, enableCrossZoneUpgrade=True
+    )
+    push_image(emu, "2.0.0")
+    first = _batches(emu, vmssroll, 30)[0]
+    assert set(first) <= {"2", "5", "7"}
+
+
+def test_stalled_upgrade_hits_the_progress_deadline(vmssroll, emu):
+    emu.load_scenario(scenario("uniform-probe", health_rules=[{"instance_id": "0", "health": "silent"}]))
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    result = vmssroll("watch", *target(), "--progress-deadline", "10m")
+    assert result.exit_code == 7
+    assert "no progress within 10m" in result.output
+
+
+def test_watch_timeout(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    result = vmssroll("wait", *target(), "--timeout", "2m")
+    assert result.exit_code == 7
+    assert "timed out" in result.output
+
+
+class InterruptingClock:
+    def __init__(self, inner, after: int) -> None:
+        self.inner, self.after = inner, after
+
+    def monotonic(self):
+        return self.inner.monotonic()
+
+    def utcnow(self):
+        return self.inner.utcnow()
+
+    def sleep(self, seconds):
+        self.after -= 1
+        if self.after < 0:
+            raise KeyboardInterrupt
+        self.inner.sleep(seconds)
+
+
+def test_ctrl_c_leaves_the_upgrade_running_exit_130(vmssroll, emu):
+    from tests.conftest import SimClock
+
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    result = vmssroll("watch", *target(), clock=InterruptingClock(SimClock(emu), 3))
+    assert result.exit_code == 130
+    assert "nothing was cancelled" in result.stderr
+    assert f"vmssroll watch -g {RG} -n {NAME}" in result.stderr
+    assert writes(emu) == []
+    assert vmssroll("status", *target(), "-o", "json").json()["running"] is True
+
+
+def test_watch_rides_out_429_and_503(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.faults.add(
+        kind="status", status=429, retry_after=7, method="GET", path_regex="rollingUpgrades/latest", count=2
+    )
+    emu.faults.add(kind="status", status=503, method="GET", path_regex="rollingUpgrades/latest", count=3)
+    result = vmssroll("watch", *target(), "--interval", "5s")
+    assert result.exit_code == 0, result.output
+    assert "429" in result.stderr and "503" in result.stderr and "retrying" in result.stderr
+    statuses = [r.status for r in emu.requests if r.path.endswith("/latest")]
+    assert statuses.count(429) == 2 and statuses.count(503) == 3
+
+
+def test_watch_honours_retry_after_and_never_polls_faster_than_the_interval(vmssroll, emu):
+    from tests.conftest import SimClock
+
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.faults.add(
+        kind="status", status=429, retry_after=45, method="GET", path_regex="rollingUpgrades/latest", count=1
+    )
+    clock = SimClock(emu)
+    assert vmssroll("wait", *target(), "--interval", "15s", clock=clock).exit_code == 0
+    assert min(clock.slept) >= 15
+    assert 45 in clock.slept

@@ -1,0 +1,54 @@
+"""Setting the scene through the real SDK (the same adapter the commands use), and reading the request log."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from vmssroll.adapter.client import Azure
+from vmssroll.adapter.connection import resolve_connection
+from vmssroll.domain.target import ScaleSetRef
+from vmssroll.emulator import Emulator
+
+RG, NAME = "rg-demo", "web"
+WRITES = ("PUT", "PATCH", "POST", "DELETE")
+
+
+def azure(emu: Emulator) -> Azure:
+    conn = resolve_connection(
+        cloud="AzureCloud", endpoint=emu.url, ca_bundle=emu.ca_path, subscription=emu.subscription_id
+    )
+    return Azure(conn, lro_interval=0)
+
+
+def ref(emu: Emulator, name: str = NAME, rg: str = RG) -> ScaleSetRef:
+    return ScaleSetRef(emu.subscription_id, rg, name)
+
+
+def patch(emu: Emulator, body: dict[str, Any], name: str = NAME) -> None:
+    azure(emu).patch(ref(emu, name), body, None, applied=lambda _: False)
+
+
+def set_rolling(emu: Emulator, name: str = NAME, **policy: Any) -> None:
+    """Rolling mode with the given rolling policy fields (REST names)."""
+    patch(emu, {"properties": {"upgradePolicy": {"mode": "Rolling", "rollingUpgradePolicy": policy}}}, name)
+
+
+def push_image(emu: Emulator, version: str, name: str = NAME) -> None:
+    """A model change: a new image version (marketplace version, or the gallery id's version segment)."""
+    image = copy.deepcopy(
+        emu.vmss(RG, name)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    )
+    if "id" in image:
+        image["id"] = image["id"].rsplit("/", 1)[0] + "/" + version
+    else:
+        image["version"] = version
+    patch(emu, {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}}, name)
+
+
+def writes(emu: Emulator) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in emu.requests if r.method in WRITES]
+
+
+def target(name: str = NAME) -> tuple[str, ...]:
+    return ("-g", RG, "-n", name)
