@@ -258,3 +258,24 @@ def test_initializing_scenario_turns_healthy_after_120_seconds() -> None:
     assert {v["health"] for v in sim.vms().values()} == {"initializing"}
     sim.advance(1)
     assert {v["health"] for v in sim.vms().values()} == {"healthy"}
+
+
+def test_write_validation_rules_and_rejections_change_nothing() -> None:
+    nozones = Sim({"scale_sets": [{"name": "web", "resource_group": "rg-demo", "capacity": 2, "overprovision": False,
+                                   "health_probe": "/subscriptions/s/resourceGroups/rg/providers/x"}]})  # fmt: skip
+    resp = nozones.patch(
+        {"properties": {"upgradePolicy": {"rollingUpgradePolicy": {"enableCrossZoneUpgrade": True}}}}
+    )
+    assert resp.status == 400 and "enableCrossZoneUpgrade" in resp.body["error"]["message"]
+    feature = Sim("uniform-extension").patch(rolling("2.0.0", maxSurge=True))
+    assert feature.status == 400 and feature.body["error"]["code"] == "SubscriptionNotRegisteredForFeature"
+    missing = Sim("uniform-missing-probe")
+    resp = missing.patch(rolling("2.0.0"))
+    assert resp.status == 400 and "missing-probe" in resp.body["error"]["message"]
+    assert missing.emu.vmss("rg-demo", "web")["etag"] == '"1"' and missing.busy() == []
+    for bad in ({"maxUnhealthyUpgradedInstancePercent": 101}, {"maxUnhealthyInstancePercent": 4}):
+        resp = Sim().patch(rolling("2.0.0", **bad))
+        assert resp.status == 400 and resp.body["error"]["code"] == "InvalidParameter"
+        assert next(iter(bad)) in resp.body["error"]["message"]
+    ok = Sim().patch(rolling("2.0.0", maxUnhealthyUpgradedInstancePercent=0))
+    assert ok.status == 200
