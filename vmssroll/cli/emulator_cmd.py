@@ -1,0 +1,45 @@
+"""`vmssroll emulator serve`: the Azure Resource Manager emulator, for rehearsing runbooks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Run the Azure Resource Manager emulator (HTTPS on loopback).", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="A built-in scenario name or a JSON/YAML file.")
+    ] = "demo",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 0,
+    host: Annotated[
+        str, typer.Option("--host", help="Listen address; loopback unless you say otherwise.")
+    ] = "127.0.0.1",
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.001, help="Simulated seconds per real second.")
+    ] = 10.0,
+    manual_clock: Annotated[
+        bool, typer.Option("--manual-clock", help="Time moves only by POST /_emulator/clock/advance.")
+    ] = False,
+) -> None:
+    """Serve the emulator until Ctrl-C; prints its URL, CA file and the variables to export."""
+    from vmssroll.emulator import ScenarioError
+    from vmssroll.emulator.server import serve as run
+
+    try:
+        run(scenario, host, port, None if manual_clock else speed, out=lambda line: typer.echo(line))
+    except ScenarioError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("scenarios")
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from vmssroll.emulator import builtin_names
+
+    for name in builtin_names():
+        typer.echo(name)

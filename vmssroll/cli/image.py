@@ -1,0 +1,57 @@
+"""`vmssroll set-image`: push a new image into the model with a PATCH of the image reference alone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode
+from vmssroll.domain.image import check_image_args, consequence, new_image_reference
+from vmssroll.domain.policy import Difference
+
+app = typer.Typer()
+
+
+@command(app, "set-image")
+def set_image(
+    inv: Invocation,
+    version: Annotated[
+        str | None, typer.Option("--version", help="New image version (marketplace or gallery).")
+    ] = None,
+    image_id: Annotated[str | None, typer.Option("--image-id", help="Another image's resource id.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> int:
+    """Change the model's image (PATCH of storageProfile.imageReference with If-Match); says what follows."""
+    from vmssroll.ui.policy import changes_view
+
+    check_image_args(version=version, image_id=image_id)
+    azure = inv.azure()
+    ss = azure.scale_set(inv.target)
+    wanted = new_image_reference(ss.image, version=version, image_id=image_id)
+    changes = [
+        Difference(f"imageReference.{k}", ss.image.get(k), v)
+        for k, v in wanted.items()
+        if ss.image.get(k) != v
+    ]
+    doc = {"scaleSet": ss.id, "dryRun": dry_run, "changes": [c.__dict__ for c in changes], "applied": False}
+    if not changes or dry_run:
+        title = "Would change (dry run: nothing sent):" if dry_run else ""
+        inv.out.result(doc, changes_view(changes, title=title))
+        return ExitCode.OK
+    inv.out.say(changes_view(changes, title=f"Model change for {ss.name}:"))
+    inv.out.note(consequence(ss.upgrade_policy.mode))
+    confirm(inv, f"Change the image of {ss.name}?", yes=yes)
+    body = {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": wanted}}}}
+
+    def applied(now: object) -> bool:
+        return all(getattr(now, "image", {}).get(k) == v for k, v in wanted.items())
+
+    stored = azure.patch(inv.target, body, ss.etag, applied=applied)
+    if not applied(stored):
+        raise AzureRequestFailed(f"Azure accepted the change but the model's image is {dict(stored.image)}")
+    doc.update(applied=True, imageReference=dict(stored.image))
+    inv.out.result(doc, changes_view(changes, title="Applied and confirmed by reading the model back:"))
+    return ExitCode.OK
