@@ -14,18 +14,25 @@ _GALLERY_VERSION = re.compile(
 )
 
 
+def check_image_args(*, version: str | None, image_id: str | None) -> None:
+    """The flags alone, checked before any request."""
+    if (version is None) == (image_id is None):
+        raise InvalidInput("give exactly one of --version or --image-id")
+    lowered = (image_id or "").lower()
+    if image_id is not None and (
+        not lowered.startswith("/subscriptions/") or "/providers/microsoft.compute/" not in lowered
+    ):
+        raise InvalidInput(f"--image-id {image_id!r} is not an image resource id")
+    if version is not None and not _VERSION.match(version):
+        raise InvalidInput(f"--version {version!r} is not an image version (e.g. 1.2.3 or latest)")
+
+
 def new_image_reference(
     current: Mapping[str, Any], *, version: str | None, image_id: str | None
 ) -> dict[str, Any]:
     """The imageReference to PATCH: a marketplace version, a gallery image version, or another image id."""
-    if (version is None) == (image_id is None):
-        raise InvalidInput("give exactly one of --version or --image-id")
+    check_image_args(version=version, image_id=image_id)
     if image_id is not None:
-        if (
-            not image_id.lower().startswith("/subscriptions/")
-            or "/providers/microsoft.compute/" not in image_id.lower()
-        ):
-            raise InvalidInput(f"--image-id {image_id!r} is not an image resource id")
         return {"id": image_id}
     assert version is not None
     if not _VERSION.match(version):
