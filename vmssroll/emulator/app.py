@@ -115,6 +115,29 @@ class Emulator:
         gen = inst.gen
         return lambda: self.engine.settle(ss, inst, gen, self.engine.outcome(ss, inst))
 
+    def set_health(
+        self,
+        rg: str,
+        name: str,
+        *,
+        image_version: str | None = None,
+        instance_id: str | None = None,
+        health: str | None,
+    ) -> None:
+        """Make instances on an image version (or one instance) report `health` from now on; None lifts it."""
+        from .state import HEALTH_STATES
+
+        if (image_version is None) == (instance_id is None):
+            raise ValueError("give exactly one of image_version or instance_id")
+        if health is not None and health not in HEALTH_STATES:
+            raise ValueError(f"health must be one of {', '.join(HEALTH_STATES)}")
+        with self.lock:
+            self._advance()
+            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            self.engine.set_health_rule(
+                ss, image_version=image_version, instance_id=instance_id, health=health
+            )
+
     def reset(self) -> None:
         self.load_scenario(self.scenario)
 

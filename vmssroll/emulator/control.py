@@ -65,6 +65,23 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
         return Response(200, {"cleared": True})
     if sub == "/faults" and method == "GET":
         return Response(200, [r.describe() for r in emu.faults.rules])
+    if sub == "/health" and method == "POST":
+        fields = {"resource_group", "name", "image_version", "instance_id", "health"}
+        if not isinstance(body, dict) or set(body) - fields or not {"resource_group", "name"} <= set(body):
+            return _bad("body must be {resource_group, name, image_version | instance_id, health}")
+        try:
+            emu.set_health(
+                body["resource_group"],
+                body["name"],
+                image_version=body.get("image_version"),
+                instance_id=body.get("instance_id"),
+                health=body.get("health"),
+            )
+        except KeyError:
+            return _bad(f"no scale set {body['name']!r} in {body['resource_group']!r}", 404)
+        except ValueError as exc:
+            return _bad(str(exc))
+        return Response(200, {"ok": True})
     m = re.fullmatch(r"/state/([^/]+)/([^/]+)", sub)
     if m and method == "GET":
         try:

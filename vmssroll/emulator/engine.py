@@ -101,6 +101,26 @@ class Engine:
             return ss.rules_version[version]
         return "healthy"
 
+    def set_health_rule(
+        self, ss: ScaleSet, *, image_version: str | None, instance_id: str | None, health: str | None
+    ) -> None:
+        """Change what instances report from now on (an application recovering or failing);
+        settled instances the rule covers take the new health at once. `health=None` lifts the rule."""
+        rules, key = (
+            (ss.rules_version, image_version)
+            if image_version is not None
+            else (ss.rules_instance, instance_id)
+        )
+        assert key is not None
+        if health is None:
+            rules.pop(key, None)
+        else:
+            rules[key] = health
+        for inst in ss.instances.values():
+            if inst.phase == "idle" and not inst.attached:
+                inst.health = self.outcome(ss, inst)
+                inst.health_time = self.now
+
     # --- instance cycles ---
 
     def start_cycle(
