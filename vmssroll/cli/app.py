@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from vmssroll import __version__
-from vmssroll.cli import policy, upgrades
+from vmssroll.cli import policy, prereq, upgrades
 
 app = typer.Typer(
     name="vmssroll",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(policy.app, name="policy")
 app.add_typer(upgrades.app)
+app.add_typer(prereq.app)
 
 
 def _version(value: bool) -> None:

@@ -9,7 +9,7 @@ import typer
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
-from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput
 from vmssroll.domain.health import health_sources
 from vmssroll.domain.model import ScaleSet
 
@@ -107,10 +107,10 @@ def set_policy(
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
-        raise NotReady(
-            "switching to Rolling needs its health prerequisites checked first",
-            hint=f"run `vmssroll enable-rolling {inv.target.args()}` with the same policy flags",
-        )
+        from vmssroll.cli.prereq import require_ready
+
+        # The same checks as enable-rolling (no waiting, no --force): exit 3 with the fixes when not ready.
+        ss = require_ready(inv, azure, change).scale_set
     return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes)
 
 

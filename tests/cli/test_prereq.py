@@ -1,0 +1,368 @@
+"""`check`, `enable-rolling`, `disable-rolling` (and `policy set --mode Rolling`) through the real SDK."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.helpers import push_image, set_rolling, target, writes
+
+FLEX = ("-g", "rg-flex", "-n", "flex")
+
+
+def rules_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in doc["rules"]}
+
+
+def statuses(doc: dict[str, Any]) -> dict[str, str]:
+    return {r["name"]: r["status"] for r in doc["rules"]}
+
+
+def stored_mode(emu: Any, rg: str = "rg-demo", name: str = "web") -> str:
+    return str(emu.vmss(rg, name)["properties"]["upgradePolicy"].get("mode"))
+
+
+# check ------------------------------------------------------------------------------------------------------
+
+READY = [("uniform-probe", target()), ("uniform-extension", target())]
+
+
+@pytest.mark.parametrize(("scenario", "args"), READY, ids=[s for s, _ in READY])
+def test_check_ready(vmssroll, emu, scenario, args):
+    emu.load_scenario(scenario)
+    result = vmssroll("check", *args, "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["ready"] is True and doc["for"] == "rolling"
+    assert set(statuses(doc).values()) == {"passed"}
+    assert writes(emu) == []
+
+
+NOT_READY = [
+    (
+        "uniform-missing-probe",
+        target(),
+        {"health-source", "health-probe", "instance-health", "unhealthy-share"},
+    ),
+    ("flexible-no-extension", FLEX, {"health-source", "instance-health", "unhealthy-share"}),
+    ("uniform-probe-and-extension", target(), {"single-source"}),
+    ("uniform-initializing", target(), {"instance-health"}),
+    ("uniform-unhealthy", target(), {"unhealthy-share"}),
+]
+
+
+@pytest.mark.parametrize(("scenario", "args", "failed"), NOT_READY, ids=[s for s, _, _ in NOT_READY])
+def test_check_not_ready_names_each_failure_with_a_fix(vmssroll, emu, scenario, args, failed):
+    emu.load_scenario(scenario)
+    result = vmssroll("check", *args, "-o", "json")
+    assert result.exit_code == 3, result.output
+    doc = result.json()
+    assert doc["ready"] is False
+    assert {n for n, s in statuses(doc).items() if s == "failed"} == failed
+    assert all(r["fix"] for r in doc["rules"] if r["status"] == "failed")
+    assert writes(emu) == []
+
+
+def test_check_missing_probe_shows_the_load_balancer_and_the_fix(vmssroll, emu):
+    emu.load_scenario("uniform-missing-probe")
+    result = vmssroll("check", *target())
+    assert result.exit_code == 3
+    assert "NOT ready for rolling" in result.stdout
+    assert (
+        "probe missing-probe does not exist on load balancer lb-web (its probes: http-health)"
+        in result.stdout
+    )
+    assert "az network lb probe create -g rg-demo --lb-name lb-web -n missing-probe" in result.stdout
+    assert "lb-web/probes/http-health" in result.stdout  # the existing probe, as the alternative
+
+
+def test_check_flexible_without_extension_gives_the_extension_and_flags_attached_vms(vmssroll, emu):
+    emu.load_scenario("flexible-no-extension")
+    doc = vmssroll("check", *FLEX, "-o", "json").json()
+    rules = rules_of(doc)
+    assert "only the extension" in rules["health-source"]["message"]
+    fix = rules["health-source"]["fix"]
+    assert (
+        "az vmss extension set --resource-group rg-flex --vmss-name flex --name ApplicationHealthLinux" in fix
+    )
+    assert "--publisher Microsoft.ManagedServices" in fix and "healthProbe" not in fix
+    assert rules["attached-vms"]["status"] == "warning"
+    assert rules["attached-vms"]["evidence"]["withoutExtension"] == ["vm-attached-1"]
+    assert rules["instance-health"]["evidence"]["silent"] == 4  # attached VMs are not counted as members
+
+
+def test_check_flexible_with_extension_flags_only_the_attached_vm_without_it(vmssroll, emu):
+    emu.load_scenario("flexible-extension")
+    rules = rules_of(vmssroll("check", *FLEX, "-o", "json").json())
+    assert rules["health-source"]["status"] == "passed"
+    assert rules["attached-vms"]["evidence"]["withoutExtension"] == ["vm-attached-1"]
+
+
+def test_check_probe_and_extension_says_one_source_only(vmssroll, emu):
+    emu.load_scenario("uniform-probe-and-extension")
+    rule = rules_of(vmssroll("check", *target(), "-o", "json").json())["single-source"]
+    assert [s["kind"] for s in rule["evidence"]["sources"]] == ["probe", "extension"]
+    assert "--remove virtualMachineProfile.networkProfile.healthProbe" in rule["fix"]
+    assert (
+        "az vmss extension delete --resource-group rg-demo --vmss-name web --name HealthExtension"
+        in rule["fix"]
+    )
+
+
+def test_check_unhealthy_shows_the_arithmetic(vmssroll, emu):
+    emu.load_scenario("uniform-unhealthy")
+    result = vmssroll("check", *target(), "-o", "json")
+    rule = rules_of(result.json())["unhealthy-share"]
+    assert rule["message"].endswith(
+        "(3 unhealthy + 2 healthy in the first batch of 2) × 100 / 10 = 50% > maxUnhealthyInstancePercent 20%"
+    )
+    assert rule["evidence"]["unhealthyIds"] == ["2", "5", "7"]
+    assert "--max-unhealthy-instance-percent to 50" in rule["fix"]
+    health = rules_of(result.json())["instance-health"]
+    assert (health["status"], health["evidence"]["unhealthy"], health["evidence"]["healthy"]) == (
+        "warning",
+        3,
+        7,
+    )
+
+
+def test_check_initializing_turns_ready_once_instances_report_healthy(vmssroll, emu):
+    emu.load_scenario("uniform-initializing")
+    first = vmssroll("check", *target(), "-o", "json")
+    assert first.exit_code == 3
+    assert rules_of(first.json())["instance-health"]["evidence"]["initializing"] == 10
+    emu.clock.advance(120)
+    assert vmssroll("check", *target(), "-o", "json").exit_code == 0
+
+
+def test_check_max_surge_with_feature_unregistered(vmssroll, emu):
+    emu.load_scenario("uniform-extension")
+    result = vmssroll("check", *target(), "--for", "max-surge", "-o", "json")
+    assert result.exit_code == 3
+    doc = result.json()
+    assert doc["for"] == "max-surge"
+    assert statuses(doc)["overprovision"] == "passed"
+    feature = rules_of(doc)["max-surge-feature"]
+    assert feature["status"] == "failed" and feature["evidence"]["state"] == "NotRegistered"
+    assert "az feature register --namespace Microsoft.Compute --name MaxSurgeRollingUpgrade" in feature["fix"]
+    assert any("features/MaxSurgeRollingUpgrade" in r.path for r in emu.requests)
+
+
+def test_check_max_surge_ready_reminds_of_capacity(vmssroll, emu):
+    result = vmssroll("check", *target(), "--for", "max-surge", "-o", "json")  # uniform-probe: Registered
+    assert result.exit_code == 0, result.output
+    surge = rules_of(result.json())["surge-capacity"]
+    assert surge["status"] == "warning" and surge["evidence"]["extraInstancesPerBatch"] == 2
+
+
+def test_check_for_os_upgrade_adds_the_image_rule(vmssroll, emu):
+    doc = vmssroll("check", *target(), "--for", "os-upgrade", "-o", "json").json()
+    assert statuses(doc)["os-image"] == "passed"  # a gallery image
+
+
+def test_check_rejects_an_unknown_purpose(vmssroll, emu):
+    result = vmssroll("check", *target(), "--for", "sideways")
+    assert result.exit_code == 2
+    assert emu.requests == []
+
+
+# enable-rolling ---------------------------------------------------------------------------------------------
+
+
+def test_enable_rolling_switches_with_one_patch_and_confirms(vmssroll, emu):
+    result = vmssroll("enable-rolling", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["applied"] is True
+    assert doc["upgradePolicy"]["mode"] == "Rolling"
+    assert [c["field"] for c in doc["changes"]] == ["mode"]
+    patches = [r for r in emu.requests if r.method == "PATCH"]
+    assert len(patches) == 1 and patches[0].status == 200
+    assert [m for m, _ in writes(emu)] == ["PATCH"]
+    assert stored_mode(emu) == "Rolling"
+    assert "ready for rolling" in result.stderr
+
+
+def test_enable_rolling_with_policy_flags_checks_the_asked_policy(vmssroll, emu):
+    emu.load_scenario("uniform-unhealthy")
+    result = vmssroll(
+        "enable-rolling", *target(), "--max-unhealthy-instance-percent", "50", "--yes", "-o", "json"
+    )
+    assert result.exit_code == 0, result.output
+    policy = emu.vmss("rg-demo", "web")["properties"]["upgradePolicy"]
+    assert policy["mode"] == "Rolling"
+    assert policy["rollingUpgradePolicy"]["maxUnhealthyInstancePercent"] == 50
+
+
+REFUSED = [
+    ("uniform-missing-probe", target(), []),
+    ("flexible-no-extension", FLEX, []),
+    ("uniform-probe-and-extension", target(), []),
+    ("uniform-initializing", target(), []),
+    ("uniform-unhealthy", target(), []),
+    ("uniform-extension", target(), ["--max-surge"]),
+]
+
+
+@pytest.mark.parametrize(("scenario", "args", "extra"), REFUSED, ids=[s for s, _, _ in REFUSED])
+def test_enable_rolling_refuses_while_a_check_fails_and_sends_nothing(vmssroll, emu, scenario, args, extra):
+    emu.load_scenario(scenario)
+    result = vmssroll("enable-rolling", *args, *extra, "--yes", "-o", "json")
+    assert result.exit_code == 3, result.output
+    assert result.json()["ready"] is False
+    assert "nothing was sent" in result.stderr
+    assert writes(emu) == []
+
+
+def test_enable_rolling_refusal_lists_the_fixes(vmssroll, emu):
+    emu.load_scenario("flexible-no-extension")
+    result = vmssroll("enable-rolling", *FLEX, "--yes")
+    assert result.exit_code == 3
+    assert "To fix:" in result.stdout and "az vmss extension set" in result.stdout
+    assert "flex is not ready for rolling (health-source, instance-health, unhealthy-share)" in result.stderr
+
+
+def test_enable_rolling_max_surge_names_the_unregistered_feature(vmssroll, emu):
+    emu.load_scenario("uniform-extension")
+    result = vmssroll("enable-rolling", *target(), "--max-surge", "--yes", "-o", "json")
+    doc = result.json()
+    assert doc["for"] == "max-surge"
+    assert statuses(doc)["max-surge-feature"] == "failed"
+
+
+def test_enable_rolling_waits_until_healthy_on_the_simulated_clock(vmssroll, emu):
+    emu.load_scenario("uniform-initializing")
+    from tests.conftest import SimClock
+
+    clock = SimClock(emu)
+    result = vmssroll("enable-rolling", *target(), "--wait-healthy", "5m", "--yes", clock=clock)
+    assert result.exit_code == 0, result.output
+    assert 120 <= sum(clock.slept) <= 130
+    assert all(s <= 10 for s in clock.slept)
+    assert "waiting for every instance to report Healthy: 10 initializing of 10" in result.stderr
+    assert "every instance reports Healthy: 10 healthy of 10" in result.stderr
+    assert [m for m, _ in writes(emu)] == ["PATCH"]
+    assert stored_mode(emu) == "Rolling"
+
+
+def test_enable_rolling_wait_runs_out(vmssroll, emu):
+    emu.load_scenario("uniform-initializing")
+    result = vmssroll("enable-rolling", *target(), "--wait-healthy", "60s", "--yes")
+    assert result.exit_code == 7, result.output
+    assert "--wait-healthy ran out after 1m00s: 10 initializing of 10" in result.stderr
+    assert writes(emu) == []
+
+
+def test_enable_rolling_does_not_wait_when_waiting_cannot_help(vmssroll, emu):
+    emu.load_scenario("flexible-no-extension")
+    from tests.conftest import SimClock
+
+    clock = SimClock(emu)
+    result = vmssroll("enable-rolling", *FLEX, "--wait-healthy", "10m", "--yes", clock=clock)
+    assert result.exit_code == 3
+    assert clock.slept == []
+
+
+def test_enable_rolling_forced_without_health_signal_gets_azures_400(vmssroll, emu):
+    emu.load_scenario("flexible-no-extension")
+    result = vmssroll("enable-rolling", *FLEX, "--force", "--yes")
+    assert result.exit_code == 4, result.output
+    assert "warning: --force: sending the change although 3 check(s) failed" in result.stderr
+    assert (
+        "BadRequest: Rolling Upgrade mode is not supported for this Virtual Machine Scale Set because a "
+        in result.stderr
+    )
+    assert [(r.method, r.status) for r in emu.requests if r.method == "PATCH"] == [("PATCH", 400)]
+    assert stored_mode(emu, "rg-flex", "flex") == "Manual"
+
+
+def test_enable_rolling_dry_run_sends_nothing(vmssroll, emu):
+    result = vmssroll("enable-rolling", *target(), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Would change (dry run: nothing sent)" in result.stdout
+    assert "Rolling" in result.stdout
+    assert writes(emu) == []
+
+
+def test_enable_rolling_warns_about_instances_behind_the_model(vmssroll, emu):
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    result = vmssroll("enable-rolling", *target(), "--dry-run", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert "10 of 10 instances are not on the latest model (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)" in result.stderr
+    assert "may start a rolling upgrade for them at once" in result.stderr
+    assert json.loads(result.stdout)["dryRun"] is True
+    assert writes(emu) == []
+
+
+@pytest.mark.parametrize("command", ["enable-rolling", "disable-rolling"])
+def test_without_a_terminal_yes_is_needed_before_any_request(vmssroll, emu, command):
+    result = vmssroll(command, *target(), *(["--wait-healthy", "10m"] if command == "enable-rolling" else []))
+    assert result.exit_code == 2, result.output
+    assert "pass --yes" in result.stderr
+    assert emu.requests == []
+
+
+def test_enable_rolling_asks_on_a_terminal(vmssroll, emu):
+    declined = vmssroll("enable-rolling", *target(), tty=True, stdin="n\n")
+    assert declined.exit_code == 3 and writes(emu) == []
+    accepted = vmssroll("enable-rolling", *target(), tty=True, stdin="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert stored_mode(emu) == "Rolling"
+
+
+def test_enable_rolling_refuses_a_file_asking_for_another_mode(vmssroll, emu, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"mode": "Manual"}))
+    result = vmssroll("enable-rolling", *target(), "--file", str(path), "--yes")
+    assert result.exit_code == 2
+    assert emu.requests == []
+
+
+# disable-rolling --------------------------------------------------------------------------------------------
+
+
+def test_disable_rolling_goes_back_to_manual(vmssroll, emu):
+    set_rolling(emu)
+    emu.clear_requests()
+    result = vmssroll("disable-rolling", *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert stored_mode(emu) == "Manual"
+    assert [m for m, _ in writes(emu)] == ["PATCH"]
+    assert "vmssroll cancel -g rg-demo -n web" in result.stderr
+
+
+def test_disable_rolling_dry_run_sends_nothing(vmssroll, emu):
+    set_rolling(emu)
+    emu.clear_requests()
+    result = vmssroll("disable-rolling", *target(), "--dry-run")
+    assert result.exit_code == 0
+    assert writes(emu) == [] and stored_mode(emu) == "Rolling"
+
+
+def test_disable_rolling_says_a_running_upgrade_goes_on(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")  # Rolling: a model change starts an upgrade
+    emu.clear_requests()
+    result = vmssroll("disable-rolling", *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "a rolling upgrade is RollingForward now: switching to Manual does not stop it" in result.stderr
+    assert not any(r.path.endswith("/cancel") for r in emu.requests)
+
+
+# policy set --mode Rolling runs the same checks -------------------------------------------------------------
+
+
+def test_policy_set_mode_rolling_refuses_when_not_ready(vmssroll, emu):
+    emu.load_scenario("uniform-missing-probe")
+    result = vmssroll("policy", "set", *target(), "--mode", "Rolling", "--yes")
+    assert result.exit_code == 3
+    assert writes(emu) == []
+
+
+def test_policy_set_mode_rolling_applies_when_ready(vmssroll, emu):
+    result = vmssroll("policy", "set", *target(), "--mode", "Rolling", "--yes")
+    assert result.exit_code == 0, result.output
+    assert stored_mode(emu) == "Rolling"

@@ -1,0 +1,490 @@
+"""The prerequisite rules, one table per rule, on plain data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from vmssroll.domain.health import count_health
+from vmssroll.domain.model import Extension, Health, Instance, ScaleSet, UpgradePolicy
+from vmssroll.domain.prereq import (
+    Facts,
+    Purpose,
+    Status,
+    all_healthy,
+    attached_vms,
+    batch_size,
+    evaluate,
+    extension_settings,
+    health_probe,
+    health_source,
+    instance_health,
+    latest_model,
+    max_surge_feature,
+    os_image,
+    overprovision,
+    probe_load_balancer,
+    purpose_for,
+    share_arithmetic,
+    single_source,
+    surge_capacity,
+    unhealthy_share,
+)
+
+LB = "/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Network/loadBalancers/web-lb"
+PROBE = f"{LB}/probes/http"
+AGW = "/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Network/applicationGateways/agw/probes/p"
+
+
+def ext(
+    settings: dict[str, Any] | None = None, version: str = "2.0", type_: str = "ApplicationHealthLinux"
+) -> Extension:
+    return Extension(
+        "HealthExtension",
+        "Microsoft.ManagedServices",
+        type_,
+        version,
+        {"protocol": "http", "port": 80, "requestPath": "/health"} if settings is None else settings,
+    )
+
+
+def scale_set(**kw: Any) -> ScaleSet:
+    base = ScaleSet(
+        id="/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachineScaleSets/web",
+        name="web",
+        resource_group="rg-demo",
+        location="westeurope",
+        orchestration_mode="Uniform",
+        capacity=10,
+        zones=(),
+        overprovision=False,
+        sku="Standard_D2s_v5",
+        etag='"1"',
+        upgrade_policy=UpgradePolicy("Manual"),
+        health_probe_id=None,
+        extensions=(),
+        external_health=False,
+        image={"publisher": "Canonical", "offer": "o", "sku": "s", "version": "latest"},
+    )
+    return replace(base, **kw)
+
+
+def vm(iid: int | str, health: Health = Health.HEALTHY, *, latest: bool = True, **kw: Any) -> Instance:
+    return Instance(str(iid), f"web_{iid}", None, latest, "Succeeded", health, **kw)
+
+
+def fleet(n: int = 10, **states: list[int]) -> list[Instance]:
+    """n instances, healthy unless listed: fleet(10, unhealthy=[1, 2])."""
+    by_id = {i: Health(state) for state, ids in states.items() for i in ids}
+    return [vm(i, by_id.get(i, Health.HEALTHY)) for i in range(n)]
+
+
+# health-source ----------------------------------------------------------------------------------------------
+
+HEALTH_SOURCE = [
+    ("uniform probe found", scale_set(health_probe_id=PROBE), ["http"], Status.PASSED, "probe"),
+    ("uniform probe missing", scale_set(health_probe_id=PROBE), ["tcp"], Status.FAILED, "does not exist"),
+    ("uniform LB missing", scale_set(health_probe_id=PROBE), None, Status.FAILED, "does not exist"),
+    ("uniform extension", scale_set(extensions=(ext(),)), None, Status.PASSED, "extension"),
+    ("uniform nothing", scale_set(), None, Status.FAILED, "neither"),
+    ("flexible extension", scale_set(orchestration_mode="Flexible", extensions=(ext(),)), None, Status.PASSED, ""),
+    ("flexible probe only", scale_set(orchestration_mode="Flexible", health_probe_id=PROBE), ["http"],
+     Status.FAILED, "only the extension"),
+    ("flexible nothing", scale_set(orchestration_mode="Flexible"), None, Status.FAILED, "only the extension"),
+    ("external", scale_set(external_health=True), None, Status.PASSED, "external"),
+    ("app gateway probe", scale_set(health_probe_id=AGW), None, Status.FAILED, "no usable"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "ss", "probes", "status", "text"), HEALTH_SOURCE, ids=[c[0] for c in HEALTH_SOURCE]
+)
+def test_health_source(case: str, ss: ScaleSet, probes: list[str] | None, status: Status, text: str) -> None:
+    rule = health_source(Facts(ss, lb_probes=probes))
+    assert rule.status is status
+    assert text in rule.message
+    if status is Status.FAILED:
+        assert rule.fix and "az vmss extension set --resource-group rg-demo --vmss-name web" in rule.fix
+        assert "ApplicationHealthLinux" in rule.fix and "Microsoft.ManagedServices" in rule.fix
+    else:
+        assert rule.fix is None
+
+
+def test_health_source_fix_offers_a_probe_only_on_uniform() -> None:
+    uniform = health_source(Facts(scale_set()))
+    flexible = health_source(Facts(scale_set(orchestration_mode="Flexible")))
+    assert uniform.fix and "healthProbe.id" in uniform.fix
+    assert flexible.fix and "healthProbe" not in flexible.fix
+
+
+# health-probe -----------------------------------------------------------------------------------------------
+
+HEALTH_PROBE = [
+    ("no probe", scale_set(), None, None, ""),
+    ("found", scale_set(health_probe_id=PROBE), ["HTTP", "tcp"], Status.PASSED, "exists"),
+    ("missing probe", scale_set(health_probe_id=PROBE), ["tcp"], Status.FAILED, "probe http does not exist on load balancer web-lb (its probes: tcp)"),
+    ("missing LB", scale_set(health_probe_id=PROBE), None, Status.FAILED, "load balancer web-lb does not exist"),
+    ("application gateway", scale_set(health_probe_id=AGW), None, Status.FAILED, "not a load balancer probe"),
+    ("flexible", scale_set(orchestration_mode="Flexible", health_probe_id=PROBE), ["http"], Status.WARNING, "Flexible"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "ss", "probes", "status", "text"), HEALTH_PROBE, ids=[c[0] for c in HEALTH_PROBE]
+)
+def test_health_probe(
+    case: str, ss: ScaleSet, probes: list[str] | None, status: Status | None, text: str
+) -> None:
+    rule = health_probe(Facts(ss, lb_probes=probes))
+    if status is None:
+        assert rule is None
+        return
+    assert rule is not None and rule.status is status
+    assert text in rule.message
+    assert rule.evidence["probeId"] == ss.health_probe_id
+
+
+def test_missing_probe_fix_names_the_command_and_an_existing_probe() -> None:
+    rule = health_probe(Facts(scale_set(health_probe_id=PROBE), lb_probes=["tcp"]))
+    assert rule is not None and rule.fix
+    assert "az network lb probe create -g rg-demo --lb-name web-lb -n http" in rule.fix
+    assert f"healthProbe.id={LB}/probes/tcp" in rule.fix
+    assert rule.evidence["probesOnLoadBalancer"] == ["tcp"]
+
+
+def test_probe_load_balancer_is_what_the_command_reads() -> None:
+    assert probe_load_balancer(scale_set(health_probe_id=PROBE)) == LB
+    assert probe_load_balancer(scale_set(health_probe_id=AGW)) is None
+    assert probe_load_balancer(scale_set()) is None
+    assert probe_load_balancer(scale_set(orchestration_mode="Flexible", health_probe_id=PROBE)) is None
+
+
+# single-source ----------------------------------------------------------------------------------------------
+
+SINGLE = [
+    ("none", scale_set(), None, []),
+    ("probe", scale_set(health_probe_id=PROBE), Status.PASSED, []),
+    ("extension", scale_set(extensions=(ext(),)), Status.PASSED, []),
+    ("probe and extension", scale_set(health_probe_id=PROBE, extensions=(ext(),)), Status.FAILED,
+     ["--remove virtualMachineProfile.networkProfile.healthProbe", "az vmss extension delete --resource-group rg-demo --vmss-name web --name HealthExtension"]),
+    ("extension and external", scale_set(extensions=(ext(),), external_health=True), Status.FAILED,
+     ["externalHealthPolicy.enabled=false"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "ss", "status", "fixes"), SINGLE, ids=[c[0] for c in SINGLE])
+def test_single_source(case: str, ss: ScaleSet, status: Status | None, fixes: list[str]) -> None:
+    rule = single_source(Facts(ss))
+    if status is None:
+        assert rule is None
+        return
+    assert rule is not None and rule.status is status
+    for fix in fixes:
+        assert rule.fix and fix in rule.fix
+    if status is Status.FAILED:
+        assert "only one" in rule.message
+
+
+# extension-settings -----------------------------------------------------------------------------------------
+
+SETTINGS = [
+    ("http ok", {"protocol": "http", "port": 80, "requestPath": "/health"}, "2.0", Status.PASSED, "rich states"),
+    ("https ok", {"protocol": "https", "port": 443, "requestPath": "/h", "gracePeriod": 600}, "2.0", Status.PASSED, ""),
+    ("tcp ok", {"protocol": "tcp", "port": 22}, "2.0", Status.PASSED, ""),
+    ("binary noted", {"protocol": "tcp", "port": 22}, "1.0", Status.PASSED, "binary states"),
+    ("bad protocol", {"protocol": "udp", "port": 53}, "2.0", Status.FAILED, "must be one of http, https, tcp"),
+    ("no protocol", {"port": 80}, "2.0", Status.FAILED, "protocol None"),
+    ("tcp without port", {"protocol": "tcp"}, "2.0", Status.FAILED, "port is required with tcp"),
+    ("http without port", {"protocol": "http", "requestPath": "/"}, "2.0", Status.WARNING, "defaults to 80"),
+    ("port out of range", {"protocol": "tcp", "port": 70000}, "2.0", Status.FAILED, "not a port number"),
+    ("port not a number", {"protocol": "tcp", "port": "eighty"}, "2.0", Status.FAILED, "not a port number"),
+    ("http without path", {"protocol": "http", "port": 80}, "2.0", Status.FAILED, "requestPath is required with http"),
+    ("tcp with path", {"protocol": "tcp", "port": 80, "requestPath": "/"}, "2.0", Status.FAILED, "not allowed with tcp"),
+    ("interval zero", {"protocol": "tcp", "port": 80, "intervalInSeconds": 0}, "2.0", Status.FAILED, "intervalInSeconds 0"),
+    ("probes negative", {"protocol": "tcp", "port": 80, "numberOfProbes": -1}, "2.0", Status.FAILED, "numberOfProbes -1"),
+    ("grace too long", {"protocol": "tcp", "port": 80, "gracePeriod": 7201}, "2.0", Status.FAILED, "gracePeriod 7201"),
+    ("grace at max", {"protocol": "tcp", "port": 80, "gracePeriod": 7200}, "2.0", Status.PASSED, ""),
+    ("grace with binary", {"protocol": "tcp", "port": 80, "gracePeriod": 60}, "1.0", Status.WARNING, "ignored with binary"),
+    ("odd version", {"protocol": "tcp", "port": 80}, "3.1", Status.WARNING, "neither 1.x nor 2.x"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "settings", "version", "status", "text"), SETTINGS, ids=[c[0] for c in SETTINGS]
+)
+def test_extension_settings(
+    case: str, settings: dict[str, Any], version: str, status: Status, text: str
+) -> None:
+    rule = extension_settings(Facts(scale_set(extensions=(ext(settings, version),))))
+    assert rule is not None and rule.status is status, rule
+    assert text in rule.message
+    assert (rule.fix is not None) == (status is Status.FAILED)
+
+
+def test_extension_settings_absent_without_extension() -> None:
+    assert extension_settings(Facts(scale_set(health_probe_id=PROBE))) is None
+
+
+# instance-health and latest-model ---------------------------------------------------------------------------
+
+INSTANCES = [
+    ("all healthy", fleet(4), Status.PASSED, "4 healthy of 4"),
+    ("initializing", fleet(4, initializing=[2, 3]), Status.FAILED, "2 healthy, 2 initializing of 4"),
+    ("silent", fleet(3, silent=[0]), Status.FAILED, "1 silent"),
+    ("unhealthy counted, share decides", fleet(4, unhealthy=[1]), Status.WARNING, "1 unhealthy"),
+    ("unknown", fleet(4, unknown=[1]), Status.WARNING, "1 unknown"),
+    ("empty", [], Status.WARNING, "no instances"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "instances", "status", "text"), INSTANCES, ids=[c[0] for c in INSTANCES])
+def test_instance_health(case: str, instances: list[Instance], status: Status, text: str) -> None:
+    rule = instance_health(Facts(scale_set(health_probe_id=PROBE), instances, lb_probes=["http"]))
+    assert rule.status is status
+    assert text in rule.message
+    assert (rule.fix is not None) == (status is Status.FAILED)
+
+
+def test_instance_health_lists_ids_by_state_and_fixes_initializing_by_waiting() -> None:
+    rule = instance_health(Facts(scale_set(extensions=(ext(),)), fleet(4, initializing=[2, 3])))
+    assert rule.evidence["ids"] == {"healthy": ["0", "1"], "initializing": ["2", "3"]}
+    assert rule.fix and "--wait-healthy" in rule.fix
+
+
+def test_silent_instances_behind_the_model_get_update_instances() -> None:
+    instances = [vm(0), vm(1, Health.SILENT, latest=False), vm(2, Health.SILENT, latest=False)]
+    rule = instance_health(Facts(scale_set(extensions=(ext(),)), instances))
+    assert rule.fix and "az vmss update-instances -g rg-demo -n web --instance-ids 1 2" in rule.fix
+
+
+@pytest.mark.parametrize(
+    "ss",
+    [scale_set(orchestration_mode="Flexible"), scale_set(health_probe_id=PROBE)],
+    ids=["none", "missing probe"],
+)
+def test_silent_without_a_usable_source_points_at_the_source(ss: ScaleSet) -> None:
+    rule = instance_health(Facts(ss, fleet(2, silent=[0, 1]), lb_probes=["other"]))
+    assert rule.status is Status.FAILED and rule.fix == "configure a health source first (see health-source)"
+
+
+def test_attached_vms_are_not_counted_as_members() -> None:
+    instances = [*fleet(2), vm("att1", Health.SILENT, attached=True)]
+    ss = scale_set(orchestration_mode="Flexible", extensions=(ext(),))
+    assert instance_health(Facts(ss, instances)).status is Status.PASSED
+    assert all_healthy(instances)
+
+
+def test_latest_model_lists_instances_behind() -> None:
+    instances = [vm(0), vm(1, latest=False), vm(10, latest=False)]
+    rule = latest_model(Facts(scale_set(), instances))
+    assert rule.status is Status.WARNING
+    assert rule.evidence["notOnLatestModel"] == ["1", "10"]
+    assert "may start a rolling upgrade" in rule.message
+    assert latest_model(Facts(scale_set(), fleet(3))).status is Status.PASSED
+
+
+# unhealthy-share --------------------------------------------------------------------------------------------
+
+BATCH = [(10, 20, 2), (10, 100, 10), (4, 20, 1), (2, 20, 1), (7, 50, 3), (0, 20, 1), (25, 5, 1)]
+
+
+@pytest.mark.parametrize(("capacity", "percent", "size"), BATCH)
+def test_batch_size(capacity: int, percent: int, size: int) -> None:
+    assert batch_size(capacity, percent) == size
+
+
+SHARE = [
+    # instances, policy, (unhealthy, healthy in batch, percent), status
+    ("healthy 10 at 20/20", fleet(10), {}, (0, 2, 20), Status.PASSED),
+    ("3 of 10 unhealthy", fleet(10, unhealthy=[1, 4, 7]), {}, (3, 2, 50), Status.FAILED),
+    ("3 of 10 with room", fleet(10, unhealthy=[1, 4, 7]), {"maxUnhealthyInstancePercent": 50}, (3, 2, 50), Status.PASSED),
+    ("unknown and silent count", fleet(10, unknown=[0], silent=[1]), {"maxUnhealthyInstancePercent": 30}, (2, 2, 40), Status.FAILED),
+    ("initializing does not count", fleet(10, initializing=[0, 1]), {}, (0, 2, 20), Status.PASSED),
+    ("prioritize unhealthy first", fleet(10, unhealthy=[0]), {"prioritizeUnhealthyInstances": True, "maxUnhealthyInstancePercent": 20}, (1, 1, 20), Status.PASSED),
+    ("small set at defaults", fleet(2), {}, (0, 1, 50), Status.FAILED),
+    ("small set with room", fleet(2), {"maxUnhealthyInstancePercent": 50}, (0, 1, 50), Status.PASSED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "instances", "policy", "numbers", "status"), SHARE, ids=[c[0] for c in SHARE]
+)
+def test_unhealthy_share(
+    case: str,
+    instances: list[Instance],
+    policy: dict[str, Any],
+    numbers: tuple[int, int, int],
+    status: Status,
+) -> None:
+    rule = unhealthy_share(Facts(scale_set(), instances, rolling=policy))
+    assert rule.status is status
+    unhealthy, in_batch, percent = numbers
+    assert (rule.evidence["unhealthy"], rule.evidence["healthyInFirstBatch"]) == (unhealthy, in_batch)
+    assert rule.evidence["percent"] == percent
+    assert f"× 100 / {len(instances)} = {percent}%" in rule.message
+
+
+def test_unhealthy_share_fix_names_ids_and_the_threshold_that_would_pass() -> None:
+    rule = unhealthy_share(Facts(scale_set(extensions=(ext(),)), fleet(10, unhealthy=[1, 4, 7])))
+    assert rule.message.endswith(
+        "(3 unhealthy + 2 healthy in the first batch of 2) × 100 / 10 = 50% > maxUnhealthyInstancePercent 20%"
+    )
+    assert rule.fix and "1, 4, 7" in rule.fix and "--max-unhealthy-instance-percent to 50" in rule.fix
+
+
+def test_unhealthy_share_without_a_source_points_at_the_source() -> None:
+    rule = unhealthy_share(
+        Facts(scale_set(health_probe_id=PROBE), fleet(4, silent=[0, 1, 2, 3]), lb_probes=[])
+    )
+    assert rule.status is Status.FAILED
+    assert rule.fix and rule.fix.startswith("configure a health source first")
+
+
+def test_unhealthy_share_uses_the_stored_policy_unless_told() -> None:
+    stored = scale_set(upgrade_policy=UpgradePolicy("Manual", {"maxUnhealthyInstancePercent": 60}))
+    instances = fleet(10, unhealthy=[1, 4, 7])
+    assert unhealthy_share(Facts(stored, instances)).status is Status.PASSED
+    assert unhealthy_share(Facts(stored, instances, rolling={})).status is Status.FAILED
+
+
+def test_share_arithmetic_direct() -> None:
+    a = share_arithmetic(count_health(fleet(10, unhealthy=[0])), {"maxBatchInstancePercent": 30,
+                                                                  "maxUnhealthyInstancePercent": 40})  # fmt: skip
+    assert (a.batch, a.unhealthy, a.healthy_in_batch, a.percent, a.ok) == (3, 1, 3, 40.0, True)
+
+
+# attached VMs (Flexible) ------------------------------------------------------------------------------------
+
+ATTACHED = [
+    ("uniform", "Uniform", {"ApplicationHealthLinux": "2.0"}, None),
+    ("with extension", "Flexible", {"ApplicationHealthLinux": "2.0"}, Status.PASSED),
+    ("windows extension", "Flexible", {"ApplicationHealthWindows": "1.0"}, Status.PASSED),
+    ("named freely", "Flexible", {"HealthExtension": "2.0"}, Status.PASSED),
+    ("without", "Flexible", {"CustomScript": "2.1"}, Status.WARNING),
+]
+
+
+@pytest.mark.parametrize(("case", "mode", "exts", "status"), ATTACHED, ids=[c[0] for c in ATTACHED])
+def test_attached_vms(case: str, mode: str, exts: dict[str, str], status: Status | None) -> None:
+    instances = [*fleet(2), Instance("5", "legacy-vm", None, None, "Succeeded", Health.SILENT, extensions=exts,
+                                     attached=True)]  # fmt: skip
+    rule = attached_vms(Facts(scale_set(orchestration_mode=mode, extensions=(ext(),)), instances))
+    if status is None:
+        assert rule is None
+        return
+    assert rule is not None and rule.status is status
+    if status is Status.WARNING:
+        assert rule.evidence["withoutExtension"] == ["legacy-vm"]
+        assert rule.fix and "az vm extension set -g rg-demo --vm-name legacy-vm" in rule.fix
+
+
+def test_no_attached_rule_without_attached_vms() -> None:
+    assert attached_vms(Facts(scale_set(orchestration_mode="Flexible"), fleet(2))) is None
+
+
+# MaxSurge ---------------------------------------------------------------------------------------------------
+
+OVERPROVISION = [
+    ("off", "Uniform", False, Status.PASSED),
+    ("on", "Uniform", True, Status.FAILED),
+    ("unset uniform", "Uniform", None, Status.FAILED),
+    ("unset flexible", "Flexible", None, Status.PASSED),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "mode", "value", "status"), OVERPROVISION, ids=[c[0] for c in OVERPROVISION]
+)
+def test_overprovision(case: str, mode: str, value: bool | None, status: Status) -> None:
+    rule = overprovision(Facts(scale_set(orchestration_mode=mode, overprovision=value)))
+    assert rule.status is status
+    if status is Status.FAILED:
+        assert rule.fix == "az vmss update -g rg-demo -n web --set overprovision=false"
+
+
+FEATURE = [("Registered", Status.PASSED), ("registered", Status.PASSED), ("NotRegistered", Status.FAILED),
+           ("Registering", Status.FAILED), (None, Status.FAILED)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("state", "status"), FEATURE)
+def test_max_surge_feature(state: str | None, status: Status) -> None:
+    rule = max_surge_feature(Facts(scale_set(), feature_state=state))
+    assert rule.status is status
+    assert rule.evidence["feature"] == "Microsoft.Compute/MaxSurgeRollingUpgrade"
+    if status is Status.FAILED:
+        assert (
+            rule.fix
+            and "az feature register --namespace Microsoft.Compute --name MaxSurgeRollingUpgrade" in rule.fix
+        )
+
+
+def test_surge_capacity_counts_extra_instances_per_batch() -> None:
+    rule = surge_capacity(Facts(scale_set(), fleet(10), rolling={"maxBatchInstancePercent": 30}))
+    assert rule.status is Status.WARNING
+    assert rule.evidence["extraInstancesPerBatch"] == 3
+    assert "quota" in rule.message and "IP address" in rule.message and "subnet" in rule.message
+
+
+# OS image ---------------------------------------------------------------------------------------------------
+
+OS = [
+    ("latest", {"publisher": "Canonical", "offer": "o", "sku": "s", "version": "latest"}, Status.PASSED),
+    ("pinned", {"publisher": "Canonical", "offer": "o", "sku": "s", "version": "1.2.3"}, Status.WARNING),
+    ("gallery", {"id": "/subscriptions/s/.../galleries/g/images/i"}, Status.PASSED),
+]
+
+
+@pytest.mark.parametrize(("case", "image", "status"), OS, ids=[c[0] for c in OS])
+def test_os_image(case: str, image: dict[str, str], status: Status) -> None:
+    assert os_image(Facts(scale_set(image=image))).status is status
+
+
+# the report -------------------------------------------------------------------------------------------------
+
+
+def names(report: Any) -> list[str]:
+    return [r.name for r in report.rules]
+
+
+def test_ready_uniform_probe_report() -> None:
+    report = evaluate(Purpose.ROLLING, Facts(scale_set(health_probe_id=PROBE), fleet(10), lb_probes=["http"]))
+    assert report.ready
+    assert names(report) == ["health-source", "health-probe", "single-source", "instance-health",
+                             "latest-model", "unhealthy-share"]  # fmt: skip
+    doc = report.to_json()
+    assert doc["ready"] is True and doc["for"] == "rolling"
+    assert {r["status"] for r in doc["rules"]} == {"passed"}
+    assert set(doc["rules"][0]) == {"name", "status", "message", "evidence", "fix"}
+
+
+def test_max_surge_adds_its_rules() -> None:
+    facts = Facts(scale_set(extensions=(ext(),)), fleet(10), feature_state="NotRegistered")
+    report = evaluate(Purpose.MAX_SURGE, facts)
+    assert names(report)[-3:] == ["overprovision", "max-surge-feature", "surge-capacity"]
+    assert not report.ready
+    assert [r.name for r in report.failed] == ["max-surge-feature"]
+
+
+def test_os_upgrade_adds_the_image_rule() -> None:
+    report = evaluate(Purpose.OS_UPGRADE, Facts(scale_set(extensions=(ext(),)), fleet(10)))
+    assert names(report)[-1] == "os-image" and report.ready
+
+
+def test_a_policy_with_max_surge_is_checked_as_max_surge() -> None:
+    assert purpose_for(Purpose.ROLLING, {"maxSurge": True}) is Purpose.MAX_SURGE
+    assert purpose_for(Purpose.ROLLING, {}) is Purpose.ROLLING
+    assert purpose_for(Purpose.OS_UPGRADE, {"maxSurge": True}) is Purpose.OS_UPGRADE
+
+
+def test_every_failure_carries_a_fix() -> None:
+    facts = Facts(
+        scale_set(health_probe_id=AGW, extensions=(ext({"protocol": "tcp"}),), overprovision=None),
+        [*fleet(10, unhealthy=[0, 1, 2], initializing=[3])],
+        feature_state=None,
+    )
+    report = evaluate(Purpose.MAX_SURGE, facts)
+    assert len(report.failed) >= 5
+    for rule in report.failed:
+        assert rule.fix, rule.name
