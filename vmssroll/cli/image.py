@@ -41,7 +41,8 @@ def set_image(
         title = "Would change (dry run: nothing sent):" if dry_run else ""
         inv.out.result(doc, changes_view(changes, title=title))
         return ExitCode.OK
-    inv.out.say(changes_view(changes, title=f"Model change for {ss.name}:"))
+    if not yes:
+        inv.out.say(changes_view(changes, title=f"Model change for {ss.name}:"))
     inv.out.note(consequence(ss.upgrade_policy.mode))
     confirm(inv, f"Change the image of {ss.name}?", yes=yes)
     body = {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": wanted}}}}

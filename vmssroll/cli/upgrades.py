@@ -111,7 +111,7 @@ def watch(
 
     limits = deadlines(interval, timeout, progress_deadline)
     verdict, _ = follow(inv, limits, events_file=events)
-    if not inv.json:
+    if inv.out.terminal and not inv.json:
         inv.out.note(verdict.message)
     return int(verdict.exit_code)
 
@@ -224,6 +224,6 @@ def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str
     from vmssroll.cli.watching import follow
 
     verdict, _ = follow(inv, limits)
-    if not inv.json:
+    if inv.out.terminal and not inv.json:
         inv.out.note(verdict.message)
     return int(verdict.exit_code)

@@ -61,7 +61,8 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
         for change in doc["rollingOut"]:
             t.add_row(change["field"], fmt(change["from"]), fmt(change["to"]))
         parts += [Text(""), t]
-    parts.append(Text(doc["message"], style="dim"))
+    if not doc["error"]:
+        parts.append(Text(doc["message"], style="dim"))
     return Group(*parts)
 
 

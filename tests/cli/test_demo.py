@@ -1,0 +1,32 @@
+"""`vmssroll demo` plays its whole story without a terminal (as CI runs it) and exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_demo_plays_out_as_designed_without_a_terminal():
+    result = subprocess.run(
+        [sys.executable, "-m", "vmssroll", "demo", "--speed", "300"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    out = result.stdout
+    for command in (
+        "vmssroll check",
+        "vmssroll enable-rolling",
+        "vmssroll set-image",
+        "vmssroll watch",
+        "vmssroll restart",
+    ):
+        assert f"$ {command} -g rg-demo -n web" in out
+    assert "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade" in out
+    assert "→ exit code 5 (as expected)" in out
+    assert out.count("Rolling upgrade Completed") >= 2
+    assert "EXPECTED" not in out
+    assert "The story played out as designed." in out
+    assert "\x1b[" not in out
