@@ -27,8 +27,9 @@ ASSUMPTIONS: tuple[str, ...] = (
     "Unknown health and no health signal count as unhealthy; initializing counts as neither.",
     "Before a batch, Azure counts the set's unhealthy instances plus the batch's healthy ones as unhealthy.",
     "Upgraded instances turn healthy; instances unhealthy now stay unhealthy until their batch upgrades them.",
-    "With MaxSurge, each batch first creates as many new instances (new ids) as it upgrades, then deletes them.",
-    "Each batch takes the assumed batch time; the pause between batches comes on top.",
+    "With MaxSurge, each batch first creates as many new instances (new ids) as it upgrades, then deletes the "
+    "old ones.",
+    "Each batch takes {batch_time} (an assumed time per batch); the pause between batches comes on top.",
 )
 
 
@@ -137,16 +138,12 @@ class Plan:
     batches: tuple[Batch, ...]
     batch_seconds: float
     pause_seconds: float
-    assumptions: tuple[str, ...] = ASSUMPTIONS
+    assumptions: tuple[str, ...] = ASSUMPTIONS  # as shown: the placeholders filled in
 
     @property
     def refused_at(self) -> int | None:
         """The number of the first batch Azure would refuse to start, if any."""
         return next((b.number for b in self.batches if b.pre.refused), None)
-
-    @property
-    def surge(self) -> bool:
-        return bool(self.policy.get("maxSurge"))
 
     @property
     def peak_instances(self) -> int:
@@ -278,6 +275,7 @@ def plan_rollout(
         batches=tuple(batches),
         batch_seconds=batch_time.total_seconds(),
         pause_seconds=iso_seconds(str(policy["pauseTimeBetweenBatches"])),
+        assumptions=tuple(a.format(batch_time=human(batch_time.total_seconds())) for a in ASSUMPTIONS),
     )
 
 
@@ -289,7 +287,8 @@ def mode_note(mode: str) -> str | None:
     """What the mode means for this plan (a model change rolls by itself only in Rolling mode)."""
     if mode == "Rolling":
         return None
+    effect = "updates every instance at once" if mode == "Automatic" else "starts no upgrade by itself"
     return (
-        f"mode is {mode}: a model change starts no rolling upgrade by itself; these are the batches an OS or "
-        "extension rolling upgrade would use"
+        f"mode is {mode}: a model change {effect}; these are the batches an OS or extension rolling upgrade "
+        "would use"
     )

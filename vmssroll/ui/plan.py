@@ -10,7 +10,7 @@ from rich.text import Text
 
 from vmssroll.ui.tables import fmt, key_values, table
 
-_SHOWN_IDS = 12  # a batch of a large set lists its first ids and a count of the rest
+_SHOWN_IDS = 6  # a batch of a large set lists its first ids (runs as ranges) and a count of the rest
 
 
 def plan_view(doc: Mapping[str, Any]) -> RenderableType:
@@ -75,11 +75,27 @@ def _instances_line(plan: Mapping[str, Any]) -> str:
 
 
 def _batch_table(plan: Mapping[str, Any]) -> RenderableType:
-    t = table("#", "zone", "instances", "size", "surge", "before the batch", "after the batch")
+    policy = plan["policy"]
+    t = table(
+        "#",
+        "zone",
+        "instances",
+        "size",
+        "surge",
+        "unhealthy before",
+        "may fail after",
+    )
     for b in plan["batches"]:
-        before = Text(b["before"]["text"], style="red" if b["before"]["refused"] else "")
-        if b["before"]["refused"]:
-            before.append(": refused", style="bold red")
+        pre, post = b["before"], b["after"]
+        first_refused = b["number"] == plan["refusedAtBatch"]
+        before = Text(
+            f"{pre['unhealthy']} + {pre['inBatch']} = {pre['projected']} of {pre['total']} = {_pct(pre['percent'])}",
+            style="red" if first_refused else "",
+        )
+        if first_refused:
+            before.append(" refused", style="bold red")
+        elif not b["reached"]:
+            before.append(" (not reached)")
         instances = Text(_ids(b["instanceIds"]))
         if b["unhealthyInstanceIds"]:
             instances.append(f" (unhealthy: {_ids(b['unhealthyInstanceIds'])})", style="yellow")
@@ -90,13 +106,48 @@ def _batch_table(plan: Mapping[str, Any]) -> RenderableType:
             str(b["size"]),
             f"+{b['surgeInstances']}" if b["surgeInstances"] else "-",
             before,
-            b["after"]["text"],
-            style="" if b["reached"] or b["before"]["refused"] else "dim",
+            f"up to {post['tolerated']} of {post['upgraded']}",
+            style="" if b["reached"] or first_refused else "dim",
         )
-    return t
+    legend = Text(
+        "unhealthy before: the set's unhealthy instances + the batch's healthy ones, of all instances, "
+        f"within maxUnhealthyInstancePercent {policy['maxUnhealthyInstancePercent']}%. "
+        "may fail after: how many of the instances upgraded so far may be unhealthy (rounded down) "
+        f"within maxUnhealthyUpgradedInstancePercent {policy['maxUnhealthyUpgradedInstancePercent']}%.",
+        style="dim",
+    )
+    return Group(t, legend)
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0f}%" if value == int(value) else f"{value:.1f}%"
 
 
 def _ids(ids: list[str]) -> str:
-    if len(ids) <= _SHOWN_IDS:
-        return ", ".join(ids)
-    return ", ".join(ids[:_SHOWN_IDS]) + f" … (+{len(ids) - _SHOWN_IDS})"
+    """`0, 3, 6`; runs of three or more consecutive ids as `0-199`; past _SHOWN_IDS items, `… (+N)`."""
+    items: list[str] = []
+    n = 0
+    while n < len(ids):
+        end = n
+        while (
+            end + 1 < len(ids)
+            and ids[end + 1].isdigit()
+            and ids[end].isdigit()
+            and int(ids[end + 1]) == int(ids[end]) + 1
+        ):
+            end += 1
+        if end - n >= 2:
+            items.append(f"{ids[n]}-{ids[end]}")
+            n = end + 1
+        else:
+            items.append(ids[n])
+            n += 1
+    if len(items) <= _SHOWN_IDS:
+        return ", ".join(items)
+    rest = len(ids) - sum(_count(i) for i in items[:_SHOWN_IDS])
+    return ", ".join(items[:_SHOWN_IDS]) + f" … (+{rest})"
+
+
+def _count(item: str) -> int:
+    low, _, high = item.partition("-")
+    return int(high) - int(low) + 1 if high else 1

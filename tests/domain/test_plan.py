@@ -1,0 +1,406 @@
+"""The rollout plan against batches computed by hand.
+
+The set used throughout: 10 instances, ids 0..9, over zones 1, 2, 3 round-robin, so
+zone 1 = 0, 3, 6, 9; zone 2 = 1, 4, 7; zone 3 = 2, 5, 8.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from vmssroll.domain.model import Health, Instance
+from vmssroll.domain.plan import ASSUMPTIONS, PRE_CHECK_ERROR, batch_size, mode_note, plan_rollout
+from vmssroll.domain.policy import effective
+
+ZONES = ("1", "2", "3")
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+def fleet(
+    n: int = 10,
+    *,
+    zones: tuple[str, ...] = ZONES,
+    health: dict[int, Health] | None = None,
+    behind: set[int] | None = None,
+) -> list[Instance]:
+    health = health or {}
+    return [
+        Instance(
+            instance_id=str(i),
+            name=f"web_{i}",
+            zone=zones[i % len(zones)] if zones else None,
+            latest_model_applied=behind is not None and i not in behind,
+            provisioning_state="Succeeded",
+            health=health.get(i, Health.HEALTHY),
+        )
+        for i in range(n)
+    ]
+
+
+def unhealthy(*ids: int) -> dict[int, Health]:
+    return dict.fromkeys(ids, Health.UNHEALTHY)
+
+
+def plan(instances: list[Instance], zones: tuple[str, ...] = ZONES, **policy: Any) -> Any:
+    return plan_rollout(instances, zones, effective(policy), batch_time=FIVE_MINUTES)
+
+
+def ids(p: Any) -> list[list[int]]:
+    return [[int(i) for i in b.instance_ids] for b in p.batches]
+
+
+# Every instance behind unless `behind` is given (`behind=set()` would mean: none behind).
+ALL = None
+
+
+@pytest.mark.parametrize(
+    ("case", "instances", "zones", "policy", "expected"),
+    [
+        (
+            "zonal: zone by zone, a batch never spans zones",
+            fleet(behind=ALL),
+            ZONES,
+            {},
+            [[0, 3], [6, 9], [1, 4], [7], [2, 5], [8]],
+        ),
+        (
+            "cross-zone: instance id order",
+            fleet(),
+            ZONES,
+            {"enableCrossZoneUpgrade": True},
+            [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
+        ),
+        (
+            "no zones: instance id order even without cross-zone",
+            fleet(zones=()),
+            (),
+            {},
+            [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
+        ),
+        (
+            "zonal, prioritized: zones with unhealthy first (2 then 3), unhealthy first within a zone",
+            fleet(health=unhealthy(2, 5, 7)),
+            ZONES,
+            {"prioritizeUnhealthyInstances": True},
+            [[7, 1], [4], [2, 5], [8], [0, 3], [6, 9]],
+        ),
+        (
+            "zonal, prioritized, unhealthy only in zone 3: zone 3 first, then 1 and 2 in name order",
+            fleet(health=unhealthy(8)),
+            ZONES,
+            {"prioritizeUnhealthyInstances": True},
+            [[8, 2], [5], [0, 3], [6, 9], [1, 4], [7]],
+        ),
+        (
+            "cross-zone, prioritized: unhealthy ids first, then by id",
+            fleet(health=unhealthy(2, 5, 7)),
+            ZONES,
+            {"prioritizeUnhealthyInstances": True, "enableCrossZoneUpgrade": True},
+            [[2, 5], [7, 0], [1, 3], [4, 6], [8, 9]],
+        ),
+        (
+            "not prioritized: unhealthy instances keep their place",
+            fleet(health=unhealthy(2, 5, 7)),
+            ZONES,
+            {"enableCrossZoneUpgrade": True},
+            [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
+        ),
+        (
+            "unknown and silent count as unhealthy when prioritized; initializing does not",
+            fleet(health={9: Health.UNKNOWN, 6: Health.SILENT, 4: Health.INITIALIZING}),
+            ZONES,
+            {"prioritizeUnhealthyInstances": True, "enableCrossZoneUpgrade": True},
+            [[6, 9], [0, 1], [2, 3], [4, 5], [7, 8]],
+        ),
+        (
+            "only the instances behind the model; batch size still from the whole set",
+            fleet(behind={0, 1, 4, 7, 8}),
+            ZONES,
+            {},
+            [[0], [1, 4], [7], [8]],
+        ),
+        (
+            "30% of 10 = 3: zone 1 splits 3 + 1",
+            fleet(),
+            ZONES,
+            {"maxBatchInstancePercent": 30},
+            [[0, 3, 6], [9], [1, 4, 7], [2, 5, 8]],
+        ),
+        (
+            "100%: one batch per zone",
+            fleet(),
+            ZONES,
+            {"maxBatchInstancePercent": 100},
+            [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]],
+        ),
+        (
+            "5% of 10 rounds down to 0: one instance per batch",
+            fleet(),
+            ZONES,
+            {"maxBatchInstancePercent": 5, "enableCrossZoneUpgrade": True},
+            [[i] for i in range(10)],
+        ),
+    ],
+)
+def test_batches(
+    case: str,
+    instances: list[Instance],
+    zones: tuple[str, ...],
+    policy: dict[str, Any],
+    expected: list[list[int]],
+) -> None:
+    assert ids(plan(instances, zones, **policy)) == expected, case
+
+
+def test_zones_of_each_batch() -> None:
+    p = plan(fleet())
+    assert [b.zones for b in p.batches] == [("1",), ("1",), ("2",), ("2",), ("3",), ("3",)]
+    assert p.zonal
+    cross = plan(fleet(), enableCrossZoneUpgrade=True)
+    assert [b.zones for b in cross.batches][:2] == [("1", "2"), ("1", "3")]
+    assert not cross.zonal
+
+
+@pytest.mark.parametrize(
+    ("capacity", "percent", "size"),
+    [
+        (1000, 20, 200),
+        (3, 20, 1),
+        (10, 20, 2),
+        (10, 25, 2),
+        (7, 50, 3),
+        (1000, 5, 50),
+        (19, 5, 1),
+        (1, 100, 1),
+        (0, 20, 1),
+    ],
+)
+def test_batch_size_rounds_down_to_at_least_one(capacity: int, percent: int, size: int) -> None:
+    assert batch_size(capacity, percent) == size
+
+
+def test_large_set_batch_size() -> None:
+    p = plan(fleet(1000), enableCrossZoneUpgrade=True)
+    assert p.batch_size == 200
+    assert [b.size for b in p.batches] == [200] * 5
+    three = plan(fleet(3))
+    assert three.batch_size == 1
+    assert ids(three) == [[0], [1], [2]]
+
+
+# --- the health check before each batch ------------------------------------------------------------------
+
+
+def test_refusal_arithmetic_of_the_first_batch() -> None:
+    p = plan(fleet(health=unhealthy(4, 8)))
+    first = p.batches[0]
+    assert [int(i) for i in first.instance_ids] == [0, 3]
+    assert (first.pre.unhealthy, first.pre.in_batch, first.pre.projected, first.pre.total) == (2, 2, 4, 10)
+    assert first.pre.percent == 40
+    assert first.pre.refused
+    assert p.refused_at == 1
+    assert p.verdict() == (
+        "2 unhealthy + 2 in batch = 4 of 10 = 40% > limit 20%: "
+        f"Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
+    )
+    assert not any(b.reached for b in p.batches)
+
+
+@pytest.mark.parametrize(
+    ("health", "policy", "pre", "refused_at"),
+    [
+        # healthy set, default 20%: 0 + 2 of 10 = 20% ≤ 20% every time (the limit itself passes)
+        ({}, {}, [(0, 2), (0, 2), (0, 2), (0, 1), (0, 2), (0, 1)], None),
+        # one unhealthy instance outside the first batch: 1 + 2 = 30% > 20%
+        (unhealthy(8), {}, [(1, 2), (1, 2), (1, 2), (1, 1), (1, 2), (1, 0)], 1),
+        # the same at 30% passes; the unhealthy one counts once when its own batch comes (1 + 0)
+        (
+            unhealthy(8),
+            {"maxUnhealthyInstancePercent": 30},
+            [(1, 2), (1, 2), (1, 2), (1, 1), (1, 2), (1, 0)],
+            None,
+        ),
+        # prioritized at 50%: 3 + 1; then upgraded ones are assumed healthy: 2 + 1, 2 + 0, 0 + 1, 0 + 2, 0 + 2
+        (
+            unhealthy(2, 5, 7),
+            {"prioritizeUnhealthyInstances": True, "maxUnhealthyInstancePercent": 50},
+            [(3, 1), (2, 1), (2, 0), (0, 1), (0, 2), (0, 2)],
+            None,
+        ),
+        # the same at the default 20%: 3 + 1 = 40% > 20%, refused before batch 1
+        (
+            unhealthy(2, 5, 7),
+            {"prioritizeUnhealthyInstances": True},
+            [(3, 1), (2, 1), (2, 0), (0, 1), (0, 2), (0, 2)],
+            1,
+        ),
+        # initializing is not unhealthy, but goes down in its batch like a healthy one
+        ({0: Health.INITIALIZING}, {}, [(0, 2), (0, 2), (0, 2), (0, 1), (0, 2), (0, 1)], None),
+        # unknown counts as unhealthy: 1 + 2 = 30%
+        ({1: Health.UNKNOWN}, {}, [(1, 2), (1, 2), (1, 1), (0, 1), (0, 2), (0, 1)], 1),
+    ],
+)
+def test_pre_check_before_each_batch(
+    health: dict[int, Health], policy: dict[str, Any], pre: list[tuple[int, int]], refused_at: int | None
+) -> None:
+    p = plan(fleet(health=health), **policy)
+    assert [(b.pre.unhealthy, b.pre.in_batch) for b in p.batches] == pre
+    assert p.refused_at == refused_at
+
+
+def test_a_later_batch_refused() -> None:
+    # behind 0, 1, 4, 7; 9 unhealthy and not behind: [0] 1 + 1 = 20% ok, [1, 4] 1 + 2 = 30% > 20%
+    p = plan(fleet(health=unhealthy(9), behind={0, 1, 4, 7}))
+    assert ids(p) == [[0], [1, 4], [7]]
+    assert [b.pre.arithmetic() for b in p.batches][:2] == [
+        "1 unhealthy + 1 in batch = 2 of 10 = 20% ≤ limit 20%",
+        "1 unhealthy + 2 in batch = 3 of 10 = 30% > limit 20%",
+    ]
+    assert p.refused_at == 2
+    assert [b.reached for b in p.batches] == [True, False, False]
+    assert "before batch 2" in p.verdict()
+
+
+def test_fractional_percent() -> None:
+    p = plan(fleet(3, zones=()), maxBatchInstancePercent=50)
+    first = p.batches[0]
+    assert first.pre.arithmetic() == "0 unhealthy + 1 in batch = 1 of 3 = 33.3% > limit 20%"
+    assert first.pre.refused
+
+
+# --- the check after each batch ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "tolerated"),
+    [(20, [0, 0, 1, 1, 1, 2]), (0, [0] * 6), (50, [1, 2, 3, 3, 4, 5]), (100, [2, 4, 6, 7, 9, 10])],
+)
+def test_post_check_tolerance(limit: int, tolerated: list[int]) -> None:
+    p = plan(fleet(), maxUnhealthyUpgradedInstancePercent=limit)
+    assert [b.post.upgraded for b in p.batches] == [2, 4, 6, 7, 9, 10]
+    assert [b.post.tolerated for b in p.batches] == tolerated
+
+
+def test_post_check_text() -> None:
+    p = plan(fleet())
+    assert p.batches[0].post.tolerance() == "up to 0 of 2 upgraded may be unhealthy (limit 20%)"
+    assert p.batches[-1].post.tolerance() == "up to 2 of 10 upgraded may be unhealthy (limit 20%)"
+
+
+# --- MaxSurge ---------------------------------------------------------------------------------------------
+
+
+def test_max_surge_cross_zone() -> None:
+    p = plan(fleet(), maxSurge=True, enableCrossZoneUpgrade=True)
+    assert [b.surge for b in p.batches] == [2, 2, 2, 2, 2]
+    assert p.peak_instances == 12
+
+
+def test_max_surge_zonal_follows_each_batch() -> None:
+    p = plan(fleet(), maxSurge=True)
+    assert [b.surge for b in p.batches] == [2, 2, 2, 1, 2, 1]
+    assert p.peak_instances == 12
+
+
+def test_max_surge_large() -> None:
+    p = plan(fleet(1000), maxSurge=True, maxBatchInstancePercent=10)
+    assert p.batch_size == 100
+    assert p.peak_instances == 1100
+
+
+def test_without_surge() -> None:
+    p = plan(fleet())
+    assert {b.surge for b in p.batches} == {0}
+    assert p.peak_instances == 10
+
+
+# --- duration, scope, document ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "seconds", "text"),
+    [
+        ({}, 6 * 300, "at least 30m00s = 6 × 5m00s per batch + 5 × 0s pause"),
+        (
+            {"pauseTimeBetweenBatches": "PT30S"},
+            6 * 300 + 5 * 30,
+            "at least 32m30s = 6 × 5m00s per batch + 5 × 30s pause",
+        ),
+        ({"enableCrossZoneUpgrade": True, "pauseTimeBetweenBatches": "PT1M"}, 5 * 300 + 4 * 60, None),
+    ],
+)
+def test_duration(policy: dict[str, Any], seconds: int, text: str | None) -> None:
+    p = plan(fleet(), **policy)
+    assert p.duration_seconds == seconds
+    if text:
+        assert p.duration_text() == text
+
+
+def test_batch_time_is_a_parameter() -> None:
+    p = plan_rollout(fleet(), ZONES, effective({}), batch_time=timedelta(seconds=90))
+    assert p.duration_seconds == 6 * 90
+
+
+def test_nothing_behind() -> None:
+    p = plan(fleet(behind=set()))
+    assert p.batches == ()
+    assert p.duration_seconds == 0
+    assert p.refused_at is None
+    assert p.verdict().startswith("Nothing to upgrade")
+
+
+def test_everything_plans_every_instance() -> None:
+    p = plan_rollout(fleet(behind=set()), ZONES, effective({}), batch_time=FIVE_MINUTES, everything=True)
+    assert ids(p) == [[0, 3], [6, 9], [1, 4], [7], [2, 5], [8]]
+    assert p.scope == "all"
+
+
+def test_document() -> None:
+    p = plan(fleet(health=unhealthy(4, 8)), maxSurge=True)
+    doc = p.to_json()
+    assert doc["batches"][0] == {
+        "number": 1,
+        "instanceIds": ["0", "3"],
+        "zones": ["1"],
+        "size": 2,
+        "unhealthyInstanceIds": [],
+        "surgeInstances": 2,
+        "reached": False,
+        "before": {
+            "unhealthy": 2,
+            "inBatch": 2,
+            "projected": 4,
+            "total": 10,
+            "percent": 40.0,
+            "limit": 20,
+            "refused": True,
+            "text": "2 unhealthy + 2 in batch = 4 of 10 = 40% > limit 20%",
+        },
+        "after": {
+            "upgraded": 2,
+            "tolerated": 0,
+            "limit": 20,
+            "text": "up to 0 of 2 upgraded may be unhealthy (limit 20%)",
+        },
+    }
+    assert doc["refused"] is True
+    assert doc["refusedAtBatch"] == 1
+    assert doc["durationSeconds"] == 6 * 300
+    assert doc["peakInstances"] == 12
+    assert len(doc["assumptions"]) == len(ASSUMPTIONS)
+    assert "Each batch takes 5m00s (an assumed time per batch)" in doc["assumptions"][-1]
+    assert doc["unhealthyInstanceIds"] == ["4", "8"]
+
+
+def test_assumptions_are_data() -> None:
+    assert all(isinstance(a, str) and a for a in ASSUMPTIONS)
+    assert any("upgraded instances turn healthy" in a.lower() for a in ASSUMPTIONS)
+
+
+def test_mode_note() -> None:
+    assert mode_note("Rolling") is None
+    assert "starts no upgrade by itself" in (mode_note("Manual") or "")
+    assert "every instance at once" in (mode_note("Automatic") or "")
