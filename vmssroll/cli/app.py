@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from vmssroll import __version__
-from vmssroll.cli import policy, upgrades
+from vmssroll.cli import demo, emulator_cmd, image, policy, prereq, upgrades
 from vmssroll.cli.plan import register as register_plan
 
 app = typer.Typer(
@@ -17,6 +17,10 @@ app = typer.Typer(
 )
 app.add_typer(policy.app, name="policy")
 app.add_typer(upgrades.app)
+app.add_typer(image.app)
+app.add_typer(demo.app)
+app.add_typer(emulator_cmd.app, name="emulator")
+app.add_typer(prereq.app)
 register_plan(app)
 
 
