@@ -21,7 +21,12 @@ DeadlineOpt = Annotated[
     str | None, typer.Option("--progress-deadline", help="Exit 7 when nothing moves for this long, e.g. 15m.")
 ]
 IntervalOpt = Annotated[
-    str, typer.Option("--interval", help="Time between refreshes (never faster), e.g. 10s.")
+    str,
+    typer.Option(
+        "--interval",
+        envvar="VMSSROLL_WATCH_INTERVAL",
+        help="Time between refreshes (never faster), e.g. 10s.",
+    ),
 ]
 EventsOpt = Annotated[
     Path | None, typer.Option("--events", help="Append every event to this file as JSON Lines.")
