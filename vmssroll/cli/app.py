@@ -15,13 +15,14 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
 )
+# In the order an operator meets them: get ready, plan, roll out, follow, recover, rehearse.
+app.add_typer(prereq.app)
 app.add_typer(policy.app, name="policy")
-app.add_typer(upgrades.app)
+register_plan(app)
 app.add_typer(image.app)
+app.add_typer(upgrades.app)
 app.add_typer(demo.app)
 app.add_typer(emulator_cmd.app, name="emulator")
-app.add_typer(prereq.app)
-register_plan(app)
 
 
 def _version(value: bool) -> None:
