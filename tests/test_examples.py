@@ -108,7 +108,7 @@ def test_scenario_examples_load_and_behave():
         assert status.progress.in_progress >= 1
 
 
-def test_ci_snippet_rehearsal_job_runs_here():
+def test_ci_snippet_rehearsal_job_runs_here(tmp_path):
     workflow = yaml.safe_load((EXAMPLES / "ci/github-actions.yml").read_text())
     steps = workflow["jobs"]["rehearse"]["steps"]
     scripts = [s["run"] for s in steps if "run" in s and not s["run"].startswith("pip install")]
@@ -116,7 +116,8 @@ def test_ci_snippet_rehearsal_job_runs_here():
     for script in scripts:
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-            cwd=EXAMPLES.parent, env=shell_env(), capture_output=True, text=True, timeout=240,
+            cwd=EXAMPLES.parent, env={**shell_env(), "RUNNER_TEMP": str(tmp_path)},
+            capture_output=True, text=True, timeout=240,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         assert "rollout of 2.0.0 completed" in done.stdout
