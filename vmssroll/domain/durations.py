@@ -9,7 +9,11 @@ import isodate
 
 from vmssroll.domain.errors import InvalidInput
 
-_FRIENDLY = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$", re.IGNORECASE)
+_FRIENDLY = re.compile(
+    r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$", re.IGNORECASE | re.ASCII
+)
+# ISO 8601's shape: at least one element, and a T only when a time element follows (isodate accepts PT and P1DT).
+_ISO = re.compile(r"^P(?=[0-9]|T[0-9])(?:[0-9]+(?:[.,][0-9]+)?[YMWD])*(?:T(?:[0-9]+(?:[.,][0-9]+)?[HMS])+)?$")
 _MAX = timedelta(days=7)
 
 
@@ -20,6 +24,8 @@ def parse_duration(text: str, *, what: str) -> timedelta:
         raise InvalidInput(f"{what}: empty duration (use e.g. 30s, 2m, 1h30m or PT30S)")
     if value[:1] in "Pp":
         try:
+            if not _ISO.match(value.upper()):
+                raise ValueError(value)
             parsed = isodate.parse_duration(value.upper())
         except (isodate.ISO8601Error, ValueError, OverflowError):
             raise InvalidInput(
@@ -42,6 +48,8 @@ def parse_duration(text: str, *, what: str) -> timedelta:
         raise InvalidInput(f"{what}: {text!r} is negative")
     if delta > _MAX:
         raise InvalidInput(f"{what}: {text!r} is longer than 7 days")
+    if delta.microseconds:
+        raise InvalidInput(f"{what}: {text!r} has a fraction of a second; give whole seconds")
     return delta
 
 
