@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -65,12 +66,15 @@ class PolicyChange:
         return PolicyChange(mode=self.mode or other.mode, rolling={**other.rolling, **self.rolling})
 
 
+_WHOLE = re.compile(r"\s*-?[0-9]{1,12}\s*")
+
+
 def check_value(spec: Field, value: Any, *, source: str) -> Any:
     """One field's value, normalised, or InvalidInput naming the field and the accepted range."""
-    where = f"{source} {spec.rest}" if source == "file" else spec.flag
+    where = f"policy file rollingUpgradePolicy.{spec.rest}" if source == "file" else spec.flag
     if spec.kind == "percent":
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            if isinstance(value, str) and _WHOLE.fullmatch(value):
                 value = int(value)
             else:
                 raise InvalidInput(f"{where}: {value!r} is not a whole number ({spec.low}-{spec.high})")
@@ -88,6 +92,24 @@ def check_value(spec: Field, value: Any, *, source: str) -> Any:
     return to_iso(parse_duration(value, what=where))
 
 
+def fix_for(spec: Field) -> str:
+    """What to give instead, for a field whose value was refused."""
+    if spec.kind == "percent":
+        return f"give a whole number from {spec.low} to {spec.high}"
+    if spec.kind == "bool":
+        return f"use {spec.flag} or --no-{spec.flag[2:]} (true or false in a file)"
+    return "give an ISO 8601 duration (PT30S, PT1H30M) or 30s, 2m, 1h30m; at most 7 days"
+
+
+class PolicyInvalid(InvalidInput):
+    """Every problem found in a policy at once; the message is one line per problem."""
+
+    def __init__(self, problems: list[Finding]) -> None:
+        self.problems = problems
+        # The error boundary prefixes the first line with "error: "; the others get the same prefix here.
+        super().__init__("\nerror: ".join(p.message for p in problems))
+
+
 def check_mode(value: Any, *, where: str = "--mode") -> str:
     for mode in MODES:
         if isinstance(value, str) and value.strip().lower() == mode.lower():
@@ -95,14 +117,30 @@ def check_mode(value: Any, *, where: str = "--mode") -> str:
     raise InvalidInput(f"{where}: {value!r} is not one of {', '.join(MODES)}")
 
 
-def _unknown(key: str, known: tuple[str, ...], where: str) -> InvalidInput:
-    near = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
-    hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
-    return InvalidInput(f"policy file: unknown key {where}{key!r}{hint}")
+def _unknown(key: str, known: tuple[str, ...], where: str) -> Finding:
+    if not where and key in BY_REST:
+        near = f"rollingUpgradePolicy.{key}"
+        hint = f"; did you mean {near!r}? (rolling fields go under rollingUpgradePolicy)"
+    else:
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+        if not close:
+            lowered = {k.lower(): k for k in known}
+            close = [lowered[key.lower()]] if key.lower() in lowered else []
+        near = where + close[0] if close else ""
+        hint = f"; did you mean {near!r}?" if close else f"; known keys: {', '.join(known)}"
+    return Finding(
+        "error",
+        f"{where}{key}",
+        f"policy file: unknown key {where + key!r}{hint}",
+        f"rename it to {near!r}" if near else "remove it",
+    )
 
 
 def change_from_document(data: Any) -> PolicyChange:
-    """A policy file (the shape `policy export` writes: mode + rollingUpgradePolicy) as a PolicyChange."""
+    """A policy file (the shape `policy export` writes: mode + rollingUpgradePolicy) as a PolicyChange.
+
+    Every problem is collected before raising PolicyInvalid, so one run shows them all.
+    """
     if not isinstance(data, Mapping):
         raise InvalidInput(
             "policy file: the top level must be an object with mode and/or rollingUpgradePolicy"
@@ -111,19 +149,36 @@ def change_from_document(data: Any) -> PolicyChange:
         data = data["upgradePolicy"]
         if not isinstance(data, Mapping):
             raise InvalidInput("policy file: upgradePolicy must be an object")
-    for key in data:
-        if key not in FILE_KEYS:
-            raise _unknown(str(key), FILE_KEYS, "")
-    mode = check_mode(data["mode"], where="policy file mode") if data.get("mode") is not None else None
+    problems = [_unknown(str(key), FILE_KEYS, "") for key in data if key not in FILE_KEYS]
+    mode = None
+    if data.get("mode") is not None:
+        try:
+            mode = check_mode(data["mode"], where="policy file mode")
+        except InvalidInput as err:
+            problems.append(Finding("error", "mode", err.message, f"use one of {', '.join(MODES)}"))
     rolling_raw = data.get("rollingUpgradePolicy") or {}
     if not isinstance(rolling_raw, Mapping):
-        raise InvalidInput("policy file: rollingUpgradePolicy must be an object")
+        problems.append(
+            Finding(
+                "error",
+                "rollingUpgradePolicy",
+                "policy file: rollingUpgradePolicy must be an object",
+                "give an object of rolling fields",
+            )
+        )
+        rolling_raw = {}
     rolling: dict[str, Any] = {}
     for key, value in rolling_raw.items():
         spec = BY_REST.get(str(key))
         if spec is None:
-            raise _unknown(str(key), tuple(BY_REST), "rollingUpgradePolicy.")
-        rolling[spec.rest] = check_value(spec, value, source="file")
+            problems.append(_unknown(str(key), tuple(BY_REST), "rollingUpgradePolicy."))
+            continue
+        try:
+            rolling[spec.rest] = check_value(spec, value, source="file")
+        except InvalidInput as err:
+            problems.append(Finding("error", spec.rest, err.message, fix_for(spec)))
+    if problems:
+        raise PolicyInvalid(problems)
     return PolicyChange(mode=mode, rolling=rolling)
 
 
