@@ -10,59 +10,85 @@ from typing import Annotated, Any
 import typer
 
 from vmssroll.domain.errors import InvalidInput
-from vmssroll.domain.policy import BY_REST, PolicyChange, change_from_document, check_mode, check_value
+from vmssroll.domain.policy import (
+    BY_REST,
+    Finding,
+    PolicyChange,
+    PolicyInvalid,
+    change_from_document,
+    check_mode,
+    check_value,
+    fix_for,
+)
 
 PANEL = "Rolling upgrade policy"
 
 MaxBatchOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
-        "--max-batch-instance-percent", help="5-100: largest share upgraded at once.", rich_help_panel=PANEL
+        "--max-batch-instance-percent",
+        help="5-100: largest share upgraded at once.",
+        metavar="PERCENT",
+        rich_help_panel=PANEL,
     ),
 ]
 MaxUnhealthyOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--max-unhealthy-instance-percent",
         help="5-100: unhealthy share of the set allowed before each batch.",
+        metavar="PERCENT",
         rich_help_panel=PANEL,
     ),
 ]
 MaxUnhealthyUpgradedOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--max-unhealthy-upgraded-instance-percent",
         help="0-100: unhealthy share of upgraded instances allowed after each batch.",
+        metavar="PERCENT",
         rich_help_panel=PANEL,
     ),
 ]
 PauseOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
-        "--pause-time-between-batches", help="ISO 8601 (PT30S) or 30s, 2m, 1h30m.", rich_help_panel=PANEL
+        "--pause-time-between-batches",
+        help="ISO 8601 (PT30S) or 30s, 2m, 1h30m.",
+        metavar="DURATION",
+        rich_help_panel=PANEL,
     ),
 ]
 PrioritizeOpt = Annotated[
-    bool | None,
+    list[bool] | None,
     typer.Option(
-        "--prioritize-unhealthy/--no-prioritize-unhealthy", help="Unhealthy first.", rich_help_panel=PANEL
+        "--prioritize-unhealthy/--no-prioritize-unhealthy",
+        help="Unhealthy first.",
+        metavar="BOOL",
+        rich_help_panel=PANEL,
     ),
 ]
 CrossZoneOpt = Annotated[
-    bool | None,
-    typer.Option("--cross-zone/--no-cross-zone", help="Batches may span zones.", rich_help_panel=PANEL),
+    list[bool] | None,
+    typer.Option(
+        "--cross-zone/--no-cross-zone", help="Batches may span zones.", metavar="BOOL", rich_help_panel=PANEL
+    ),
 ]
 MaxSurgeOpt = Annotated[
-    bool | None,
+    list[bool] | None,
     typer.Option(
-        "--max-surge/--no-max-surge", help="New instances per batch, then delete old.", rich_help_panel=PANEL
+        "--max-surge/--no-max-surge",
+        help="New instances per batch, then delete old.",
+        metavar="BOOL",
+        rich_help_panel=PANEL,
     ),
 ]
 RollbackOpt = Annotated[
-    bool | None,
+    list[bool] | None,
     typer.Option(
         "--rollback-on-breach/--no-rollback-on-breach",
         help="Restore failed instances on a policy breach.",
+        metavar="BOOL",
         rich_help_panel=PANEL,
     ),
 ]
@@ -86,28 +112,69 @@ _REST = {  # flag attribute → REST field
 }
 
 
+Given = str | bool | list[str] | list[bool] | None  # a flag may be repeated; different values contradict
+
+
 @dataclass(frozen=True)
 class PolicyFlags:
-    max_batch_instance_percent: str | None = None
-    max_unhealthy_instance_percent: str | None = None
-    max_unhealthy_upgraded_instance_percent: str | None = None
-    pause_time_between_batches: str | None = None
-    prioritize_unhealthy: bool | None = None
-    cross_zone: bool | None = None
-    max_surge: bool | None = None
-    rollback_on_breach: bool | None = None
+    max_batch_instance_percent: Given = None
+    max_unhealthy_instance_percent: Given = None
+    max_unhealthy_upgraded_instance_percent: Given = None
+    pause_time_between_batches: Given = None
+    prioritize_unhealthy: Given = None
+    cross_zone: Given = None
+    max_surge: Given = None
+    rollback_on_breach: Given = None
     file: Path | None = None
     mode: str | None = None
 
     def change(self) -> PolicyChange:
-        """Flags laid over the file; every value checked, before anything is sent."""
-        from_file = read_policy_file(self.file) if self.file is not None else PolicyChange()
+        """Flags laid over the file; every value checked and every problem reported before anything is sent."""
+        problems: list[Finding] = []
+        from_file = PolicyChange()
+        if self.file is not None:
+            try:
+                from_file = read_policy_file(self.file)
+            except PolicyInvalid as err:
+                problems += err.problems
+            except InvalidInput as err:
+                problems.append(Finding("error", "--file", err.message, "fix the file"))
         rolling: dict[str, Any] = {}
         for attr, rest in _REST.items():
-            value = getattr(self, attr)
-            if value is not None:
-                rolling[rest] = check_value(BY_REST[rest], value, source="flag")
-        mode = check_mode(self.mode) if self.mode is not None else None
+            spec = BY_REST[rest]
+            given = getattr(self, attr)
+            values = given if isinstance(given, list) else [] if given is None else [given]
+            checked: list[Any] = []
+            for value in values:
+                try:
+                    checked.append(check_value(spec, value, source="flag"))
+                except InvalidInput as err:
+                    problems.append(Finding("error", spec.flag, err.message, fix_for(spec)))
+            distinct = list(dict.fromkeys(checked))
+            if len(distinct) > 1:
+                shown = (
+                    f"{spec.flag} and --no-{spec.flag[2:]}"
+                    if spec.kind == "bool"
+                    else f"{spec.flag} {' and '.join(map(str, distinct))}"
+                )
+                problems.append(
+                    Finding(
+                        "error",
+                        spec.flag,
+                        f"{spec.flag}: contradictory values given ({shown})",
+                        "give it once",
+                    )
+                )
+            elif distinct and len(checked) == len(values):
+                rolling[rest] = distinct[0]
+        mode = None
+        if self.mode is not None:
+            try:
+                mode = check_mode(self.mode)
+            except InvalidInput as err:
+                problems.append(Finding("error", "--mode", err.message, "use Manual, Automatic or Rolling"))
+        if problems:
+            raise PolicyInvalid(problems)
         return PolicyChange(mode=mode, rolling=rolling).over(from_file)
 
 
