@@ -76,7 +76,12 @@ def validate(inv: Invocation, policy: PolicyFlags) -> int:
     """Check a policy offline, and against a scale set when one is named. Exit 0 valid, 2 invalid."""
     from vmssroll.ui.policy import findings_view
 
-    change = policy.change()
+    try:
+        change = policy.change()  # before any request: bad input never reaches Azure
+    except rules.PolicyInvalid as err:
+        problems = [f.__dict__ for f in err.problems]
+        inv.out.result({"valid": False, "policy": None, "findings": problems, "scaleSet": None}, None)
+        raise
     scale_set = inv.azure().scale_set(inv.target) if inv.has_target else None
     base = scale_set.upgrade_policy.rolling if scale_set else {}
     _, after = rules.apply(scale_set.upgrade_policy.mode if scale_set else None, base, change)
@@ -104,6 +109,8 @@ def set_policy(
     change = policy.change()
     if change.empty:
         raise InvalidInput("nothing to set: give policy flags, --file or --mode")
+    if not (dry_run or yes or inv.env.can_prompt()):
+        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm (or --dry-run to only look)")
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,6 +10,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from vmssroll.ui.tables import diff_table, fmt, key_values, table
+
+_PROBE = re.compile(r"/loadBalancers/([^/]+)/probes/([^/]+)/?$", re.IGNORECASE)
 
 
 def policy_view(doc: Mapping[str, Any]) -> RenderableType:
@@ -24,7 +27,7 @@ def policy_view(doc: Mapping[str, Any]) -> RenderableType:
             ("upgrade mode", doc["mode"] + ("  (default)" if doc["modeIsDefault"] else "")),
             (
                 "health source",
-                "; ".join(f"{s['kind']}: {s['detail']}" for s in doc["healthSources"]) or "none",
+                "; ".join(f"{s['kind']}: {_short(s['detail'])}" for s in doc["healthSources"]) or "none",
             ),
         ]
     )
@@ -37,6 +40,12 @@ def policy_view(doc: Mapping[str, Any]) -> RenderableType:
     if doc["automaticOSUpgradePolicy"]:
         parts.append(key_values(doc["automaticOSUpgradePolicy"].items(), title="automatic OS upgrade policy"))
     return Group(*parts)
+
+
+def _short(detail: str) -> str:
+    """A probe's resource id as `load balancer LB, probe P` (the full id is too wide for a table cell)."""
+    match = _PROBE.search(detail)
+    return f"load balancer {match[1]}, probe {match[2]}" if match else detail
 
 
 def changes_view(changes: Sequence[Any], *, title: str) -> RenderableType:
