@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,48 +34,102 @@ class Snapshot:
     fresh_instances: bool
 
 
+# ARM tells every caller how much of its read budget is left: `x-ms-ratelimit-remaining-subscription-reads`
+# (the subscription's reads in the current window) and, from Compute, `x-ms-ratelimit-remaining-resource`
+# counters such as `Microsoft.Compute/HighCostGet3Min;159`. Below these floors the watch slows down, so one long
+# watch never starves everything else that reads the subscription.
+LOW_READS = 100
+LOW_RESOURCE_CALLS = 20
+MAX_PACED_INTERVAL = 300.0
+PERIODIC_LISTING = 10  # with nothing moving, the instances are still listed every 10 x (pages) refreshes
+
+
+def paced_interval(interval: float, remaining: dict[str, int]) -> float:
+    """The time a refresh should take given Azure's remaining budgets: the interval, stretched by how far the
+    lowest budget is below its floor (half the floor left: twice the interval), capped at five minutes but
+    never shorter than the interval the user set."""
+    factor = 1.0
+    for name, left in remaining.items():
+        floor = LOW_READS if name == "subscription-reads" else LOW_RESOURCE_CALLS
+        if left < floor:
+            factor = max(factor, floor / max(left, 1))
+    return max(interval, min(interval * factor, MAX_PACED_INTERVAL))
+
+
 @dataclass
 class Fetcher:
     """The latest-upgrade document every refresh; the instance list only when it is worth its pages.
 
-    A listing costs one request per page, so after a listing of P pages the next waits at least P refreshes:
-    a watch then averages at most two requests per refresh, whatever the scale set's size.
+    Every refresh earns one request of credit beyond its latest-upgrade GET; a listing spends one request per
+    page and is made only when the credit covers it (the first one, which the view needs, is an advance). A
+    watch therefore averages at most two requests per refresh over its life, whatever the scale set's size. It
+    lists when the upgrade's counters moved since the last listing, when the upgrade ended (the verdict needs
+    fresh instances), and now and then regardless; when Azure's read budget runs low it stretches its interval
+    and lists only for the verdict.
     """
 
     azure: Azure
     inv: Invocation
+    interval: float = 10.0
+    on_pace: Callable[[float, dict[str, int]], None] = lambda seconds, remaining: None
     refreshes: int = 0
+    requests: int = 0
     since_listing: int = 0
     instances: list[Instance] = field(default_factory=list)
     summary: InstanceSummary | None = None
-    last_counts: Any = None
+    listed_counts: Any = None
+    paced: float | None = None
+
+    @property
+    def credit(self) -> int:
+        """Requests still spendable while averaging at most two per refresh."""
+        return 2 * self.refreshes - self.requests
 
     def __call__(self) -> Snapshot:
-        status = self.azure.latest_upgrade(self.inv.target)
+        self._pace()
         self.refreshes += 1
+        self.requests += 1
+        status = self.azure.latest_upgrade(self.inv.target)
         self.since_listing += 1
         counts = None if status is None else (status.code, status.last_action, status.progress)
-        pages = self.azure.last_listing_pages
-        moved = counts != self.last_counts
+        pages = max(1, self.azure.last_listing_pages)
         terminal = status is None or not status.running
-        due = self.summary is None or (self.since_listing >= pages and (moved or terminal))
-        if due or self.since_listing >= 10 * pages:
+        moved = counts != self.listed_counts
+        low = self.paced is not None
+        wanted = terminal or (not low and (moved or self.since_listing >= PERIODIC_LISTING * pages))
+        if self.summary is None or (wanted and self.credit >= pages):
             self.instances = self.azure.instances(self.inv.target)
+            self.requests += self.azure.last_listing_pages
             self.summary = summarize(self.instances)
             self.since_listing = 0
-        self.last_counts = counts
+            self.listed_counts = counts
         return Snapshot(status, self.instances, self.summary, self.since_listing == 0)
+
+    def _pace(self) -> None:
+        """Before a request: wait longer than the interval while Azure says its read budget is low."""
+        remaining = dict(getattr(self.azure, "rate_limits", None) or {})
+        wanted = paced_interval(self.interval, remaining)
+        paced = wanted if wanted > self.interval else None
+        if (paced is None) != (self.paced is None):
+            self.on_pace(wanted, remaining)  # said when slowing down starts and when it ends
+        self.paced = paced
+        if paced is not None and self.refreshes:
+            self.inv.env.clock.sleep(paced - self.interval)  # the watch loop already waited the interval
 
 
 class Reporter:
     """Turns each change into output: a Rich Live view on a terminal, lines without one, JSON with -o json."""
 
-    def __init__(self, inv: Invocation, scale_set: ScaleSet, events_file: Path | None) -> None:
+    def __init__(
+        self, inv: Invocation, scale_set: ScaleSet, events_file: Path | None, interval: float = 10.0
+    ) -> None:
         self.inv = inv
+        self.interval = interval
         self.scale_set = scale_set
         self.events = events_file.open("a", encoding="utf-8") if events_file else None
         self.live: Any = None
         self.notice: str | None = None
+        self.pace_notice: str | None = None
         self.previous_states: dict[str, str] = {}
         self.recent: list[str] = []
         self.last: tuple[Snapshot, Verdict] | None = None
@@ -138,6 +193,25 @@ class Reporter:
         elif not self.inv.json:
             self.inv.out.note(f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')} {self.notice}")
 
+    def pace(self, seconds: float, remaining: dict[str, int]) -> None:
+        """Azure's read budget ran low (or recovered): say how often the watch now refreshes."""
+        from vmssroll.ui.watch import event
+
+        lowest = min(remaining.items(), key=lambda kv: kv[1], default=None)
+        slow = seconds > self.interval
+        self.pace_notice = (
+            f"Azure's read budget is low ({lowest[1]} {lowest[0]} left): refreshing every {seconds:.0f}s"
+            if slow and lowest
+            else None
+        )
+        now = self.inv.env.clock.utcnow()
+        self._emit(event("pace", now, extra={"interval": seconds, "rateLimitRemaining": remaining}))
+        if self.live is not None:
+            self._redraw()
+        elif not self.inv.json:
+            text = self.pace_notice or f"Azure's read budget recovered: refreshing every {seconds:.0f}s"
+            self.inv.out.note(f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')} {text}")
+
     def _redraw(self) -> None:
         from vmssroll.ui.watch import view
 
@@ -157,7 +231,7 @@ class Reporter:
                 batch=batch_estimate(status, self.scale_set.capacity) if status else None,
                 now=now,
                 eta=eta_seconds(status, now) if status else None,
-                notice=self.notice,
+                notice=self.notice or self.pace_notice,
             ),
             refresh=True,
         )
@@ -168,8 +242,8 @@ def follow(
 ) -> tuple[Verdict, Snapshot | None]:
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
     reads = inv.azure(retries=False)
-    scale_set = reads.scale_set(inv.target)
-    fetch = Fetcher(reads, inv)
+    scale_set = inv.azure().scale_set(inv.target)  # once, before the loop: with the SDK's retries
+    fetch = Fetcher(reads, inv, interval=deadlines.interval, requests=1)  # the scale-set GET counts too
     mode = scale_set.upgrade_policy.mode
     last: list[Snapshot] = []
 
@@ -186,7 +260,9 @@ def follow(
         )
 
     try:
-        with Reporter(inv, scale_set, events_file) as report:
+        with Reporter(inv, scale_set, events_file, deadlines.interval) as report:
+            if not quiet:
+                fetch.on_pace = report.pace
             loop = WatchLoop(
                 inv.env.clock,
                 deadlines,
