@@ -48,7 +48,7 @@ def test_zonal_plan_of_the_stored_policy(vmssroll, emu):
     assert [b["zones"] for b in doc["batches"]] == [["1"], ["1"], ["2"], ["2"], ["3"], ["3"]]
     assert doc["batchSize"] == 2 and doc["zonal"] is True and doc["proposed"] is False
     assert [b["before"]["text"] for b in doc["batches"]][:1] == [
-        "0 unhealthy + 2 in batch = 2 of 10 = 20% ≤ limit 20%"
+        "0 unhealthy of 10 = 0% < 20%: batch of 2 (room for 2 more unhealthy)"
     ]
     assert [b["after"]["tolerated"] for b in doc["batches"]] == [0, 0, 1, 1, 1, 2]
     assert doc["refused"] is False
@@ -78,23 +78,30 @@ def test_unhealthy_set_is_refused_before_the_first_batch_exit_3(vmssroll, emu):
     result = vmssroll("plan", *target(), "-o", "json")
     assert result.exit_code == 3, result.output
     doc = result.json()
+    assert len(doc["batches"]) == 1  # the plan ends with the refused batch
     first = doc["batches"][0]
-    assert first["instanceIds"] == ["0", "3"]
-    assert first["before"] == {
-        "unhealthy": 3,
-        "inBatch": 2,
-        "projected": 5,
-        "total": 10,
-        "percent": 50.0,
-        "limit": 20,
-        "refused": True,
-        "text": "3 unhealthy + 2 in batch = 5 of 10 = 50% > limit 20%",
-    }
-    assert doc["refusedAtBatch"] == 1
-    assert doc["verdict"] == (
-        "3 unhealthy + 2 in batch = 5 of 10 = 50% > limit 20%: Azure would fault the upgrade before batch 1 "
+    assert first["instanceIds"] == ["0"]  # even one instance would be too many
+    text = (
+        "3 unhealthy of 10 = 30% ≥ limit 20%: Azure would fault the upgrade before batch 1 "
         "(MaxUnhealthyInstancePercentExceededInRollingUpgrade)"
     )
+    assert first["before"] == {
+        "unhealthy": 3,
+        "total": 10,
+        "percent": 30.0,
+        "limit": 20,
+        "room": -1,  # floor(10 * 20 / 100) - 3
+        "nominalSize": 2,
+        "available": 4,  # zone 1: 0, 3, 6, 9
+        "allowedSize": 1,
+        "fullSize": 2,
+        "size": 1,
+        "shrunk": False,
+        "refused": True,
+        "text": text,
+    }
+    assert doc["refusedAtBatch"] == 1
+    assert doc["verdict"] == text
     assert doc["unhealthyInstanceIds"] == ["2", "5", "7"]
     assert_read_only(emu)
 
@@ -114,10 +121,13 @@ def test_prioritized_unhealthy_first_zone_by_zone(vmssroll, emu):
     doc = result.json()
     # zones 2 (7) and 3 (2, 5) hold unhealthy instances: they come first, unhealthy first within each
     assert batches(doc) == [["7", "1"], ["4"], ["2", "5"], ["8"], ["0", "3"], ["6", "9"]]
-    assert [(b["before"]["unhealthy"], b["before"]["inBatch"]) for b in doc["batches"]] == [
-        (3, 1), (2, 1), (2, 0), (0, 1), (0, 2), (0, 2)
+    # room floor(10 * 50 / 100) - unhealthy = 2, 3, 3, 5, 5, 5: no batch shrinks below 2
+    assert [(b["before"]["unhealthy"], b["size"]) for b in doc["batches"]] == [
+        (3, 2), (2, 1), (2, 2), (0, 1), (0, 2), (0, 2)
     ]  # fmt: skip
-    assert doc["batches"][0]["before"]["text"] == "3 unhealthy + 1 in batch = 4 of 10 = 40% ≤ limit 50%"
+    assert doc["batches"][0]["before"]["text"] == (
+        "3 unhealthy of 10 = 30% < 50%: batch of 2 (room for 2 more unhealthy)"
+    )
     assert_read_only(emu)
 
 
@@ -245,10 +255,19 @@ def rollout(emu: Any, version: str) -> list[set[str]]:
     return taken
 
 
+ONE_UNHEALTHY = scenario("uniform-probe", instances={"8": {"health": "unhealthy"}})
+
+
 @pytest.mark.parametrize(
     ("scenario_name", "policy"),
     [
         ("uniform-probe", {}),
+        # 1 of 10 unhealthy at 20%: every batch shrinks to one until 8, the last, is upgraded
+        (ONE_UNHEALTHY, {}),
+        # the same, prioritized and cross-zone: 8 alone, then batches of 2 again
+        (ONE_UNHEALTHY, {"prioritizeUnhealthyInstances": True, "enableCrossZoneUpgrade": True}),
+        # two instances at the default 20/20: one at a time
+        (scenario("uniform-probe", capacity=2), {}),
         ("uniform-probe", {"enableCrossZoneUpgrade": True}),
         ("uniform-probe", {"maxSurge": True}),
         ("uniform-unhealthy", {"prioritizeUnhealthyInstances": True, "maxUnhealthyInstancePercent": 50,
@@ -266,13 +285,32 @@ def test_the_emulator_rolls_out_as_planned(vmssroll, emu, scenario_name, policy)
     assert rollout(emu, "2.0.0") == [set(b) for b in batches(planned.json())]
 
 
-def test_the_emulator_faults_where_the_plan_refuses(vmssroll, emu):
-    emu.load_scenario("uniform-unhealthy")
+def test_the_small_set_plan_by_hand(vmssroll, emu):
+    emu.load_scenario(scenario("uniform-probe", capacity=2))
+    doc = vmssroll("plan", *target(), "--all", "-o", "json").json()
+    assert batches(doc) == [["0"], ["1"]]  # 0 of 2 = 0% < 20%: room floor(0.4) = 0, a batch is one instance
+    assert doc["refused"] is False and doc["batchSize"] == 1
+
+
+@pytest.mark.parametrize(
+    ("scenario_name", "percent"),
+    [
+        ("uniform-unhealthy", 30),  # 3 of 10
+        (
+            scenario("uniform-probe", instances={"4": {"health": "unhealthy"}, "8": {"health": "unhealthy"}}),
+            20,
+        ),
+    ],
+)
+def test_the_emulator_faults_where_the_plan_refuses(vmssroll, emu, scenario_name, percent):
+    emu.load_scenario(scenario_name)
     planned = vmssroll("plan", *target(), "--all", "-o", "json")
     assert planned.exit_code == 3
+    assert f" of 10 = {percent}% ≥ limit 20%" in planned.json()["verdict"]
     set_rolling(emu)
     push_image(emu, "2.0.0")
     emu.clock.advance(60)
     result = vmssroll("status", *target(), "-o", "json")
     status = json.dumps(result.json())
     assert "MaxUnhealthyInstancePercentExceededInRollingUpgrade" in status
+    assert f"{percent}% of instances are in an unhealthy state" in status

@@ -95,9 +95,19 @@ def test_check_flexible_without_extension_gives_the_extension_and_flags_attached
 
 def test_check_flexible_with_extension_flags_only_the_attached_vm_without_it(vmssroll, emu):
     emu.load_scenario("flexible-extension")
-    rules = rules_of(vmssroll("check", *FLEX, "-o", "json").json())
+    result = vmssroll("check", *FLEX, "-o", "json")
+    rules = rules_of(result.json())
     assert rules["health-source"]["status"] == "passed"
     assert rules["attached-vms"]["evidence"]["withoutExtension"] == ["vm-attached-1"]
+    # 4 healthy instances at the default 20/20: 0% < 20%, a first batch of one (20% of 4 rounds to one)
+    share = rules["unhealthy-share"]
+    assert share["status"] == "passed", share
+    assert share["message"] == (
+        "0 unhealthy × 100 / 4 = 0% < maxUnhealthyInstancePercent 20%: first batch of 1 "
+        "(room for 0 more unhealthy; a batch is at least one instance)"
+    )
+    assert {n for n, r in rules.items() if r["status"] == "failed"} == set()
+    assert result.exit_code == 0, result.output
 
 
 def test_check_probe_and_extension_says_one_source_only(vmssroll, emu):
@@ -111,15 +121,30 @@ def test_check_probe_and_extension_says_one_source_only(vmssroll, emu):
     )
 
 
+def test_check_one_unhealthy_of_ten_warns_that_batches_shrink(vmssroll, emu):
+    emu.load_scenario("uniform-probe")
+    emu.set_health("rg-demo", "web", instance_id="8", health="unhealthy")
+    result = vmssroll("check", *target(), "-o", "json")
+    assert result.exit_code == 0, result.output
+    rule = rules_of(result.json())["unhealthy-share"]
+    assert rule["status"] == "warning"
+    assert rule["message"] == (
+        "1 unhealthy × 100 / 10 = 10% < maxUnhealthyInstancePercent 20%: the first batch shrinks from 2 to 1 "
+        "(room for 1 more unhealthy)"
+    )
+    assert "(8)" in rule["fix"] and "--max-unhealthy-instance-percent to 30 for full batches" in rule["fix"]
+
+
 def test_check_unhealthy_shows_the_arithmetic(vmssroll, emu):
     emu.load_scenario("uniform-unhealthy")
     result = vmssroll("check", *target(), "-o", "json")
     rule = rules_of(result.json())["unhealthy-share"]
     assert rule["message"].endswith(
-        "(3 unhealthy + 2 healthy in the first batch of 2) × 100 / 10 = 50% > maxUnhealthyInstancePercent 20%"
+        "3 unhealthy × 100 / 10 = 30% ≥ maxUnhealthyInstancePercent 20%: the limit is reached before any batch"
     )
     assert rule["evidence"]["unhealthyIds"] == ["2", "5", "7"]
-    assert "--max-unhealthy-instance-percent to 50" in rule["fix"]
+    assert (rule["evidence"]["room"], rule["evidence"]["firstBatchSize"]) == (-1, 1)
+    assert "--max-unhealthy-instance-percent to 31" in rule["fix"]
     health = rules_of(result.json())["instance-health"]
     assert (health["status"], health["evidence"]["unhealthy"], health["evidence"]["healthy"]) == (
         "warning",

@@ -81,39 +81,74 @@ ALL = None
             [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
         ),
         (
+            # at 50%: room 5 - 3 = 2, then 5 - 2 = 3 and more: no batch shrinks below 2
             "zonal, prioritized: zones with unhealthy first (2 then 3), unhealthy first within a zone",
             fleet(health=unhealthy(2, 5, 7)),
             ZONES,
-            {"prioritizeUnhealthyInstances": True},
+            {"prioritizeUnhealthyInstances": True, "maxUnhealthyInstancePercent": 50},
             [[7, 1], [4], [2, 5], [8], [0, 3], [6, 9]],
         ),
         (
+            # 1 of 10 unhealthy at 20%: room 2 - 1 = 1, so 8 goes alone; then batches of 2 again
             "zonal, prioritized, unhealthy only in zone 3: zone 3 first, then 1 and 2 in name order",
             fleet(health=unhealthy(8)),
             ZONES,
             {"prioritizeUnhealthyInstances": True},
-            [[8, 2], [5], [0, 3], [6, 9], [1, 4], [7]],
+            [[8], [2, 5], [0, 3], [6, 9], [1, 4], [7]],
         ),
         (
+            # at 50%: room 2, then 5 - 1 = 4 (capped at 2), then 5
             "cross-zone, prioritized: unhealthy ids first, then by id",
             fleet(health=unhealthy(2, 5, 7)),
             ZONES,
-            {"prioritizeUnhealthyInstances": True, "enableCrossZoneUpgrade": True},
+            {
+                "prioritizeUnhealthyInstances": True,
+                "enableCrossZoneUpgrade": True,
+                "maxUnhealthyInstancePercent": 50,
+            },
             [[2, 5], [7, 0], [1, 3], [4, 6], [8, 9]],
         ),
         (
+            # at 50%: 3, 3, 2, 1, 0 unhealthy before each batch: room 2, 2, 3, 4, 5
             "not prioritized: unhealthy instances keep their place",
             fleet(health=unhealthy(2, 5, 7)),
             ZONES,
-            {"enableCrossZoneUpgrade": True},
+            {"enableCrossZoneUpgrade": True, "maxUnhealthyInstancePercent": 50},
             [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
         ),
         (
+            # at 50%: 2 unhealthy, room 3 (capped at 2)
             "unknown and silent count as unhealthy when prioritized; initializing does not",
             fleet(health={9: Health.UNKNOWN, 6: Health.SILENT, 4: Health.INITIALIZING}),
             ZONES,
-            {"prioritizeUnhealthyInstances": True, "enableCrossZoneUpgrade": True},
+            {
+                "prioritizeUnhealthyInstances": True,
+                "enableCrossZoneUpgrade": True,
+                "maxUnhealthyInstancePercent": 50,
+            },
             [[6, 9], [0, 1], [2, 3], [4, 5], [7, 8]],
+        ),
+        (
+            # 1 of 10 unhealthy at 20%: room 1 until 8, last of zone 3, is upgraded
+            "one unhealthy instance, not prioritized: every batch shrinks to one",
+            fleet(health=unhealthy(8)),
+            ZONES,
+            {},
+            [[0], [3], [6], [9], [1], [4], [7], [2], [5], [8]],
+        ),
+        (
+            "two instances at the default 20/20: 0% < 20%, room 0, still one instance at a time",
+            fleet(2, zones=()),
+            (),
+            {},
+            [[0], [1]],
+        ),
+        (
+            "four instances at the default 20/20: one at a time",
+            fleet(4, zones=()),
+            (),
+            {},
+            [[0], [1], [2], [3]],
         ),
         (
             "only the instances behind the model; batch size still from the whole set",
@@ -123,17 +158,24 @@ ALL = None
             [[0], [1, 4], [7], [8]],
         ),
         (
-            "30% of 10 = 3: zone 1 splits 3 + 1",
+            "30% of 10 = 3 (room 3 at 30%): zone 1 splits 3 + 1",
             fleet(),
             ZONES,
-            {"maxBatchInstancePercent": 30},
+            {"maxBatchInstancePercent": 30, "maxUnhealthyInstancePercent": 30},
             [[0, 3, 6], [9], [1, 4, 7], [2, 5, 8]],
         ),
         (
-            "100%: one batch per zone",
+            "30% batches under a 20% unhealthy limit: room 2 caps every batch at 2",
             fleet(),
             ZONES,
-            {"maxBatchInstancePercent": 100},
+            {"maxBatchInstancePercent": 30},
+            [[0, 3], [6, 9], [1, 4], [7], [2, 5], [8]],
+        ),
+        (
+            "100% (room 10 at 100%): one batch per zone",
+            fleet(),
+            ZONES,
+            {"maxBatchInstancePercent": 100, "maxUnhealthyInstancePercent": 100},
             [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]],
         ),
         (
@@ -195,79 +237,116 @@ def test_large_set_batch_size() -> None:
 
 
 def test_refusal_arithmetic_of_the_first_batch() -> None:
+    # 2 of 10 unhealthy = 20%: the limit is reached, any batch would take one more down
     p = plan(fleet(health=unhealthy(4, 8)))
+    assert len(p.batches) == 1  # the plan ends with the refused batch
     first = p.batches[0]
-    assert [int(i) for i in first.instance_ids] == [0, 3]
-    assert (first.pre.unhealthy, first.pre.in_batch, first.pre.projected, first.pre.total) == (2, 2, 4, 10)
-    assert first.pre.percent == 40
-    assert first.pre.refused
+    assert [int(i) for i in first.instance_ids] == [0]  # the smallest batch, one instance, is refused too
+    pre = first.pre
+    assert (pre.unhealthy, pre.total, pre.percent, pre.room, pre.nominal, pre.available, pre.size) == (
+        2, 10, 20, 0, 2, 4, 1
+    )  # fmt: skip
+    assert pre.refused and not pre.shrunk
     assert p.refused_at == 1
     assert p.verdict() == (
-        "2 unhealthy + 2 in batch = 4 of 10 = 40% > limit 20%: "
-        f"Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
+        f"2 unhealthy of 10 = 20% ≥ limit 20%: Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
     )
-    assert not any(b.reached for b in p.batches)
+    assert not first.reached
+    assert first.surge == 0
+    assert p.duration_seconds == 0
 
 
 @pytest.mark.parametrize(
     ("health", "policy", "pre", "refused_at"),
     [
-        # healthy set, default 20%: 0 + 2 of 10 = 20% ≤ 20% every time (the limit itself passes)
+        # healthy set, default 20%: 0 of 10, room 2, full batches
         ({}, {}, [(0, 2), (0, 2), (0, 2), (0, 1), (0, 2), (0, 1)], None),
-        # one unhealthy instance outside the first batch: 1 + 2 = 30% > 20%
-        (unhealthy(8), {}, [(1, 2), (1, 2), (1, 2), (1, 1), (1, 2), (1, 0)], 1),
-        # the same at 30% passes; the unhealthy one counts once when its own batch comes (1 + 0)
+        # one unhealthy instance, 8, upgraded last: 10% < 20%, room 1, every batch one instance
+        (unhealthy(8), {}, [(1, 1)] * 10, None),
+        # the same at 30%: room 3 - 1 = 2, full batches; 8 counts until its own batch
         (
             unhealthy(8),
             {"maxUnhealthyInstancePercent": 30},
-            [(1, 2), (1, 2), (1, 2), (1, 1), (1, 2), (1, 0)],
+            [(1, 2), (1, 2), (1, 2), (1, 1), (1, 2), (1, 1)],
             None,
         ),
-        # prioritized at 50%: 3 + 1; then upgraded ones are assumed healthy: 2 + 1, 2 + 0, 0 + 1, 0 + 2, 0 + 2
+        # prioritized at 50%: [7, 1] room 2; then upgraded ones are assumed healthy: 2, 2, 0, 0, 0 unhealthy
         (
             unhealthy(2, 5, 7),
             {"prioritizeUnhealthyInstances": True, "maxUnhealthyInstancePercent": 50},
-            [(3, 1), (2, 1), (2, 0), (0, 1), (0, 2), (0, 2)],
+            [(3, 2), (2, 1), (2, 2), (0, 1), (0, 2), (0, 2)],
             None,
         ),
-        # the same at the default 20%: 3 + 1 = 40% > 20%, refused before batch 1
-        (
-            unhealthy(2, 5, 7),
-            {"prioritizeUnhealthyInstances": True},
-            [(3, 1), (2, 1), (2, 0), (0, 1), (0, 2), (0, 2)],
-            1,
-        ),
-        # initializing is not unhealthy, but goes down in its batch like a healthy one
+        # the same at the default 20%: 3 of 10 = 30% ≥ 20%, refused before batch 1
+        (unhealthy(2, 5, 7), {"prioritizeUnhealthyInstances": True}, [(3, 1)], 1),
+        # exactly at the limit: 2 of 10 = 20% ≥ 20%
+        (unhealthy(4, 8), {}, [(2, 1)], 1),
+        # initializing is not unhealthy
         ({0: Health.INITIALIZING}, {}, [(0, 2), (0, 2), (0, 2), (0, 1), (0, 2), (0, 1)], None),
-        # unknown counts as unhealthy: 1 + 2 = 30%
-        ({1: Health.UNKNOWN}, {}, [(1, 2), (1, 2), (1, 1), (0, 1), (0, 2), (0, 1)], 1),
+        # unknown counts as unhealthy: 1 of 10, room 1, until 1 (zone 2's first) is upgraded
+        ({1: Health.UNKNOWN}, {}, [(1, 1)] * 5 + [(0, 2), (0, 2), (0, 1)], None),
     ],
 )
 def test_pre_check_before_each_batch(
     health: dict[int, Health], policy: dict[str, Any], pre: list[tuple[int, int]], refused_at: int | None
 ) -> None:
     p = plan(fleet(health=health), **policy)
-    assert [(b.pre.unhealthy, b.pre.in_batch) for b in p.batches] == pre
+    assert [(b.pre.unhealthy, b.size) for b in p.batches] == pre
     assert p.refused_at == refused_at
 
 
-def test_a_later_batch_refused() -> None:
-    # behind 0, 1, 4, 7; 9 unhealthy and not behind: [0] 1 + 1 = 20% ok, [1, 4] 1 + 2 = 30% > 20%
+def test_shrinking_batches_say_so() -> None:
+    # behind 0, 1, 4, 7; 9 unhealthy and not behind: it stays unhealthy, so every batch has room for one;
+    # [0] and [7] are alone in their zone anyway, [1] and [4] are cut from a zone holding three
     p = plan(fleet(health=unhealthy(9), behind={0, 1, 4, 7}))
-    assert ids(p) == [[0], [1, 4], [7]]
-    assert [b.pre.arithmetic() for b in p.batches][:2] == [
-        "1 unhealthy + 1 in batch = 2 of 10 = 20% ≤ limit 20%",
-        "1 unhealthy + 2 in batch = 3 of 10 = 30% > limit 20%",
+    assert ids(p) == [[0], [1], [4], [7]]
+    head = "1 unhealthy of 10 = 10% < 20%: "
+    assert [b.pre.arithmetic() for b in p.batches] == [
+        head + "batch of 1 (room for 1 more unhealthy)",
+        head + "batch shrinks to 1 (room for 1 more unhealthy)",
+        head + "batch shrinks to 1 (room for 1 more unhealthy)",
+        head + "batch of 1 (room for 1 more unhealthy)",
     ]
-    assert p.refused_at == 2
-    assert [b.reached for b in p.batches] == [True, False, False]
-    assert "before batch 2" in p.verdict()
+    assert [b.pre.shrunk for b in p.batches] == [False, True, True, False]
+    assert all(b.reached for b in p.batches)
+    assert p.refused_at is None
+    assert (
+        p.verdict()
+        == "4 batches (2 shrunk by unhealthy instances) would pass the health check before each batch."
+    )
+
+
+def test_full_batch_text() -> None:
+    p = plan(fleet())
+    assert (
+        p.batches[0].pre.arithmetic()
+        == "0 unhealthy of 10 = 0% < 20%: batch of 2 (room for 2 more unhealthy)"
+    )
+    assert not p.batches[0].pre.shrunk
+    two = plan(fleet(2, zones=()))
+    assert two.batches[0].pre.arithmetic() == (
+        "0 unhealthy of 2 = 0% < 20%: batch of 1 (room for 0 more unhealthy; a batch is at least one instance)"
+    )
+    assert two.verdict() == "2 batches would pass the health check before each batch."
+
+
+def test_prediction_never_refuses_a_later_batch() -> None:
+    # upgraded instances are assumed to turn healthy, so the unhealthy count only falls: a plan that starts
+    # is never refused later (the emulator, which watches real health, can be)
+    for sick in [(), (8,), (0,), (9,), (2, 5), (1, 2, 3)]:
+        for policy in [{}, {"prioritizeUnhealthyInstances": True}, {"maxUnhealthyInstancePercent": 30}]:
+            p = plan(fleet(health=unhealthy(*sick)), **policy)
+            assert p.refused_at in (None, 1), (sick, policy)
+            counts = [b.pre.unhealthy for b in p.batches]
+            assert counts == sorted(counts, reverse=True)
 
 
 def test_fractional_percent() -> None:
-    p = plan(fleet(3, zones=()), maxBatchInstancePercent=50)
+    p = plan(fleet(3, zones=(), health=unhealthy(2)), maxBatchInstancePercent=50)
     first = p.batches[0]
-    assert first.pre.arithmetic() == "0 unhealthy + 1 in batch = 1 of 3 = 33.3% > limit 20%"
+    assert first.pre.arithmetic() == (
+        f"1 unhealthy of 3 = 33.3% ≥ limit 20%: Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
+    )
     assert first.pre.refused
 
 
@@ -359,40 +438,57 @@ def test_everything_plans_every_instance() -> None:
 
 
 def test_document() -> None:
-    p = plan(fleet(health=unhealthy(4, 8)), maxSurge=True)
+    p = plan(fleet(health=unhealthy(8)), maxSurge=True)
     doc = p.to_json()
     assert doc["batches"][0] == {
         "number": 1,
-        "instanceIds": ["0", "3"],
+        "instanceIds": ["0"],
         "zones": ["1"],
-        "size": 2,
+        "size": 1,
         "unhealthyInstanceIds": [],
-        "surgeInstances": 2,
-        "reached": False,
+        "surgeInstances": 1,
+        "reached": True,
         "before": {
-            "unhealthy": 2,
-            "inBatch": 2,
-            "projected": 4,
+            "unhealthy": 1,
             "total": 10,
-            "percent": 40.0,
+            "percent": 10.0,
             "limit": 20,
-            "refused": True,
-            "text": "2 unhealthy + 2 in batch = 4 of 10 = 40% > limit 20%",
+            "room": 1,
+            "nominalSize": 2,
+            "available": 4,
+            "allowedSize": 1,
+            "fullSize": 2,
+            "size": 1,
+            "shrunk": True,
+            "refused": False,
+            "text": "1 unhealthy of 10 = 10% < 20%: batch shrinks to 1 (room for 1 more unhealthy)",
         },
         "after": {
-            "upgraded": 2,
+            "upgraded": 1,
             "tolerated": 0,
             "limit": 20,
-            "text": "up to 0 of 2 upgraded may be unhealthy (limit 20%)",
+            "text": "up to 0 of 1 upgraded may be unhealthy (limit 20%)",
         },
     }
-    assert doc["refused"] is True
-    assert doc["refusedAtBatch"] == 1
-    assert doc["durationSeconds"] == 6 * 300
-    assert doc["peakInstances"] == 12
+    assert doc["batchSize"] == 2
+    assert doc["refused"] is False
+    assert doc["refusedAtBatch"] is None
+    assert doc["durationSeconds"] == 10 * 300
+    assert doc["peakInstances"] == 11
     assert len(doc["assumptions"]) == len(ASSUMPTIONS)
     assert "Each batch takes 5m00s (an assumed time per batch)" in doc["assumptions"][-1]
-    assert doc["unhealthyInstanceIds"] == ["4", "8"]
+    assert doc["unhealthyInstanceIds"] == ["8"]
+
+
+def test_document_of_a_refused_plan() -> None:
+    doc = plan(fleet(health=unhealthy(2, 5, 7)), maxSurge=True).to_json()
+    assert [b["instanceIds"] for b in doc["batches"]] == [["0"]]
+    assert doc["batches"][0]["reached"] is False and doc["batches"][0]["surgeInstances"] == 0
+    before = doc["batches"][0]["before"]
+    assert (before["unhealthy"], before["percent"], before["room"], before["refused"]) == (3, 30.0, -1, True)
+    assert doc["refused"] is True and doc["refusedAtBatch"] == 1
+    assert doc["durationSeconds"] == 0 and doc["peakInstances"] == 10
+    assert doc["verdict"] == before["text"]
 
 
 def test_assumptions_are_data() -> None:

@@ -296,15 +296,19 @@ def test_batch_size(capacity: int, percent: int, size: int) -> None:
 
 
 SHARE = [
-    # instances, policy, (unhealthy, healthy in batch, percent), status
-    ("healthy 10 at 20/20", fleet(10), {}, (0, 2, 20), Status.PASSED),
-    ("3 of 10 unhealthy", fleet(10, unhealthy=[1, 4, 7]), {}, (3, 2, 50), Status.FAILED),
-    ("3 of 10 with room", fleet(10, unhealthy=[1, 4, 7]), {"maxUnhealthyInstancePercent": 50}, (3, 2, 50), Status.PASSED),
-    ("unknown and silent count", fleet(10, unknown=[0], silent=[1]), {"maxUnhealthyInstancePercent": 30}, (2, 2, 40), Status.FAILED),
-    ("initializing does not count", fleet(10, initializing=[0, 1]), {}, (0, 2, 20), Status.PASSED),
-    ("prioritize unhealthy first", fleet(10, unhealthy=[0]), {"prioritizeUnhealthyInstances": True, "maxUnhealthyInstancePercent": 20}, (1, 1, 20), Status.PASSED),
-    ("small set at defaults", fleet(2), {}, (0, 1, 50), Status.FAILED),
-    ("small set with room", fleet(2), {"maxUnhealthyInstancePercent": 50}, (0, 1, 50), Status.PASSED),
+    # instances, policy, (unhealthy, first batch size, percent), status
+    ("healthy 10 at 20/20", fleet(10), {}, (0, 2, 0), Status.PASSED),
+    ("3 of 10 unhealthy", fleet(10, unhealthy=[1, 4, 7]), {}, (3, 1, 30), Status.FAILED),
+    ("2 of 10 is the limit itself", fleet(10, unhealthy=[1, 4]), {}, (2, 1, 20), Status.FAILED),
+    ("3 of 10 with room", fleet(10, unhealthy=[1, 4, 7]), {"maxUnhealthyInstancePercent": 50}, (3, 2, 30), Status.PASSED),
+    ("unknown and silent count", fleet(10, unknown=[0], silent=[1]), {"maxUnhealthyInstancePercent": 30}, (2, 1, 20), Status.WARNING),
+    ("initializing does not count", fleet(10, initializing=[0, 1]), {}, (0, 2, 0), Status.PASSED),
+    ("1 of 10 shrinks the first batch", fleet(10, unhealthy=[0]), {"prioritizeUnhealthyInstances": True}, (1, 1, 10), Status.WARNING),
+    ("small set at defaults", fleet(2), {}, (0, 1, 0), Status.PASSED),
+    ("four at defaults", fleet(4), {}, (0, 1, 0), Status.PASSED),
+    ("1 of 4 at defaults", fleet(4, unhealthy=[2]), {}, (1, 1, 25), Status.FAILED),
+    ("small set with room", fleet(2), {"maxUnhealthyInstancePercent": 50}, (0, 1, 0), Status.PASSED),
+    ("batches wider than the unhealthy limit", fleet(10), {"maxBatchInstancePercent": 30}, (0, 2, 0), Status.WARNING),
 ]  # fmt: skip
 
 
@@ -320,18 +324,46 @@ def test_unhealthy_share(
 ) -> None:
     rule = unhealthy_share(Facts(scale_set(), instances, rolling=policy))
     assert rule.status is status
-    unhealthy, in_batch, percent = numbers
-    assert (rule.evidence["unhealthy"], rule.evidence["healthyInFirstBatch"]) == (unhealthy, in_batch)
+    unhealthy, first_batch, percent = numbers
+    assert (rule.evidence["unhealthy"], rule.evidence["firstBatchSize"]) == (unhealthy, first_batch)
     assert rule.evidence["percent"] == percent
-    assert f"× 100 / {len(instances)} = {percent}%" in rule.message
+    assert f"{unhealthy} unhealthy × 100 / {len(instances)} = {percent}%" in rule.message
 
 
 def test_unhealthy_share_fix_names_ids_and_the_threshold_that_would_pass() -> None:
     rule = unhealthy_share(Facts(scale_set(extensions=(ext(),)), fleet(10, unhealthy=[1, 4, 7])))
-    assert rule.message.endswith(
-        "(3 unhealthy + 2 healthy in the first batch of 2) × 100 / 10 = 50% > maxUnhealthyInstancePercent 20%"
+    assert rule.message == (
+        "Azure would fault the upgrade before its first batch: "
+        "3 unhealthy × 100 / 10 = 30% ≥ maxUnhealthyInstancePercent 20%: the limit is reached before any batch"
     )
-    assert rule.fix and "1, 4, 7" in rule.fix and "--max-unhealthy-instance-percent to 50" in rule.fix
+    assert rule.fix and "1, 4, 7" in rule.fix and "--max-unhealthy-instance-percent to 31" in rule.fix
+    assert "--max-batch-instance-percent" not in rule.fix  # a smaller batch would not help
+
+
+def test_unhealthy_share_warns_when_the_first_batch_shrinks() -> None:
+    rule = unhealthy_share(Facts(scale_set(extensions=(ext(),)), fleet(10, unhealthy=[3])))
+    assert rule.status is Status.WARNING
+    assert rule.message == (
+        "1 unhealthy × 100 / 10 = 10% < maxUnhealthyInstancePercent 20%: the first batch shrinks from 2 to 1 "
+        "(room for 1 more unhealthy)"
+    )
+    assert (
+        rule.fix
+        and "(3)" in rule.fix
+        and "--max-unhealthy-instance-percent to 30 for full batches" in rule.fix
+    )
+    healthy = unhealthy_share(Facts(scale_set(), fleet(10), rolling={"maxBatchInstancePercent": 30}))
+    assert healthy.message.endswith("the first batch shrinks from 3 to 2 (room for 2 more unhealthy)")
+    assert healthy.fix and "lower --max-batch-instance-percent" in healthy.fix and "repair" not in healthy.fix
+
+
+def test_unhealthy_share_small_sets_pass_at_the_defaults() -> None:
+    rule = unhealthy_share(Facts(scale_set(), fleet(2)))
+    assert rule.status is Status.PASSED
+    assert rule.message == (
+        "0 unhealthy × 100 / 2 = 0% < maxUnhealthyInstancePercent 20%: first batch of 1 "
+        "(room for 0 more unhealthy; a batch is at least one instance)"
+    )
 
 
 def test_unhealthy_share_without_a_source_points_at_the_source() -> None:
@@ -352,7 +384,18 @@ def test_unhealthy_share_uses_the_stored_policy_unless_told() -> None:
 def test_share_arithmetic_direct() -> None:
     a = share_arithmetic(count_health(fleet(10, unhealthy=[0])), {"maxBatchInstancePercent": 30,
                                                                   "maxUnhealthyInstancePercent": 40})  # fmt: skip
-    assert (a.batch, a.unhealthy, a.healthy_in_batch, a.percent, a.ok) == (3, 1, 3, 40.0, True)
+    assert (a.batch, a.unhealthy, a.room, a.first_batch, a.percent, a.ok, a.shrinks) == (
+        3,
+        1,
+        3,
+        3,
+        10.0,
+        True,
+        False,
+    )
+    full = share_arithmetic(count_health(fleet(10, unhealthy=[0, 1])), {"maxBatchInstancePercent": 20,
+                                                                        "maxUnhealthyInstancePercent": 20})  # fmt: skip
+    assert (full.refused, full.room, full.needed_threshold) == (True, 0, 21)
 
 
 # attached VMs (Flexible) ------------------------------------------------------------------------------------

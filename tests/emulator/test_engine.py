@@ -66,9 +66,9 @@ def test_breach_before_the_first_batch() -> None:
     props = sim.latest()["properties"]
     assert props["runningStatus"]["code"] == "Faulted"
     assert props["error"]["code"] == "MaxUnhealthyInstancePercentExceededInRollingUpgrade"
-    # 3 unhealthy + the 2 healthy instances of the first batch = 50%
+    # 3 unhealthy of 10 = 30% >= 20%: the limit is already reached before any batch
     assert (
-        "50% of instances are in an unhealthy state - more than the threshold of 20%."
+        "30% of instances are in an unhealthy state - more than the threshold of 20%."
         in props["error"]["message"]
     )
     assert sim.busy() == []

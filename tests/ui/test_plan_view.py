@@ -51,7 +51,7 @@ def test_zonal_plan() -> None:
     assert "web (rg-demo)" in text
     assert "stored, mode Rolling: batch 20%, unhealthy 20%, unhealthy upgraded 20%, pause PT0S" in text
     assert "10 of 10 behind the latest model; none unhealthy" in text
-    assert "2 (20% of 10)" in text
+    assert "up to 2 (20% of 10)" in text
     assert "zone by zone" in text
     lines = text.splitlines()
     rows = [r for r in (line.split() for line in lines) if len(r) > 1 and r[0].isdigit() and r[1].isdigit()]
@@ -63,9 +63,10 @@ def test_zonal_plan() -> None:
         ["5", "3", "2,", "5"],
         ["6", "3", "8", "1"],
     ]
-    assert "0 + 2 = 2 of 10 = 20%   up to 0 of 2" in text
-    assert "0 + 1 = 1 of 10 = 10%   up to 2 of 10" in text
-    assert "maxUnhealthyInstancePercent 20%" in text
+    assert "0 of 10 = 0%       up to 0 of 2" in text
+    assert "0 of 10 = 0%       up to 2 of 10" in text
+    assert "shrinks 2→" not in text
+    assert "maxUnhealthyInstancePercent 20% Azure refuses the batch" in " ".join(text.split())
     assert "6 batches would pass the health check before each batch." in text
     assert "Duration: at least 30m00s = 6 × 5m00s per batch + 5 × 0s pause." in text
     assert "Assumptions:" in text
@@ -76,14 +77,27 @@ def test_zonal_plan() -> None:
 def test_refused_plan_shows_the_arithmetic() -> None:
     text = render(document(sick=(4, 8)))
     assert "2 unhealthy: 4, 8" in text
-    assert "2 + 2 = 4 of 10 = 40% refused" in text
-    assert (
-        "2 unhealthy + 2 in batch = 4 of 10 = 40% > limit 20%: Azure would fault the upgrade before batch 1"
-        in " ".join(text.split())
+    assert "2 of 10 = 20% refused" in text
+    assert "2 unhealthy of 10 = 20% ≥ limit 20%: Azure would fault the upgrade before batch 1" in " ".join(
+        text.split()
     )
     assert "MaxUnhealthyInstancePercentExceededInRollingUpgrade" in text
     assert text.count("refused") == 1
-    assert text.count("(not reached)") == 5
+    rows = [r for r in (line.split() for line in text.splitlines()) if r[:1] == ["1"]]
+    assert len(rows) == 1 and rows[0][-1] == "-"  # only the refused batch, with no check after it
+    assert "Duration" not in text
+
+
+def test_shrunk_batches_are_marked() -> None:
+    text = render(document(sick=(8,)))
+    assert "1 of 10 = 10% shrinks 2→1" in text
+    # cut from two or more left in the zone: 0, 3, 6 (zone 1), 1, 4 (zone 2), 2, 5 (zone 3)
+    assert text.count("shrinks 2→1") == 7
+    assert text.count("1 of 10 = 10%") == 10
+    assert (
+        "10 batches (7 shrunk by unhealthy instances) would pass the health check before each batch." in text
+    )
+    assert "Duration: at least 50m00s = 10 × 5m00s per batch + 9 × 0s pause." in text
 
 
 def test_prioritized_marks_unhealthy_instances() -> None:
@@ -108,8 +122,10 @@ def test_large_batches_are_shortened() -> None:
     zonal = render(document(1000))
     assert "0, 3, 6, 9, 12, 15 …" in zonal
     assert "(+194)" in zonal
-    assert "0 + 134 = 134 of 1000 =" in zonal
-    assert "13.4%" in zonal
+    assert "0 of 1000 = 0%" in zonal
+    one = render(document(1000, sick=(1,)))  # 0.1%: room 200 - 1 = 199
+    assert "1 of 1000 = 0.1% shrinks" in one and "200→199" in one
+    assert "(+193)" in one
 
 
 def test_nothing_behind() -> None:

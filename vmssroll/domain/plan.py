@@ -20,12 +20,16 @@ POST_CHECK_ERROR = "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
 
 ASSUMPTIONS: tuple[str, ...] = (
     "Azure does not publish its exact batching; this plan follows its documented rules.",
-    "Batch size is maxBatchInstancePercent of the instances in the set, rounded down, at least one instance.",
+    "Batch size is at most maxBatchInstancePercent of the instances in the set, rounded down, at least one "
+    "instance.",
     "Without cross-zone upgrade, a zonal set is upgraded zone by zone (zones in name order) and a batch never "
     "spans zones; with cross-zone upgrade, or without zones, batches follow instance id order.",
     "With prioritizeUnhealthyInstances, unhealthy instances (and, zonal, the zones holding them) come first.",
     "Unknown health and no health signal count as unhealthy; initializing counts as neither.",
-    "Before a batch, Azure counts the set's unhealthy instances plus the batch's healthy ones as unhealthy.",
+    "Before each batch, with U of the set's T instances unhealthy: U × 100 / T at or above "
+    "maxUnhealthyInstancePercent faults the upgrade (any batch takes one more instance down); below it the batch "
+    "shrinks to the room left, floor(T × maxUnhealthyInstancePercent / 100) − U, at least one instance (derived "
+    "from the RollingUpgradePolicy docs, not verified against Azure).",
     "Upgraded instances turn healthy; instances unhealthy now stay unhealthy until their batch upgrades them.",
     "With MaxSurge, each batch first creates as many new instances (new ids) as it upgrades, then deletes the "
     "old ones.",
@@ -35,43 +39,77 @@ ASSUMPTIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class PreCheck:
-    """The check Azure makes before a batch starts (maxUnhealthyInstancePercent)."""
+    """The check Azure makes before a batch starts (maxUnhealthyInstancePercent); built by `pre_check`."""
 
+    number: int  # the batch about to start
     unhealthy: int  # unhealthy instances in the set when the batch is about to start
-    in_batch: int  # instances of the batch that are not unhealthy yet (they go down while upgraded)
-    total: int
-    limit: int
+    total: int  # instances in the set
+    limit: int  # maxUnhealthyInstancePercent
+    nominal: int  # the batch size maxBatchInstancePercent gives
+    available: int  # candidates left in the zone (or, cross-zone, in the set) the batch is cut from
+    room: int  # how many more may go unhealthy before the limit: floor(total * limit / 100) - unhealthy
+    allowed: int  # the batch size the check leaves (at least one; the size refused when `refused`)
+    refused: bool  # Azure faults the upgrade before this batch
 
     @property
-    def projected(self) -> int:
-        return self.unhealthy + self.in_batch
+    def size(self) -> int:
+        return min(self.allowed, self.available)
 
     @property
     def percent(self) -> float:
-        return self.projected * 100 / self.total if self.total else 0.0
+        return self.unhealthy * 100 / self.total if self.total else 0.0
 
     @property
-    def refused(self) -> bool:
-        return self.projected * 100 > self.limit * self.total
+    def full_size(self) -> int:
+        """The size the batch would have with no unhealthy instance around."""
+        return min(self.nominal, self.available)
+
+    @property
+    def shrunk(self) -> bool:
+        return not self.refused and self.size < self.full_size
 
     def arithmetic(self) -> str:
-        sign = ">" if self.refused else "≤"
-        return (
-            f"{self.unhealthy} unhealthy + {self.in_batch} in batch = {self.projected} of {self.total} "
-            f"= {_pct(self.percent)} {sign} limit {self.limit}%"
-        )
+        head = f"{self.unhealthy} unhealthy of {self.total} = {_pct(self.percent)}"
+        if self.refused:
+            return (
+                f"{head} ≥ limit {self.limit}%: Azure would fault the upgrade before batch {self.number} "
+                f"({PRE_CHECK_ERROR})"
+            )
+        room = f"room for {max(0, self.room)} more unhealthy"
+        if self.room < 1:
+            room += "; a batch is at least one instance"
+        what = f"batch shrinks to {self.size}" if self.shrunk else f"batch of {self.size}"
+        return f"{head} < {self.limit}%: {what} ({room})"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "unhealthy": self.unhealthy,
-            "inBatch": self.in_batch,
-            "projected": self.projected,
             "total": self.total,
             "percent": round(self.percent, 2),
             "limit": self.limit,
+            "room": self.room,
+            "nominalSize": self.nominal,
+            "available": self.available,
+            "allowedSize": self.allowed,
+            "fullSize": self.full_size,
+            "size": self.size,
+            "shrunk": self.shrunk,
             "refused": self.refused,
             "text": self.arithmetic(),
         }
+
+
+def pre_check(number: int, unhealthy: int, total: int, nominal: int, limit: int, available: int) -> PreCheck:
+    """The check before batch `number`: refused, or the size the batch may have."""
+    # not verified against Azure; derived from the RollingUpgradePolicy docs: maxUnhealthyInstancePercent caps
+    # the instances "simultaneously unhealthy, either as a result of being upgraded, or by being found
+    # unhealthy", checked before any batch; maxBatchInstancePercent "is a maximum" that unhealthy instances can
+    # lower. With unhealthy * 100 / total already at the limit, any batch (at least one instance) exceeds it:
+    # refused. Otherwise the batch shrinks to the room left, floor(total * limit / 100) - unhealthy, at least one.
+    refused = total > 0 and unhealthy * 100 >= limit * total
+    room = total * limit // 100 - unhealthy
+    allowed = min(nominal, max(1, room))
+    return PreCheck(number, unhealthy, total, limit, nominal, available, room, allowed, refused)
 
 
 @dataclass(frozen=True)
@@ -106,7 +144,7 @@ class Batch:
     surge: int  # new instances created before the batch (MaxSurge), 0 otherwise
     pre: PreCheck
     post: PostCheck
-    reached: bool  # False once an earlier batch would have been refused
+    reached: bool  # False for the batch Azure would refuse to start (the plan ends with it)
 
     @property
     def size(self) -> int:
@@ -134,8 +172,8 @@ class Plan:
     scope: str  # "behind" (instances not on the latest model) | "all"
     candidates: tuple[str, ...]
     unhealthy: tuple[str, ...]  # every instance of the set that counts as unhealthy now
-    batch_size: int
-    batches: tuple[Batch, ...]
+    batch_size: int  # the nominal size (maxBatchInstancePercent); a batch may shrink, see PreCheck
+    batches: tuple[Batch, ...]  # in order; when Azure would refuse one, it is the last
     batch_seconds: float
     pause_seconds: float
     assumptions: tuple[str, ...] = ASSUMPTIONS  # as shown: the placeholders filled in
@@ -148,26 +186,32 @@ class Plan:
     @property
     def peak_instances(self) -> int:
         """The most instances that exist at once (MaxSurge adds a batch before deleting one)."""
-        return self.capacity + max((b.surge for b in self.batches), default=0)
+        return self.capacity + max((b.surge for b in self.batches if b.reached), default=0)
+
+    @property
+    def batches_run(self) -> int:
+        """Batches that would run (not the one refused)."""
+        return sum(1 for b in self.batches if b.reached)
 
     @property
     def duration_seconds(self) -> float:
-        n = len(self.batches)
+        n = self.batches_run
         return n * self.batch_seconds + max(0, n - 1) * self.pause_seconds
 
     def verdict(self) -> str:
         if not self.batches:
             return "Nothing to upgrade: every instance runs the latest model."
         if self.refused_at is not None:
-            b = self.batches[self.refused_at - 1]
-            return f"{b.pre.arithmetic()}: Azure would fault the upgrade before batch {b.number} ({PRE_CHECK_ERROR})"
+            return self.batches[self.refused_at - 1].pre.arithmetic()
+        shrunk = sum(1 for b in self.batches if b.pre.shrunk)
+        note = f" ({shrunk} shrunk by unhealthy instances)" if shrunk else ""
         return (
-            f"{len(self.batches)} batch{'es' if len(self.batches) != 1 else ''} "
+            f"{len(self.batches)} batch{'es' if len(self.batches) != 1 else ''}{note} "
             f"would pass the health check before each batch."
         )
 
     def duration_text(self) -> str:
-        n = len(self.batches)
+        n = self.batches_run
         return (
             f"at least {human(self.duration_seconds)} = {n} × {human(self.batch_seconds)} per batch "
             f"+ {max(0, n - 1)} × {human(self.pause_seconds)} pause"
@@ -231,37 +275,37 @@ def plan_rollout(
         zones = sorted(by_zone)
         if prioritize:
             zones.sort(key=lambda z: 0 if any(i.instance_id in sick for i in by_zone[z]) else 1)
-        groups = [sorted(by_zone[z], key=key) for z in zones]
+        queues = [sorted(by_zone[z], key=key) for z in zones]
     else:
-        groups = [sorted(candidates, key=key)]
-    chunks = [group[n : n + size] for group in groups for n in range(0, len(group), size)]
+        queues = [sorted(candidates, key=key)] if candidates else []
 
+    # Batches are cut one at a time from the head of the first queue (a batch never spans zones), each at the
+    # size the check before it leaves.
     batches: list[Batch] = []
     unhealthy_now = set(sick)
     upgraded = 0
-    reached = True
-    for number, chunk in enumerate(chunks, start=1):
+    while queues:
+        limit = int(policy["maxUnhealthyInstancePercent"])
+        pre = pre_check(len(batches) + 1, len(unhealthy_now), total, size, limit, len(queues[0]))
+        chunk, queues[0] = queues[0][: pre.size], queues[0][pre.size :]
+        if not queues[0]:
+            queues.pop(0)
         ids = tuple(i.instance_id for i in chunk)
-        pre = PreCheck(
-            unhealthy=len(unhealthy_now),
-            in_batch=sum(1 for i in ids if i not in unhealthy_now),
-            total=total,
-            limit=int(policy["maxUnhealthyInstancePercent"]),
-        )
         upgraded += len(ids)
         batches.append(
             Batch(
-                number=number,
+                number=pre.number,
                 instance_ids=ids,
                 zones=tuple(sorted({i.zone for i in chunk if i.zone})),
                 unhealthy_ids=tuple(i for i in ids if i in sick),
-                surge=len(ids) if policy["maxSurge"] else 0,
+                surge=len(ids) if policy["maxSurge"] and not pre.refused else 0,
                 pre=pre,
                 post=PostCheck(upgraded=upgraded, limit=int(policy["maxUnhealthyUpgradedInstancePercent"])),
-                reached=reached and not pre.refused,
+                reached=not pre.refused,
             )
         )
-        reached = reached and not pre.refused
+        if pre.refused:
+            break  # Azure faults the upgrade here: no batch follows
         unhealthy_now -= set(ids)  # assumed: upgraded instances turn healthy
 
     return Plan(

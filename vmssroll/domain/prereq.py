@@ -442,34 +442,51 @@ def latest_model(facts: Facts) -> Rule:
 
 @dataclass(frozen=True)
 class ShareArithmetic:
-    total: int
-    batch: int
-    unhealthy: int
-    healthy_in_batch: int
-    threshold: int
+    """Azure's check before the first batch; built by `share_arithmetic`."""
 
-    @property
-    def projected(self) -> int:
-        return self.unhealthy + self.healthy_in_batch
+    total: int  # instances in the set
+    batch: int  # the nominal batch size (maxBatchInstancePercent)
+    unhealthy: int
+    threshold: int  # maxUnhealthyInstancePercent
+    room: int  # floor(total * threshold / 100) - unhealthy: how many more may go unhealthy
+    first_batch: int  # the size the check leaves the first batch (at least one)
+    refused: bool  # Azure faults the upgrade before its first batch
 
     @property
     def percent(self) -> float:
-        return self.projected * 100 / self.total if self.total else 0.0
+        return self.unhealthy * 100 / self.total if self.total else 0.0
 
     @property
     def ok(self) -> bool:
-        return self.percent <= self.threshold
+        return not self.refused
+
+    @property
+    def shrinks(self) -> bool:
+        return not self.refused and self.first_batch < self.batch
 
     @property
     def needed_threshold(self) -> int:
-        return math.ceil(self.percent)
+        """The smallest maxUnhealthyInstancePercent that lets the first batch start."""
+        return self.unhealthy * 100 // self.total + 1 if self.total else 0
+
+    @property
+    def full_batch_threshold(self) -> int:
+        """The smallest maxUnhealthyInstancePercent that leaves room for a full first batch."""
+        return math.ceil((self.unhealthy + self.batch) * 100 / self.total) if self.total else 0
 
     def text(self) -> str:
-        sign = "≤" if self.ok else ">"
-        return (
-            f"({self.unhealthy} unhealthy + {self.healthy_in_batch} healthy in the first batch of {self.batch}) "
-            f"× 100 / {self.total} = {self.percent:.0f}% {sign} maxUnhealthyInstancePercent {self.threshold}%"
-        )
+        head = f"{self.unhealthy} unhealthy × 100 / {self.total} = {self.percent:.0f}%"
+        if self.refused:
+            return f"{head} ≥ maxUnhealthyInstancePercent {self.threshold}%: the limit is reached before any batch"
+        room = f"room for {max(0, self.room)} more unhealthy"
+        if self.room < 1:
+            room += "; a batch is at least one instance"
+        if self.shrinks:
+            return (
+                f"{head} < maxUnhealthyInstancePercent {self.threshold}%: the first batch shrinks from "
+                f"{self.batch} to {self.first_batch} ({room})"
+            )
+        return f"{head} < maxUnhealthyInstancePercent {self.threshold}%: first batch of {self.batch} ({room})"
 
 
 def batch_size(capacity: int, max_batch_percent: int) -> int:
@@ -478,23 +495,24 @@ def batch_size(capacity: int, max_batch_percent: int) -> int:
 
 
 def share_arithmetic(counts: HealthCounts, policy: Mapping[str, Any]) -> ShareArithmetic:
-    """Azure's check before a batch: (unhealthy + healthy of the batch) × 100 / total ≤ maxUnhealthy.
-
-    The batch is taken at its worst: as many not-unhealthy instances as fit, unless unhealthy ones go first.
-    """
+    """Azure's check before the first batch: refused, or the size the first batch may have."""
+    # not verified against Azure; derived from the RollingUpgradePolicy docs: maxUnhealthyInstancePercent caps
+    # the instances "simultaneously unhealthy, either as a result of being upgraded, or by being found
+    # unhealthy", checked before any batch; maxBatchInstancePercent "is a maximum" that unhealthy instances can
+    # lower. With unhealthy * 100 / total already at the limit, any batch (at least one instance) exceeds it:
+    # refused. Otherwise the batch shrinks to the room left, floor(total * limit / 100) - unhealthy, at least one.
     size = batch_size(counts.total, int(policy["maxBatchInstancePercent"]))
-    others = counts.total - counts.unhealthy
-    if policy.get("prioritizeUnhealthyInstances"):
-        in_batch = min(others, max(0, size - counts.unhealthy))
-    else:
-        in_batch = min(others, size)
-    return ShareArithmetic(
-        counts.total, size, counts.unhealthy, in_batch, int(policy["maxUnhealthyInstancePercent"])
-    )
+    threshold = int(policy["maxUnhealthyInstancePercent"])
+    unhealthy = counts.unhealthy
+    refused = counts.total > 0 and unhealthy * 100 >= threshold * counts.total
+    room = counts.total * threshold // 100 - unhealthy
+    first = min(size, max(1, room))
+    return ShareArithmetic(counts.total, size, unhealthy, threshold, room, first, refused)
 
 
 def unhealthy_share(facts: Facts) -> Rule:
-    """Azure faults the upgrade before its first batch when too many instances are unhealthy."""
+    """Azure faults the upgrade before its first batch when too many instances are unhealthy, and shrinks
+    batches when fewer are."""
     ss = facts.scale_set
     counts = count_health(facts.members)
     if not counts.total:
@@ -506,13 +524,32 @@ def unhealthy_share(facts: Facts) -> Rule:
     evidence = {
         "total": a.total,
         "batchSize": a.batch,
+        "firstBatchSize": a.first_batch,
         "unhealthy": a.unhealthy,
         "unhealthyIds": unhealthy_ids,
-        "healthyInFirstBatch": a.healthy_in_batch,
+        "room": a.room,
         "percent": round(a.percent, 1),
         "maxUnhealthyInstancePercent": a.threshold,
         "maxBatchInstancePercent": int(facts.policy["maxBatchInstancePercent"]),
     }
+    repair = (
+        [f"repair or replace the unhealthy instances ({', '.join(unhealthy_ids)})"] if unhealthy_ids else []
+    )
+    if a.shrinks:
+        fixes = list(repair)
+        if a.full_batch_threshold <= 100:
+            fixes.append(
+                f"raise --max-unhealthy-instance-percent to {a.full_batch_threshold} for full batches"
+            )
+        if not unhealthy_ids:
+            fixes.append("lower --max-batch-instance-percent to at most --max-unhealthy-instance-percent")
+        return Rule(
+            "unhealthy-share",
+            Status.WARNING,
+            a.text(),
+            evidence,
+            f"{'; or '.join(fixes)} (vmssroll policy set {_args(ss)} ...)",
+        )
     if a.ok:
         return Rule("unhealthy-share", Status.PASSED, a.text(), evidence)
     if health_source(facts).status is Status.FAILED:
@@ -523,13 +560,9 @@ def unhealthy_share(facts: Facts) -> Rule:
             evidence,
             "configure a health source first (see health-source): until instances report, they count as unhealthy",
         )
-    fixes = []
-    if unhealthy_ids:
-        fixes.append(f"repair or replace the unhealthy instances ({', '.join(unhealthy_ids)})")
+    fixes = list(repair)
     if a.needed_threshold <= 100:
         fixes.append(f"raise --max-unhealthy-instance-percent to {max(5, a.needed_threshold)}")
-    if a.batch > 1:
-        fixes.append("lower --max-batch-instance-percent")
     return Rule(
         "unhealthy-share",
         Status.FAILED,

@@ -1,8 +1,9 @@
 """Rolling upgrades: batch planning, health checks between batches, MaxSurge, rollback, cancel.
 
 Choices (documented in scenarios/README.md):
-- capacity is the number of model instances when the upgrade starts; batch size
-  max(1, floor(capacity * maxBatchInstancePercent / 100)).
+- capacity is the number of model instances when the upgrade starts; nominal batch size
+  max(1, floor(capacity * maxBatchInstancePercent / 100)); each batch is cut just before it starts and may be
+  smaller, or refused, by the check before it (pre_batch_size).
 - a model change while an upgrade rolls: instances still behind once the planned batches are done are
   planned into further batches of the same upgrade.
 """
@@ -20,10 +21,14 @@ from .engine import Engine
 from .state import Instance, Operation, RollingUpgrade, ScaleSet, effective_policy
 
 
-def plan_batches(
-    engine: Engine, ss: ScaleSet, candidates: list[Instance], policy: dict, batch_size: int
+def order_candidates(
+    engine: Engine, ss: ScaleSet, candidates: list[Instance], policy: dict
 ) -> list[list[str]]:
-    """Order candidates into batches following the documented rules."""
+    """Candidates in upgrade order, as queues a batch never spans: one per zone (zonal), or one in all.
+
+    Batches are cut from the head of the first queue one at a time, just before each starts (see
+    `pre_batch_size`), because their size depends on the health of the set at that moment.
+    """
     source = engine.health_source(ss)
     prio = bool(policy.get("prioritizeUnhealthyInstances"))
 
@@ -31,19 +36,35 @@ def plan_batches(
         first = 0 if prio and engine.unhealthy(ss, inst, source) else 1
         return (first, int(inst.instance_id))
 
-    def chunk(items: list[Instance]) -> list[list[str]]:
-        ids = [i.instance_id for i in sorted(items, key=key)]
-        return [ids[n : n + batch_size] for n in range(0, len(ids), batch_size)]
+    def queue(items: list[Instance]) -> list[str]:
+        return [i.instance_id for i in sorted(items, key=key)]
 
     if policy.get("enableCrossZoneUpgrade") or not ss.zones:
-        return chunk(candidates)
+        return [queue(candidates)] if candidates else []
     by_zone: dict[str, list[Instance]] = {}
     for inst in candidates:
         by_zone.setdefault(inst.zone or "", []).append(inst)
     zones = sorted(by_zone)
     if prio:
         zones.sort(key=lambda z: 0 if any(engine.unhealthy(ss, i, source) for i in by_zone[z]) else 1)
-    return [batch for z in zones for batch in chunk(by_zone[z])]
+    return [queue(by_zone[z]) for z in zones]
+
+
+def pre_batch_size(unhealthy: int, total: int, nominal: int, max_unhealthy_percent: int) -> int | None:
+    """The check before a batch (maxUnhealthyInstancePercent): the size the next batch may have, or None when
+    Azure faults the upgrade before it (unhealthy: vmHealth unhealthy, unknown or absent; total: instances now).
+    """
+    # not verified against Azure; derived from the RollingUpgradePolicy docs: maxUnhealthyInstancePercent caps
+    # the instances "simultaneously unhealthy, either as a result of being upgraded, or by being found
+    # unhealthy", checked before any batch; maxBatchInstancePercent "is a maximum" that unhealthy instances can
+    # lower. With the limit already reached, any batch (at least one instance) would exceed it: fault.
+    # Otherwise the batch shrinks to the room left, floor(total * limit / 100) - unhealthy, at least one.
+    if total <= 0:
+        return nominal
+    if unhealthy * 100 >= max_unhealthy_percent * total:
+        return None
+    room = total * max_unhealthy_percent // 100 - unhealthy
+    return min(nominal, max(1, room))
 
 
 class Roller:
@@ -66,7 +87,7 @@ class Roller:
         capacity = len(members)
         size = max(1, math.floor(capacity * int(policy["maxBatchInstancePercent"]) / 100))
         up = RollingUpgrade(
-            kind, policy, eng.now, capacity, size, plan_batches(eng, ss, candidates, policy, size)
+            kind, policy, eng.now, capacity, size, order_candidates(eng, ss, candidates, policy)
         )
         up.last_action_time = eng.now
         if op:
@@ -107,27 +128,28 @@ class Roller:
         if up.cancel_requested:
             self._end(up, "Cancelled")
             return
+        # up.batches holds the queues still to upgrade (see order_candidates); up.batch_size the nominal size.
         # Drop instances deleted meanwhile; pick up instances left behind by a newer model.
-        up.batches = [[i for i in b if i in ss.instances] for b in up.batches]
-        up.batches = [b for b in up.batches if b]
+        up.batches = [[i for i in q if i in ss.instances] for q in up.batches]
+        up.batches = [q for q in up.batches if q]
         if not up.batches and up.kind == "Model":
             late = [i for i in ss.behind() if i.phase == "idle"]
-            up.batches = plan_batches(eng, ss, late, up.policy, up.batch_size)
+            up.batches = order_candidates(eng, ss, late, up.policy)
         if not up.batches:
             self._end(up, "Completed")
             return
-        batch = up.batches.pop(0)
         members = ss.members()
         source = eng.health_source(ss)
         unhealthy = sum(1 for i in members if eng.unhealthy(ss, i, source))
-        healthy_in_batch = sum(1 for iid in batch if not eng.unhealthy(ss, ss.instances[iid], source))
-        projected = unhealthy + healthy_in_batch
         threshold = int(up.policy["maxUnhealthyInstancePercent"])
-        if members and projected * 100 / len(members) > threshold:
-            up.batches.insert(0, batch)
-            up.error = arm.max_unhealthy_error(round(projected * 100 / len(members)), threshold)
+        size = pre_batch_size(unhealthy, len(members), up.batch_size, threshold)
+        if size is None:
+            up.error = arm.max_unhealthy_error(round(unhealthy * 100 / len(members)), threshold)
             self._end(up, "Faulted")
             return
+        batch, up.batches[0] = up.batches[0][:size], up.batches[0][size:]
+        if not up.batches[0]:
+            up.batches.pop(0)
         up.current = []
         done = self._batch_watcher(ss, up)
         if up.policy.get("maxSurge"):

@@ -21,7 +21,10 @@ def plan_view(doc: Mapping[str, Any]) -> RenderableType:
             ("scale set", f"{doc['scaleSet']['name']} ({doc['scaleSet']['resourceGroup']})"),
             ("policy", _policy_line(doc, policy)),
             ("instances", _instances_line(doc)),
-            ("batch size", f"{doc['batchSize']} ({policy['maxBatchInstancePercent']}% of {doc['capacity']})"),
+            (
+                "batch size",
+                f"up to {doc['batchSize']} ({policy['maxBatchInstancePercent']}% of {doc['capacity']})",
+            ),
             ("batching", "zone by zone" if doc["zonal"] else "across zones, by instance id"),
         ]
     )
@@ -38,9 +41,10 @@ def plan_view(doc: Mapping[str, Any]) -> RenderableType:
     if doc["policy"].get("maxSurge"):
         parts.append(Text(f"MaxSurge: at most {doc['peakInstances']} instances exist at once."))
     style = "bold red" if doc["refused"] else "green"
+    parts.append(Text(doc["verdict"], style=style))
+    if not doc["refused"]:  # refused before a batch: the upgrade faults with nothing more upgraded
+        parts.append(Text(f"Duration: {doc['duration']}."))
     parts += [
-        Text(doc["verdict"], style=style),
-        Text(f"Duration: {doc['duration']}."),
         Text(""),
         Text("Assumptions:", style="bold"),
         *(Text(f"- {a}", style="dim") for a in doc["assumptions"]),
@@ -87,15 +91,14 @@ def _batch_table(plan: Mapping[str, Any]) -> RenderableType:
     )
     for b in plan["batches"]:
         pre, post = b["before"], b["after"]
-        first_refused = b["number"] == plan["refusedAtBatch"]
+        refused = bool(pre["refused"])
         before = Text(
-            f"{pre['unhealthy']} + {pre['inBatch']} = {pre['projected']} of {pre['total']} = {_pct(pre['percent'])}",
-            style="red" if first_refused else "",
+            f"{pre['unhealthy']} of {pre['total']} = {_pct(pre['percent'])}", style="red" if refused else ""
         )
-        if first_refused:
+        if refused:
             before.append(" refused", style="bold red")
-        elif not b["reached"]:
-            before.append(" (not reached)")
+        elif pre["shrunk"]:
+            before.append(f" shrinks {pre['fullSize']}→{pre['size']}", style="yellow")
         instances = Text(_ids(b["instanceIds"]))
         if b["unhealthyInstanceIds"]:
             instances.append(f" (unhealthy: {_ids(b['unhealthyInstanceIds'])})", style="yellow")
@@ -106,12 +109,12 @@ def _batch_table(plan: Mapping[str, Any]) -> RenderableType:
             str(b["size"]),
             f"+{b['surgeInstances']}" if b["surgeInstances"] else "-",
             before,
-            f"up to {post['tolerated']} of {post['upgraded']}",
-            style="" if b["reached"] or first_refused else "dim",
+            f"up to {post['tolerated']} of {post['upgraded']}" if b["reached"] else "-",
         )
     legend = Text(
-        "unhealthy before: the set's unhealthy instances + the batch's healthy ones, of all instances, "
-        f"within maxUnhealthyInstancePercent {policy['maxUnhealthyInstancePercent']}%. "
+        "unhealthy before: the set's unhealthy instances, of all instances; at or above "
+        f"maxUnhealthyInstancePercent {policy['maxUnhealthyInstancePercent']}% Azure refuses the batch, below it "
+        "the batch shrinks to the room left (at least one instance). "
         "may fail after: how many of the instances upgraded so far may be unhealthy (rounded down) "
         f"within maxUnhealthyUpgradedInstancePercent {policy['maxUnhealthyUpgradedInstancePercent']}%.",
         style="dim",
