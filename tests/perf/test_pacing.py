@@ -126,3 +126,14 @@ def test_retry_after_on_a_listing_page_is_honoured_at_1000_instances(vmssroll, e
     for i in throttled:
         if i + 1 < len(log):
             assert (log[i + 1].sim_time - log[i].sim_time).total_seconds() >= 60
+
+
+def test_slowing_down_never_carries_the_watch_past_its_timeout(vmssroll, emu, monkeypatch):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    _budget(emu, monkeypatch, [1])  # almost nothing left: five-minute refreshes
+    clock = SimClock(emu)
+    result = vmssroll("wait", *target(), "--timeout", "2m", "--interval", "10s", clock=clock)
+    assert result.exit_code == 7, result.output
+    assert sum(clock.slept) <= 120 + 10

@@ -71,6 +71,7 @@ class Fetcher:
     azure: Azure
     inv: Invocation
     interval: float = 10.0
+    give_up_at: float | None = None  # the clock's monotonic time of --timeout: pacing never sleeps past it
     on_pace: Callable[[float, dict[str, int]], None] = lambda seconds, remaining: None
     refreshes: int = 0
     requests: int = 0
@@ -114,7 +115,10 @@ class Fetcher:
             self.on_pace(wanted, remaining)  # said when slowing down starts and when it ends
         self.paced = paced
         if paced is not None and self.refreshes:
-            self.inv.env.clock.sleep(paced - self.interval)  # the watch loop already waited the interval
+            extra = paced - self.interval  # the watch loop already waited the interval
+            if self.give_up_at is not None:
+                extra = min(extra, max(0.0, self.give_up_at - self.inv.env.clock.monotonic()))
+            self.inv.env.clock.sleep(extra)
 
 
 class Reporter:
@@ -243,7 +247,9 @@ def follow(
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
     reads = inv.azure(retries=False)
     scale_set = inv.azure().scale_set(inv.target)  # once, before the loop: with the SDK's retries
-    fetch = Fetcher(reads, inv, interval=deadlines.interval, requests=1)  # the scale-set GET counts too
+    give_up_at = None if deadlines.timeout is None else inv.env.clock.monotonic() + deadlines.timeout
+    # the scale-set GET counts in the request budget too
+    fetch = Fetcher(reads, inv, interval=deadlines.interval, give_up_at=give_up_at, requests=1)
     mode = scale_set.upgrade_policy.mode
     last: list[Snapshot] = []
 
