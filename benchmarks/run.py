@@ -356,7 +356,7 @@ def watch(interval: int) -> dict[str, Any]:
                 "",
             ],
             ["requests per refresh (whole watch)", f"{len(requests) / refreshes:.2f}", "<= 2"],
-            ["listings (10 pages each)", len(listing), ""],
+            ["instance listings (10 pages each)", sum(r["listed"] for r in child["refreshes"]), ""],
             [
                 "shortest gap between refreshes (simulated s)",
                 f"{child['shortest_gap']:.0f}",
@@ -389,7 +389,7 @@ def watch(interval: int) -> dict[str, Any]:
             "refreshes": refreshes,
             "requests": len(requests),
             "requests_per_refresh": round(len(requests) / refreshes, 3),
-            "listings": len(listing),
+            "listings": sum(r["listed"] for r in child["refreshes"]),
             "own_cpu_ms_mean": round(statistics.mean(r["own"] for r in steady), 2),
             "own_cpu_ms_max": round(max(r["own"] for r in steady), 2),
             "own_cpu_ms_first": round(first["own"], 2),
