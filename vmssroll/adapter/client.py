@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from vmssroll import __version__
 from vmssroll.adapter.connection import Connection, credential_for
 from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, upgrade_from_rest
-from vmssroll.adapter.errors import azure_errors
+from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.domain.errors import AzureRequestFailed, NotFound
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.target import ScaleSetRef
@@ -25,15 +26,24 @@ NETWORK_API = "2024-05-01"
 class Azure:
     """One ComputeManagementClient and the few calls vmssroll makes with it."""
 
-    def __init__(self, conn: Connection, *, retries: bool = True, lro_interval: float | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        retries: bool = True,
+        lro_interval: float | None = None,
+        retry_total: int | None = None,
+    ) -> None:
         from azure.mgmt.compute import ComputeManagementClient
 
         self.conn = conn
         options: dict[str, Any] = {
             "base_url": conn.endpoint,
             "credential_scopes": [conn.scope],
-            # Explicit, so REQUESTS_CA_BUNDLE in the environment never decides whom we trust.
-            "connection_verify": conn.ca_bundle or True,
+            # Explicit, so REQUESTS_CA_BUNDLE in the environment never decides whom we trust: requests replaces
+            # `verify=True` with that variable, but never an explicit path (measured: with True, a CA named
+            # only in REQUESTS_CA_BUNDLE was trusted).
+            "connection_verify": conn.ca_bundle or default_ca_bundle(),
             "polling_interval": lro_interval
             if lro_interval is not None
             else (0.05 if conn.is_loopback else 5),
@@ -43,8 +53,11 @@ class Azure:
         }
         if conn.is_loopback:
             options["retry_backoff_factor"] = 0.05
+        if retry_total is not None:
+            options["retry_total"] = retry_total
         if not retries:
             options["retry_total"] = 0
+        options["retry_policy"] = visible_retry_policy(**options)
         self.last_listing_pages = 1
         # ARM's remaining request budgets from the latest answer that carried them, e.g.
         # {"subscription-reads": 11998, "Microsoft.Compute/HighCostGet3Min": 159}; the watch slows down on them.
@@ -63,8 +76,9 @@ class Azure:
     # Reads -------------------------------------------------------------------------------------------------
 
     def scale_set_document(self, ref: ScaleSetRef) -> dict[str, Any]:
-        with azure_errors(f"reading scale set {ref.name}"):
-            return dict(self.client.virtual_machine_scale_sets.get(ref.resource_group, ref.name).as_dict())
+        action = f"reading scale set {ref.name}"
+        with azure_errors(action):
+            return _document(self.client.virtual_machine_scale_sets.get(ref.resource_group, ref.name), action)
 
     def scale_set(self, ref: ScaleSetRef) -> ScaleSet:
         return scale_set_from_rest(self.scale_set_document(ref))
@@ -114,8 +128,9 @@ class Azure:
 
     def latest_upgrade(self, ref: ScaleSetRef) -> UpgradeStatus | None:
         """The latest rolling upgrade, or None when none has ever run (Azure answers 404)."""
+        action = f"reading the latest rolling upgrade of {ref.name}"
         try:
-            with azure_errors(f"reading the latest rolling upgrade of {ref.name}"):
+            with azure_errors(action):
                 doc = self.client.virtual_machine_scale_set_rolling_upgrades.get_latest(
                     ref.resource_group, ref.name
                 )
@@ -124,7 +139,7 @@ class Azure:
             if err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message:
                 raise
             return None
-        return upgrade_from_rest(doc.as_dict())
+        return upgrade_from_rest(_document(doc, action))
 
     def raw_get(self, path: str, api_version: str) -> dict[str, Any] | None:
         """GET an ARM path outside Microsoft.Compute (features, load balancers); None on 404."""
@@ -139,8 +154,10 @@ class Azure:
                 error = response.json().get("error") or {}
             except (ValueError, AttributeError):
                 error = {}
+            if not isinstance(error, dict):
+                error = {}
             raise AzureRequestFailed(
-                f"reading {path}: {error.get('code', response.status_code)}: {error.get('message', response.text()[:200])}",
+                f"reading {path}: {error.get('code', response.status_code)}: {error.get('message', response.content[:200].decode('utf-8', 'replace'))}",
                 code=error.get("code"),
                 status=response.status_code,
             )
@@ -155,14 +172,17 @@ class Azure:
             f"/subscriptions/{self.conn.subscription}/providers/Microsoft.Features/providers/{namespace}/features/{feature}",
             FEATURES_API,
         )
-        return None if doc is None else (doc.get("properties") or {}).get("state")
+        props = None if doc is None else doc.get("properties")
+        return props.get("state") if isinstance(props, dict) else None
 
     def load_balancer_probes(self, load_balancer_id: str) -> list[str] | None:
         """The probe names of a load balancer, or None when it does not exist."""
         doc = self.raw_get(load_balancer_id, NETWORK_API)
         if doc is None:
             return None
-        return [str(p.get("name")) for p in (doc.get("properties") or {}).get("probes") or []]
+        props = doc.get("properties")
+        probes = props.get("probes") if isinstance(props, dict) else None
+        return [str(p.get("name")) for p in probes or [] if isinstance(p, dict)]
 
     # Writes ------------------------------------------------------------------------------------------------
 
@@ -178,44 +198,112 @@ class Azure:
 
         When the answer is lost (dropped connection) or a retry meets its own earlier success (412), the stored
         model is read back and `applied` decides whether the change is in place; nothing is sent twice blindly.
+        The same PATCH is sent once more only when the read-back proves the first never landed (the etag is still
+        the one we sent as If-Match), so a resend can only apply this change, to the state it was planned on.
         """
-        from azure.core import MatchConditions
         from azure.core.exceptions import ResourceModifiedError, ServiceRequestError, ServiceResponseError
-        from azure.mgmt.compute.models import VirtualMachineScaleSetUpdate
 
         log.info("PATCH %s %s", ref.id, json.dumps(body))
+        uncertain = (ServiceRequestError, ServiceResponseError, ResourceModifiedError)
+        for attempt in (1, 2):
+            try:
+                self._send_patch(ref, body, etag)
+            except AzureRequestFailed as err:
+                cause = err.__cause__
+                if not isinstance(cause, uncertain):
+                    raise
+                current = self._read_back(ref, err)
+                if applied(current):
+                    log.info("the change is in place (read back after %s)", type(cause).__name__)
+                    return current
+                if isinstance(cause, ResourceModifiedError):
+                    raise
+                if attempt == 1 and etag and current.etag == etag:
+                    log.warning(
+                        "no answer to the update of %s, and reading it back shows it did not land; "
+                        "sending the same change again (If-Match %s)",
+                        ref.name,
+                        etag,
+                    )
+                    continue
+                if current.etag == etag:
+                    raise AzureRequestFailed(
+                        f"updating scale set {ref.name}: Azure did not answer; reading it back shows the change "
+                        "is not in place and nothing else changed",
+                        hint=err.hint,
+                    ) from err
+                raise AzureRequestFailed(
+                    f"updating scale set {ref.name}: Azure did not answer, and the scale set has changed since "
+                    "it was read, so whether this change is in place is unknown",
+                    hint=f"check it with `vmssroll status {ref.args()}` before re-running",
+                ) from err
+            else:
+                return self.scale_set(ref)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_patch(self, ref: ScaleSetRef, body: Mapping[str, Any], etag: str | None) -> None:
+        from azure.core import MatchConditions
+        from azure.mgmt.compute.models import VirtualMachineScaleSetUpdate
+
+        with azure_errors(f"updating scale set {ref.name}"):
+            poller = self.client.virtual_machine_scale_sets.begin_update(
+                ref.resource_group,
+                ref.name,
+                VirtualMachineScaleSetUpdate(dict(body)),
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified if etag else None,
+            )
+            poller.result()
+
+    def _read_back(self, ref: ScaleSetRef, err: AzureRequestFailed) -> ScaleSet:
         try:
-            with azure_errors(f"updating scale set {ref.name}"):
-                poller = self.client.virtual_machine_scale_sets.begin_update(
-                    ref.resource_group,
-                    ref.name,
-                    VirtualMachineScaleSetUpdate(dict(body)),
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified if etag else None,
-                )
-                poller.result()
-        except AzureRequestFailed as err:
-            uncertain = (ServiceRequestError, ServiceResponseError, ResourceModifiedError)
-            if not isinstance(err.__cause__, uncertain):
-                raise
-            current = self.scale_set(ref)
-            if not applied(current):
-                raise
-            log.info("the change is in place (read back after %s)", type(err.__cause__).__name__)
-            return current
-        return self.scale_set(ref)
+            return self.scale_set(ref)
+        except AzureRequestFailed as again:
+            raise AzureRequestFailed(
+                f"updating scale set {ref.name}: Azure did not answer and the scale set could not be read back, "
+                "so whether the change is in place is unknown",
+                hint=f"check it with `vmssroll status {ref.args()}` before re-running",
+            ) from again
 
     def cancel(self, ref: ScaleSetRef) -> None:
-        """Ask Azure to cancel the running upgrade; does not wait (the caller watches the status)."""
-        with azure_errors(f"cancelling the rolling upgrade of {ref.name}"):
+        """Ask Azure to cancel the running upgrade; does not wait (the caller watches the status).
+
+        A POST is not retried by the SDK when its answer is lost: the latest upgrade is read back instead, and a
+        cancel already in effect counts as accepted (re-sending would only meet "no ongoing upgrade").
+        """
+        action = f"cancelling the rolling upgrade of {ref.name}"
+        with self._uncertain_post(
+            ref, action, lambda s: s is not None and (s.last_action or "").lower() == "cancel"
+        ):
             self.client.virtual_machine_scale_set_rolling_upgrades.begin_cancel(ref.resource_group, ref.name)
 
     def start(self, ref: ScaleSetRef, kind: str) -> None:
-        """Start an OS-image or extension rolling upgrade; does not wait for it to finish."""
+        """Start an OS-image or extension rolling upgrade; does not wait for it to finish (same read-back)."""
         ops = self.client.virtual_machine_scale_set_rolling_upgrades
         begin = ops.begin_start_os_upgrade if kind == "os" else ops.begin_start_extension_upgrade
-        with azure_errors(f"starting the {kind} rolling upgrade of {ref.name}"):
+        action = f"starting the {kind} rolling upgrade of {ref.name}"
+        with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
             begin(ref.resource_group, ref.name)
+
+    @contextmanager
+    def _uncertain_post(
+        self, ref: ScaleSetRef, action: str, landed: Callable[[UpgradeStatus | None], bool]
+    ) -> Iterator[None]:
+        from azure.core.exceptions import ServiceResponseError
+
+        try:
+            with azure_errors(action):
+                yield
+        except AzureRequestFailed as err:
+            if not isinstance(err.__cause__, ServiceResponseError):
+                raise
+            try:
+                status = self.latest_upgrade(ref)
+            except AzureRequestFailed:
+                raise err from err.__cause__
+            if not landed(status):
+                raise
+            log.info("%s: no answer, but the latest upgrade shows it took effect", action)
 
 
 def rate_limits(headers: Mapping[str, str]) -> dict[str, int]:
@@ -230,3 +318,53 @@ def rate_limits(headers: Mapping[str, str]) -> dict[str, int]:
         if name and left.isdigit():
             found[name] = int(left)
     return found
+
+
+def _document(model: Any, action: str) -> dict[str, Any]:
+    """An SDK model as its REST document; the SDK hands back a bare list, string or None when Azure's answer
+    was not an object, and that is one clear failure, not an AttributeError."""
+    as_dict = getattr(model, "as_dict", None)
+    if as_dict is None:
+        raise unreadable(action, f"a {type(model).__name__} where an object was expected")
+    return dict(as_dict())
+
+
+def default_ca_bundle() -> str:
+    """The CA bundle requests trusts by default (certifi's), named explicitly; see `connection_verify`."""
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    return str(DEFAULT_CA_BUNDLE_PATH)
+
+
+def visible_retry_policy(**options: Any) -> Any:
+    """azure-core's RetryPolicy with the same settings and decisions, but every wait is said on the log
+    (a warning, so a command that is slow because Azure throttles or fails says so instead of looking hung)."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class VisibleRetryPolicy(RetryPolicy):
+        def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
+            wait = self.get_retry_after(response) if response is not None else None
+            if not wait:
+                wait = self.get_backoff_time(settings)
+            history = settings.get("history") or []
+            if response is not None:
+                http = response.http_response
+                what = f"{http.status_code} {http.reason or ''}".strip()
+                request = response.http_request
+                budget = min(self.total_retries, self.status_retries)
+            else:
+                last = history[-1] if history else None
+                what = f"no answer ({type(getattr(last, 'error', None)).__name__})"
+                request = getattr(last, "http_request", None)
+                budget = min(self.total_retries, max(self.connect_retries, self.read_retries))
+            log.warning(
+                "Azure: %s on %s; retrying in %.1fs (retry %d of at most %d)",
+                what,
+                getattr(request, "method", "request"),
+                wait,
+                len(history),
+                budget,
+            )
+            super().sleep(settings, transport, response)
+
+    return VisibleRetryPolicy(**options)

@@ -31,6 +31,19 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _obj(value: Any) -> Mapping[str, Any]:
+    """A nested object, or an empty one when Azure sent something else (null, a string, a list)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -42,21 +55,21 @@ def _resource_group(resource_id: str) -> str:
 
 
 def extension_from_rest(doc: Doc) -> Extension:
-    props = doc.get("properties") or {}
+    props = _obj(doc.get("properties"))
     return Extension(
         name=str(doc.get("name") or ""),
         publisher=str(props.get("publisher") or ""),
         type=str(props.get("type") or ""),
         type_handler_version=props.get("typeHandlerVersion"),
-        settings=props.get("settings") or {},
+        settings=_obj(props.get("settings")),
     )
 
 
 def scale_set_from_rest(doc: Doc) -> ScaleSet:
-    props = doc.get("properties") or {}
-    profile = props.get("virtualMachineProfile") or {}
-    policy = props.get("upgradePolicy") or {}
-    extensions = _get(profile, "extensionProfile", "extensions") or []
+    props = _obj(doc.get("properties"))
+    profile = _obj(props.get("virtualMachineProfile"))
+    policy = _obj(props.get("upgradePolicy"))
+    extensions = _list(_get(profile, "extensionProfile", "extensions"))
     resource_id = str(doc.get("id") or "")
     return ScaleSet(
         id=resource_id,
@@ -65,28 +78,28 @@ def scale_set_from_rest(doc: Doc) -> ScaleSet:
         location=str(doc.get("location") or ""),
         orchestration_mode=str(props.get("orchestrationMode") or "Uniform"),
         capacity=_int(_get(doc, "sku", "capacity")),
-        zones=tuple(str(z) for z in doc.get("zones") or ()),
+        zones=tuple(str(z) for z in _list(doc.get("zones"))),
         overprovision=props.get("overprovision"),
         sku=_get(doc, "sku", "name"),
-        etag=doc.get("etag"),
+        etag=_str(doc.get("etag")),
         upgrade_policy=UpgradePolicy(
-            mode=policy.get("mode"),
-            rolling={k: v for k, v in (policy.get("rollingUpgradePolicy") or {}).items() if v is not None},
-            automatic_os=policy.get("automaticOSUpgradePolicy") or {},
+            mode=_str(policy.get("mode")),
+            rolling={k: v for k, v in _obj(policy.get("rollingUpgradePolicy")).items() if v is not None},
+            automatic_os=_obj(policy.get("automaticOSUpgradePolicy")),
         ),
         health_probe_id=_get(profile, "networkProfile", "healthProbe", "id"),
         extensions=tuple(extension_from_rest(e) for e in extensions if isinstance(e, Mapping)),
         external_health=bool(props.get("externalHealthPolicy")),
-        image=_get(profile, "storageProfile", "imageReference") or {},
-        provisioning_state=props.get("provisioningState"),
-        tags=doc.get("tags") or {},
+        image=_obj(_get(profile, "storageProfile", "imageReference")),
+        provisioning_state=_str(props.get("provisioningState")),
+        tags=_obj(doc.get("tags")),
     )
 
 
 def instance_from_rest(doc: Doc) -> Instance:
-    props = doc.get("properties") or {}
-    zones = doc.get("zones") or ()
-    resources = doc.get("resources") or ()
+    props = _obj(doc.get("properties"))
+    zones = _list(doc.get("zones"))
+    resources = _list(doc.get("resources"))
     return Instance(
         instance_id=str(doc.get("instanceId") or str(doc.get("name") or "").rsplit("_", 1)[-1]),
         name=str(doc.get("name") or ""),
@@ -94,7 +107,7 @@ def instance_from_rest(doc: Doc) -> Instance:
         latest_model_applied=props.get("latestModelApplied"),
         provisioning_state=props.get("provisioningState"),
         health=Health.from_code(_get(props, "instanceView", "vmHealth", "status", "code")),
-        image=_get(props, "storageProfile", "imageReference") or {},
+        image=_obj(_get(props, "storageProfile", "imageReference")),
         extensions={
             str(r.get("name")): _get(r, "properties", "typeHandlerVersion")
             for r in resources
@@ -105,13 +118,14 @@ def instance_from_rest(doc: Doc) -> Instance:
 
 
 def upgrade_from_rest(doc: Doc) -> UpgradeStatus:
-    props = doc.get("properties") or {}
-    running = props.get("runningStatus") or {}
-    progress = props.get("progress") or {}
-    error = props.get("error") or {}
+    props = _obj(doc.get("properties"))
+    running = _obj(props.get("runningStatus"))
+    progress = _obj(props.get("progress"))
+    error = props.get("error")
+    error = error if isinstance(error, Mapping) else {"message": str(error)} if error else {}
     return UpgradeStatus(
         code=str(running.get("code") or "Unknown"),
-        last_action=running.get("lastAction"),
+        last_action=_str(running.get("lastAction")),
         start_time=_time(running.get("startTime")),
         last_action_time=_time(running.get("lastActionTime")),
         progress=Progress(
@@ -120,8 +134,8 @@ def upgrade_from_rest(doc: Doc) -> UpgradeStatus:
             in_progress=_int(progress.get("inProgressInstanceCount")),
             pending=_int(progress.get("pendingInstanceCount")),
         ),
-        error_code=error.get("code"),
-        error_message=error.get("message"),
-        policy=props.get("policy") or {},
+        error_code=_str(error.get("code")) or ("Unknown" if error else None),
+        error_message=_str(error.get("message")),
+        policy=_obj(props.get("policy")),
         document=doc,
     )

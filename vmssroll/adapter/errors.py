@@ -9,6 +9,8 @@ from typing import Any
 
 from vmssroll.domain.errors import AuthFailed, AzureRequestFailed, Conflict, NotFound, VmssrollError
 
+TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+
 
 def _code_and_message(err: Any) -> tuple[str | None, str]:
     odata = getattr(err, "error", None)
@@ -63,6 +65,11 @@ def _translate(err: Exception, *, action: str) -> VmssrollError:
             hint="run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "
             "or run where a managed identity is assigned",
         )
+    if isinstance(err, ex.ServiceRequestError) and "CERTIFICATE_VERIFY_FAILED" in str(err):
+        return AzureRequestFailed(
+            f"{action}: the endpoint's TLS certificate is not trusted ({str(err).splitlines()[0]})",
+            hint="pass the CA that signed it with --ca-bundle; certificate checks are never switched off",
+        )
     if isinstance(err, ex.ServiceRequestError | ex.ServiceResponseError):
         return AzureRequestFailed(
             f"{action}: could not reach Azure Resource Manager ({type(err).__name__}: {str(err).splitlines()[0]})",
@@ -96,15 +103,34 @@ def _translate(err: Exception, *, action: str) -> VmssrollError:
         return Conflict(f"{action}: {detail}", code=code, status=status, request_id=rid)
     if status == 404:
         return NotFound(f"{action}: {detail}", code=code, status=status, request_id=rid)
-    return AzureRequestFailed(f"{action}: {detail}", code=code, status=status, request_id=rid)
+    hint = (
+        "Azure is throttling or failing for now and vmssroll's retries ran out; wait a little and re-run"
+        if status in TRANSIENT_STATUSES
+        else None
+    )
+    return AzureRequestFailed(f"{action}: {detail}", code=code, status=status, hint=hint, request_id=rid)
+
+
+def unreadable(action: str, what: str) -> AzureRequestFailed:
+    """Azure answered, but not with something we can read (not JSON, not UTF-8, not an object)."""
+    return AzureRequestFailed(
+        f"{action}: Azure's answer could not be read ({what})",
+        hint="nothing was changed by reading; re-run, and report it if it persists",
+    )
 
 
 @contextmanager
 def azure_errors(action: str) -> Iterator[None]:
-    """Translate SDK exceptions raised inside the block."""
+    """Translate SDK exceptions raised inside the block.
+
+    The SDK lets a few decoding failures escape as plain ValueErrors (an empty or non-UTF-8 body with status
+    200 raises JSONDecodeError or UnicodeDecodeError from its deserializer): they become one clear line too.
+    """
     from azure.core.exceptions import AzureError
 
     try:
         yield
     except AzureError as err:
         raise translate(err, action=action) from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise unreadable(action, type(err).__name__) from err

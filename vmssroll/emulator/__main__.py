@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .scenarios import builtin_names
+from .scenarios import ScenarioError, builtin_names
 from .server import serve
 
 
@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     parser.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
     args = parser.parse_args(argv)
-    serve(args.scenario, args.host, args.port, args.speed)
+    try:
+        serve(args.scenario, args.host, args.port, args.speed)
+    except ScenarioError as err:  # a bad scenario file is one line, not a traceback
+        parser.exit(2, f"error: {err}\n")
 
 
 if __name__ == "__main__":

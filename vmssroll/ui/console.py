@@ -11,7 +11,13 @@ from typing import IO, Any, Protocol
 
 from rich.console import Console, RenderableType
 
-_SECRET = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/=]+|(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",\s]+")
+# An Authorization header's value (with its scheme: "Authorization: Bearer X" must not leave X behind), or a
+# bearer token wherever it appears; a token has a digit or punctuation or is long, so prose ("bearer tokens are
+# never sent over http") is left alone.
+_SECRET = re.compile(
+    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?)[^'\",\s}]+"
+    r"|(bearer\s+)(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/]|[A-Za-z0-9\-._~+/]{16})[A-Za-z0-9\-._~+/]+=*"
+)
 
 
 def redact(text: str) -> str:
@@ -105,6 +111,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _Formatter(logging.Formatter):
+    """vmssroll's own warnings read like its other lines (`warning: ...`); everything else keeps its logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name.startswith("vmssroll") and record.levelno >= logging.WARNING and not record.exc_info:
+            return f"{record.levelname.lower()}: {record.getMessage()}"
+        return super().format(record)
+
+
 def configure_logging(stream: IO[str], *, verbose: bool, debug: bool) -> None:
     """Logs to stderr, every record passed through the redactor; the SDK's HTTP log only with --debug."""
     root = logging.getLogger()
@@ -114,7 +129,7 @@ def configure_logging(stream: IO[str], *, verbose: bool, debug: bool) -> None:
     handler = logging.StreamHandler(stream)
     handler._vmssroll = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("vmssroll").setLevel(
