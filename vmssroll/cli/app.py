@@ -14,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 # In the order an operator meets them: get ready, plan, roll out, follow, recover, rehearse.
 app.add_typer(prereq.app)
