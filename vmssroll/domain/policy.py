@@ -106,8 +106,12 @@ class PolicyInvalid(InvalidInput):
 
     def __init__(self, problems: list[Finding]) -> None:
         self.problems = problems
-        # The error boundary prefixes the first line with "error: "; the others get the same prefix here.
-        super().__init__("\nerror: ".join(p.message for p in problems))
+        super().__init__("; ".join(p.message for p in problems))
+
+    @property
+    def problems_text(self) -> list[str]:
+        """One line each, as the error boundary shows them."""
+        return [p.message for p in self.problems]
 
 
 def check_mode(value: Any, *, where: str = "--mode") -> str:

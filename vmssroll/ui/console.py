@@ -78,12 +78,14 @@ class Out:
         self.stderr.print(renderable)
 
     def error(self, err: Any, *, verbose: bool) -> None:
-        line = f"error: {err.message}"
+        """One `error:` line per problem (most failures have one), the hint and request id on the last."""
+        lines = [f"error: {message}" for message in getattr(err, "problems_text", None) or [err.message]]
         if getattr(err, "hint", None):
-            line += f" ({err.hint})"
+            lines[-1] += f" ({err.hint})"
         if verbose and getattr(err, "request_id", None):
-            line += f" [request id {err.request_id}]"
-        self.stderr.print(f"[red]{_escape(redact(line))}[/]", soft_wrap=True)
+            lines[-1] += f" [request id {err.request_id}]"
+        for line in lines:
+            self.stderr.print(f"[red]{_escape(redact(line))}[/]", soft_wrap=True)
 
 
 def _escape(text: str) -> str:
