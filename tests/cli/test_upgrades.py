@@ -300,3 +300,15 @@ def test_watch_honours_retry_after_and_never_polls_faster_than_the_interval(vmss
     assert vmssroll("wait", *target(), "--interval", "15s", clock=clock).exit_code == 0
     assert min(clock.slept) >= 15
     assert 45 in clock.slept
+
+
+def test_restart_whose_answer_is_lost_is_confirmed_by_reading_back(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clock.advance(100)
+    assert vmssroll("cancel", *target(), "--yes").exit_code == 0
+    emu.faults.add(kind="drop", method="PATCH", after_commit=True, count=1)
+    result = vmssroll("restart", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert vmssroll("status", *target(), "-o", "json").json()["running"] is True
+    assert len([m for m, _ in writes(emu) if m == "PATCH"]) == 3  # set_rolling, push_image, one restart

@@ -12,6 +12,7 @@ from vmssroll.domain.errors import AuthFailed, InvalidInput
 
 # The static token vmssroll presents to an endpoint on a loopback address (the emulator needs no login).
 EMULATOR_TOKEN = "vmssroll-emulator-token-7f3a9c"
+NEVER_EXPIRES = 4_102_444_800  # 2100-01-01: a static token needs no refresh, and no clock is read for it
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,9 @@ class EmulatorCredential:
     """A static bearer token for loopback endpoints."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        import time
-
         from azure.core.credentials import AccessToken
 
-        return AccessToken(EMULATOR_TOKEN, int(time.time()) + 3600)
+        return AccessToken(EMULATOR_TOKEN, NEVER_EXPIRES)
 
 
 class QuietDefaultCredential:

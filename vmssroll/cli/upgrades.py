@@ -197,7 +197,8 @@ def restart(
         f"{len(behind)} instance(s) not on the latest model: {', '.join(behind[:20])}{' …' if len(behind) > 20 else ''}"
     )
     confirm(inv, f"Restart the rolling upgrade of {ss.name}?", yes=yes)
-    azure.patch(inv.target, {}, ss.etag, applied=lambda _: False)
+    # An empty PATCH changes nothing but the etag: a new etag after a lost answer means it landed.
+    azure.patch(inv.target, {}, ss.etag, applied=lambda now: now.etag != ss.etag)
     return _after_start(inv, limits, watch_, {"restarted": True, "behind": list(behind)})
 
 
