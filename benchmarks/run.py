@@ -143,11 +143,7 @@ def startup(runs: int) -> dict[str, Any]:
     ]
     env = {**os.environ, "NO_COLOR": "1"}
     results = {name: medians(argv, runs, env) for name, argv in cases}
-    # What-ifs, to see where the rest goes: Typer's plain help instead of its Rich help (which imports
-    # rich.markdown, markdown_it and pygments), and no .pyc files at all.
-    plain = {**env, "TYPER_USE_RICH": "0"}
-    results["what-if: vmssroll --help, Typer's plain help"] = medians([*cli, "--help"], runs, plain)
-    results["what-if: vmssroll status --help, plain help"] = medians([*cli, "status", "--help"], runs, plain)
+    # What-if: no .pyc files at all (a first run after installing, or PYTHONDONTWRITEBYTECODE).
     source = {k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"} | {"PYTHONDONTWRITEBYTECODE": "1"}
     results["what-if: vmssroll --help, vmssroll without .pyc"] = medians([*cli, "--help"], runs, source)
     base_wall, _ = results["python -c pass (interpreter baseline)"]
