@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -63,6 +65,47 @@ def test_invalid_scenarios_name_the_field(mutate, field: str) -> None:  # type: 
     with pytest.raises(ScenarioError) as info:
         Emulator(scenario=data)
     assert str(info.value).startswith(field)
+
+
+def _one_set(**fields: Any) -> dict[str, Any]:
+    return {"scale_sets": [{"name": "web", "resource_group": "rg", **fields}]}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"scale_sets": [{"name": None, "resource_group": "rg"}]}, "scale_sets[0].name"),
+        ({"scale_sets": [{"name": "web", "resource_group": None}]}, "scale_sets[0].resource_group"),
+        (_one_set(capacity="ten"), "scale_sets[0].capacity"),
+        (_one_set(capacity=True), "scale_sets[0].capacity"),
+        (_one_set(zones="1"), "scale_sets[0].zones"),
+        ({**_one_set(), "load_balancers": True}, "load_balancers"),
+        (_one_set(tags=[1]), "scale_sets[0].tags"),
+        (_one_set(tags={"env": 1}), "scale_sets[0].tags.env"),
+        (_one_set(sku=None), "scale_sets[0].sku"),
+        (_one_set(timings={"updating": "5"}), "scale_sets[0].timings.updating"),
+        (_one_set(instances={"1": None}), "scale_sets[0].instances.1"),
+        (_one_set(extensions=[{"name": "e", "settings": []}]), "scale_sets[0].extensions[0].settings"),
+        (_one_set(profile={"osProfile": {1: "x"}}), "scale_sets[0].profile.osProfile.1"),
+        (_one_set(os_profile={"at": date(2026, 1, 5)}), "scale_sets[0].os_profile.at"),  # a YAML date
+        ({**_one_set(), "features": []}, "features"),
+        ({"scale_sets": 7}, "scale_sets"),
+        ([], "scenario"),
+    ],
+)
+def test_malformed_scenarios_raise_one_scenario_error_naming_the_field(data: Any, field: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        Emulator(scenario=data)
+    assert str(info.value).startswith((f"{field}: must be", f"{field}: the key"))
+
+
+def test_what_yaml_reads_loosely_still_loads() -> None:
+    data = _one_set(
+        capacity=3, zones=[1, 2], instances={2: {"image_version": 0.9}}, extensions=None, tags=None
+    )
+    vms = Emulator(scenario=data).vms("rg", "web")
+    assert [v["zone"] for v in vms] == ["1", "2", "1"]
+    assert [v["latest_model_applied"] for v in vms] == [True, True, False]
 
 
 def test_scenario_files_in_json_and_yaml(tmp_path: Path) -> None:

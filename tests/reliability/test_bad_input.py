@@ -254,11 +254,6 @@ def _scenario_strategy() -> st.SearchStrategy[Any]:
     )
 
 
-@pytest.mark.xfail(
-    reason="emulator gap (reported, not ours to fix): scenarios._check does not check the types of several "
-    "fields (name, resource_group, lists and mappings), so odd scenarios raise TypeError/AttributeError",
-    strict=False,
-)
 @settings(SETTINGS, max_examples=200, phases=[Phase.generate])  # no shrinking while it is a known gap
 @given(doc=st.deferred(_scenario_strategy))
 def test_any_scenario_is_loaded_or_refused_with_a_scenario_error(doc):

@@ -1,6 +1,6 @@
 """Scenario files: a compact description of a subscription, validated and built into a World.
 
-The format is documented in scenarios/README.md.
+The format is documented in scenarios/README.md and checked by scenario_format.
 """
 
 from __future__ import annotations
@@ -12,22 +12,14 @@ from typing import Any
 
 import yaml
 
-from .state import HEALTH_STATES, Instance, ScaleSet, Timings, World, canonical
+from .scenario_format import SCALE_SET, SCENARIO, ScenarioError, check
+from .state import Instance, ScaleSet, Timings, World, canonical
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-_TOP = {"name", "description", "subscription", "features", "resource_groups", "load_balancers", "scale_sets"}
-_SET = {
-    "name", "resource_group", "location", "orchestration_mode", "capacity", "zones", "overprovision",
-    "single_placement_group", "sku", "tags", "upgrade_policy", "image", "health_probe", "extensions",
-    "os_profile", "timings", "initial_health", "initializing_for", "instances", "health_rules",
-    "attached_vms", "profile",
-}  # fmt: skip
+_TOP = set(SCENARIO.fields)  # the fields a scenario may have
+_SET = set(SCALE_SET.fields)  # the fields a scale set may have
 Pending = list[tuple[ScaleSet, Instance, float]]
-
-
-class ScenarioError(ValueError):
-    """An invalid scenario; the message names the offending field."""
 
 
 def builtin_names() -> list[str]:
@@ -36,8 +28,8 @@ def builtin_names() -> list[str]:
 
 def load(source: str | Path | dict[str, Any]) -> dict[str, Any]:
     """Read a scenario from a built-in name, a .json/.yaml path, or a dict; validate it."""
-    if isinstance(source, dict):
-        data: Any = source
+    if not isinstance(source, str | Path):
+        data: Any = source  # a dict, or anything else `check` refuses
     else:
         text = str(source)
         path = SCENARIO_DIR / f"{text}.yaml"
@@ -52,82 +44,8 @@ def load(source: str | Path | dict[str, Any]) -> dict[str, Any]:
             data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
         except (OSError, ValueError, yaml.YAMLError) as exc:
             raise ScenarioError(f"{path.name}: cannot be read: {exc}") from exc
-    _check(data)
+    check(data)
     return data
-
-
-def _fail(where: str, why: str) -> ScenarioError:
-    return ScenarioError(f"{where}: {why}")
-
-
-def _keys(obj: Any, where: str, allowed: set[str], required: tuple[str, ...] = ()) -> None:
-    if not isinstance(obj, dict):
-        raise _fail(where, "must be a mapping")
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise _fail(f"{where}.{unknown[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
-    for key in required:
-        if key not in obj:
-            raise _fail(f"{where}.{key}", "is required")
-
-
-def _health(value: Any, where: str) -> None:
-    if value not in HEALTH_STATES:
-        raise _fail(where, f"must be one of {', '.join(HEALTH_STATES)}, not {value!r}")
-
-
-def _check(data: Any) -> None:
-    _keys(data, "scenario", _TOP, ("scale_sets",))
-    rgs = {str(r.get("name", "")).lower() for r in data.get("resource_groups") or [] if isinstance(r, dict)}
-    for i, rg in enumerate(data.get("resource_groups") or []):
-        _keys(rg, f"resource_groups[{i}]", {"name", "location", "tags"}, ("name",))
-    for i, lb in enumerate(data.get("load_balancers") or []):
-        _keys(lb, f"load_balancers[{i}]", {"name", "resource_group", "probes"}, ("name", "resource_group"))
-        for j, pr in enumerate(lb.get("probes") or []):
-            allowed = {"name", "protocol", "port", "request_path", "interval", "count"}
-            _keys(pr, f"load_balancers[{i}].probes[{j}]", allowed, ("name",))
-    for key, state in (data.get("features") or {}).items():
-        if state not in ("Registered", "NotRegistered"):
-            raise _fail(f"features.{key}", "must be Registered or NotRegistered")
-    sets = data["scale_sets"]
-    if not isinstance(sets, list):
-        raise _fail("scale_sets", "must be a list")
-    for i, ss in enumerate(sets):
-        where = f"scale_sets[{i}]"
-        _keys(ss, where, _SET, ("name", "resource_group"))
-        if rgs and str(ss["resource_group"]).lower() not in rgs:
-            raise _fail(f"{where}.resource_group", f"{ss['resource_group']!r} is not in resource_groups")
-        cap = ss.get("capacity", 2)
-        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
-            raise _fail(f"{where}.capacity", "must be a non-negative integer")
-        mode = str(ss.get("orchestration_mode", "Uniform"))
-        if mode not in ("Uniform", "Flexible"):
-            raise _fail(f"{where}.orchestration_mode", "must be Uniform or Flexible")
-        if "initial_health" in ss:
-            _health(ss["initial_health"], f"{where}.initial_health")
-        _keys(ss.get("timings") or {}, f"{where}.timings", {"updating", "initializing"})
-        for key, inst in (ss.get("instances") or {}).items():
-            _keys(inst, f"{where}.instances.{key}", {"health", "initializing_for", "image_version"})
-            if "health" in inst:
-                _health(inst["health"], f"{where}.instances.{key}.health")
-        for j, rule in enumerate(ss.get("health_rules") or []):
-            rw = f"{where}.health_rules[{j}]"
-            _keys(rule, rw, {"image_version", "instance_id", "health"}, ("health",))
-            if ("image_version" in rule) == ("instance_id" in rule):
-                raise _fail(rw, "needs exactly one of image_version or instance_id")
-            _health(rule["health"], f"{rw}.health")
-        probe = ss.get("health_probe")
-        if probe is not None and not isinstance(probe, str):
-            _keys(
-                probe,
-                f"{where}.health_probe",
-                {"load_balancer", "probe", "resource_group"},
-                ("load_balancer", "probe"),
-            )
-        for j, vm in enumerate(ss.get("attached_vms") or []):
-            _keys(vm, f"{where}.attached_vms[{j}]", {"name", "zone", "extensions"}, ("name",))
-        if not isinstance(ss.get("image", {}), dict):
-            raise _fail(f"{where}.image", "must be a mapping (publisher/offer/sku/version or id)")
 
 
 def _extension(ext: dict[str, Any]) -> dict[str, Any]:
