@@ -173,7 +173,7 @@ def progress(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, int]
         "successfulInstanceCount": len(upgraded) - failed,
         "failedInstanceCount": failed,
         "inProgressInstanceCount": len(up.current),
-        "pendingInstanceCount": sum(len(b) for b in up.batches),
+        "pendingInstanceCount": sum(len(q) for q in up.queues),
     }
 
 

@@ -128,14 +128,13 @@ class Roller:
         if up.cancel_requested:
             self._end(up, "Cancelled")
             return
-        # up.batches holds the queues still to upgrade (see order_candidates); up.batch_size the nominal size.
         # Drop instances deleted meanwhile; pick up instances left behind by a newer model.
-        up.batches = [[i for i in q if i in ss.instances] for q in up.batches]
-        up.batches = [q for q in up.batches if q]
-        if not up.batches and up.kind == "Model":
+        up.queues = [[i for i in q if i in ss.instances] for q in up.queues]
+        up.queues = [q for q in up.queues if q]
+        if not up.queues and up.kind == "Model":
             late = [i for i in ss.behind() if i.phase == "idle"]
-            up.batches = order_candidates(eng, ss, late, up.policy)
-        if not up.batches:
+            up.queues = order_candidates(eng, ss, late, up.policy)
+        if not up.queues:
             self._end(up, "Completed")
             return
         members = ss.members()
@@ -147,9 +146,9 @@ class Roller:
             up.error = arm.max_unhealthy_error(round(unhealthy * 100 / len(members)), threshold)
             self._end(up, "Faulted")
             return
-        batch, up.batches[0] = up.batches[0][:size], up.batches[0][size:]
-        if not up.batches[0]:
-            up.batches.pop(0)
+        batch, up.queues[0] = up.queues[0][:size], up.queues[0][size:]
+        if not up.queues[0]:
+            up.queues.pop(0)
         up.current = []
         done = self._batch_watcher(ss, up)
         if up.policy.get("maxSurge"):
@@ -198,7 +197,7 @@ class Roller:
             return
         pause = isodate.parse_duration(str(up.policy.get("pauseTimeBetweenBatches") or "PT0S"))
         seconds = pause.total_seconds() if isinstance(pause, timedelta) else 0.0
-        more = bool(up.batches) or (up.kind == "Model" and any(i.phase == "idle" for i in ss.behind()))
+        more = bool(up.queues) or (up.kind == "Model" and any(i.phase == "idle" for i in ss.behind()))
         if seconds > 0 and more:
             up.next_batch_at = eng.now + timedelta(seconds=seconds)
             eng.after(seconds, lambda: self._next_batch(ss, up))

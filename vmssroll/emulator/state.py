@@ -80,8 +80,8 @@ class RollingUpgrade:
     policy: dict[str, Any]
     start_time: datetime
     capacity: int
-    batch_size: int
-    batches: list[list[str]]
+    batch_size: int  # the nominal size (maxBatchInstancePercent); the check before a batch may shrink it
+    queues: list[list[str]]  # instance ids still to upgrade: one queue per zone, or one (order_candidates)
     code: str = "RollingForward"
     last_action: str = "Start"
     last_action_time: datetime | None = None
