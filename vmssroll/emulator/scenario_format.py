@@ -1,9 +1,10 @@
-"""The scenario format as a table: every field with the type(s) its value may have, then the few checks on
-values that a type cannot say (health states, capacity, resource groups).
+"""The scenario format as a table: every field with the type(s) or values it may have, then the few checks a
+type cannot say (capacity not negative, resource groups that exist, one key per health rule).
 
-A spec is a type (`str`; `int` a whole number, never a bool; `float` any number; `dict` a JSON mapping with string
-keys; `object` any JSON value), `None` (the field may be null, meaning absent), a tuple of specs (any one of
-them), or one of the shapes below. Any malformed scenario raises one `ScenarioError` whose message starts with the field's path.
+A spec is a type (`str`; `int` a whole number, never a bool; `float` any number; `dict` a JSON mapping with
+string keys; `object` any JSON value), `None` (the field may be null, meaning absent), a tuple of specs (any
+one of them), or one of the shapes below. Any malformed scenario raises one `ScenarioError` whose message
+starts with the field's path.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def _mapping(value: dict[Any, Any], spec: MapOf | Record, where: str) -> None:
 
 
 def _json(value: Any, where: str) -> None:
-    """REST data stored as written: JSON all the way down, with string keys (YAML may add dates, sets, ...)."""
+    """REST data stored as written: JSON all the way down, string keys (YAML may add dates, sets, ...)."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):

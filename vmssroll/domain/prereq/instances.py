@@ -31,7 +31,8 @@ def instance_health(facts: Facts) -> Rule:
         fixes = []
         if init:
             fixes.append(
-                f"wait until they report Healthy (`vmssroll enable-rolling {short_args(ss)} --wait-healthy 10m`)"
+                f"wait until they report Healthy "
+                f"(`vmssroll enable-rolling {short_args(ss)} --wait-healthy 10m`)"
             )
         if silent:
             behind = [i for i in counts.behind if i in silent]

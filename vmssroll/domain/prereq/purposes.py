@@ -1,5 +1,5 @@
-"""Rules only some purposes add: MaxSurge (overprovisioning, the feature, spare capacity) and automatic OS image
-upgrades (an image that follows `latest`)."""
+"""Rules only some purposes add: MaxSurge (overprovisioning, the feature, spare capacity) and automatic OS
+image upgrades (an image that follows `latest`)."""
 
 from __future__ import annotations
 
@@ -71,5 +71,6 @@ def os_image(facts: Facts) -> Rule:
         Status.WARNING,
         f"platform image pinned to version {version or '(none)'}: OS image upgrades follow only `latest`",
         evidence,
-        f"az vmss update {short_args(ss)} --set virtualMachineProfile.storageProfile.imageReference.version=latest",
+        f"az vmss update {short_args(ss)} "
+        "--set virtualMachineProfile.storageProfile.imageReference.version=latest",
     )

@@ -1,4 +1,4 @@
-"""What the rules look at (`Facts`), what each returns (`Rule`), the `Report` they make, and shared fix texts."""
+"""What the rules look at (`Facts`), what each returns (`Rule`), the `Report` they make; shared fix texts."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class Report:
         }
 
 
-# Fix texts shared by several rules ---------------------------------------------------------------------------
+# Fix texts shared by several rules -------------------------------------------------------------------------
 
 
 def vmss_args(ss: ScaleSet) -> str:
@@ -107,7 +107,7 @@ def short_args(ss: ScaleSet) -> str:
 
 
 def vm_extension_fix(ss: ScaleSet, vm: str, settings: str) -> str:
-    """Add the Application Health extension to one VM of a Flexible set (`settings` describes what to pass)."""
+    """Add the Application Health extension to one VM of a Flexible set (`settings`: what to pass)."""
     return (
         f"az vm extension set -g {ss.resource_group} --vm-name {vm} --name ApplicationHealthLinux "
         f"--publisher {HEALTH_EXTENSION_PUBLISHER} --version 2.0 --settings '{settings}'"

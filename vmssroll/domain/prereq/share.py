@@ -1,5 +1,5 @@
-"""The share of unhealthy instances: Azure's check before the first batch, which refuses the upgrade or shrinks
-the batch."""
+"""The share of unhealthy instances: Azure's check before the first batch, which refuses the upgrade or
+shrinks the batch."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Where health comes from: one accepted source (extension, load balancer probe or external policy) and a probe
-that really exists."""
+"""Where health comes from: one accepted source (extension, load balancer probe or external policy) and a
+probe that really exists."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ def add_extension_fix(ss: ScaleSet) -> str:
 
 
 def set_probe_fix(ss: ScaleSet, probe_id: str = "<load balancer probe id>") -> str:
-    return f"az vmss update {short_args(ss)} --set virtualMachineProfile.networkProfile.healthProbe.id={probe_id}"
+    return (
+        f"az vmss update {short_args(ss)} "
+        f"--set virtualMachineProfile.networkProfile.healthProbe.id={probe_id}"
+    )
 
 
 def probe_ids(lb_id: str, names: Sequence[str]) -> list[str]:
