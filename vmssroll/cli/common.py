@@ -166,17 +166,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _policy_params() -> list[tuple[str, Any, Any]]:
     from vmssroll.cli import policy_options as po
 
-    return [
-        ("max_batch_instance_percent", po.MaxBatchOpt, None),
-        ("max_unhealthy_instance_percent", po.MaxUnhealthyOpt, None),
-        ("max_unhealthy_upgraded_instance_percent", po.MaxUnhealthyUpgradedOpt, None),
-        ("pause_time_between_batches", po.PauseOpt, None),
-        ("prioritize_unhealthy", po.PrioritizeOpt, None),
-        ("cross_zone", po.CrossZoneOpt, None),
-        ("max_surge", po.MaxSurgeOpt, None),
-        ("rollback_on_breach", po.RollbackOpt, None),
-        ("file", po.FileOpt, None),
-    ]
+    return [*((name, option, None) for name, option in po.OPTIONS.items()), ("file", po.FileOpt, None)]
 
 
 _POLICY = _policy_params()

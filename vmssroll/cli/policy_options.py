@@ -12,6 +12,8 @@ import typer
 from vmssroll.domain.errors import InvalidInput
 from vmssroll.domain.policy import (
     BY_REST,
+    FIELDS,
+    Field,
     Finding,
     PolicyChange,
     PolicyInvalid,
@@ -21,95 +23,35 @@ from vmssroll.domain.policy import (
     fix_for,
 )
 
-PANEL = "Rolling upgrade policy"
 
-MaxBatchOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--max-batch-instance-percent",
-        help="5-100: largest share upgraded at once.",
-        metavar="PERCENT",
-        rich_help_panel=PANEL,
-    ),
-]
-MaxUnhealthyOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--max-unhealthy-instance-percent",
-        help="5-100: unhealthy share of the set allowed before each batch.",
-        metavar="PERCENT",
-        rich_help_panel=PANEL,
-    ),
-]
-MaxUnhealthyUpgradedOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--max-unhealthy-upgraded-instance-percent",
-        help="0-100: unhealthy share of upgraded instances allowed after each batch.",
-        metavar="PERCENT",
-        rich_help_panel=PANEL,
-    ),
-]
-PauseOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--pause-time-between-batches",
-        help="ISO 8601 (PT30S) or 30s, 2m, 1h30m.",
-        metavar="DURATION",
-        rich_help_panel=PANEL,
-    ),
-]
-PrioritizeOpt = Annotated[
-    list[bool] | None,
-    typer.Option(
-        "--prioritize-unhealthy/--no-prioritize-unhealthy",
-        help="Unhealthy first.",
-        metavar="BOOL",
-        rich_help_panel=PANEL,
-    ),
-]
-CrossZoneOpt = Annotated[
-    list[bool] | None,
-    typer.Option(
-        "--cross-zone/--no-cross-zone", help="Batches may span zones.", metavar="BOOL", rich_help_panel=PANEL
-    ),
-]
-MaxSurgeOpt = Annotated[
-    list[bool] | None,
-    typer.Option(
-        "--max-surge/--no-max-surge",
-        help="New instances per batch, then delete old.",
-        metavar="BOOL",
-        rich_help_panel=PANEL,
-    ),
-]
-RollbackOpt = Annotated[
-    list[bool] | None,
-    typer.Option(
-        "--rollback-on-breach/--no-rollback-on-breach",
-        help="Restore failed instances on a policy breach.",
-        metavar="BOOL",
-        rich_help_panel=PANEL,
-    ),
-]
+def _option(field: Field) -> Any:
+    """The Typer option of one policy field, from the domain's table (a flag may be repeated: see change())."""
+    said = field.help[:1].upper() + field.help[1:]
+    if field.kind == "bool":
+        return Annotated[
+            list[bool] | None,
+            typer.Option(f"{field.flag}/--no-{field.flag[2:]}", help=f"{said}.", metavar="BOOL"),
+        ]
+    if field.kind == "percent":
+        text, metavar = f"{field.low}-{field.high}: {field.help}.", "PERCENT"
+    else:
+        text, metavar = f"{said}: ISO 8601 (PT30S) or 30s, 2m, 1h30m.", "DURATION"
+    return Annotated[list[str] | None, typer.Option(field.flag, help=text, metavar=metavar)]
+
+
+def attribute(field: Field) -> str:
+    """`--max-batch-instance-percent` → `max_batch_instance_percent`, the parameter and PolicyFlags name."""
+    return field.flag[2:].replace("-", "_")
+
+
+OPTIONS: dict[str, Any] = {attribute(f): _option(f) for f in FIELDS}
 FileOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--file", "-f", help="Policy file (JSON or YAML, as `policy export` writes).", rich_help_panel=PANEL
-    ),
+    typer.Option("--file", "-f", help="Policy file (JSON or YAML, as `policy export` writes)."),
 ]
 
 
-_REST = {  # flag attribute → REST field
-    "max_batch_instance_percent": "maxBatchInstancePercent",
-    "max_unhealthy_instance_percent": "maxUnhealthyInstancePercent",
-    "max_unhealthy_upgraded_instance_percent": "maxUnhealthyUpgradedInstancePercent",
-    "pause_time_between_batches": "pauseTimeBetweenBatches",
-    "prioritize_unhealthy": "prioritizeUnhealthyInstances",
-    "cross_zone": "enableCrossZoneUpgrade",
-    "max_surge": "maxSurge",
-    "rollback_on_breach": "rollbackFailedInstancesOnPolicyBreach",
-}
+_REST = {attribute(f): f.rest for f in FIELDS}  # flag attribute → REST field
 
 
 Given = str | bool | list[str] | list[bool] | None  # a flag may be repeated; different values contradict
