@@ -20,7 +20,7 @@ def test_status_before_any_upgrade(vmssroll, emu):
     result = vmssroll("status", *target(), "-o", "json")
     assert result.exit_code == 0, result.output
     doc = result.json()
-    assert doc["upgrade"] is None
+    assert doc["upgrade"] is None and doc["kind"] is None
     assert doc["message"] == "No upgrade has run yet"
     assert doc["instances"]["total"] == 10
     assert doc["instances"]["onLatestModel"] == 10
@@ -114,8 +114,9 @@ def test_cancel_midway_lets_in_flight_finish_then_restart_completes(vmssroll, em
     set_rolling(emu)
     push_image(emu, "2.0.0")
     emu.clock.advance(100)  # batch 1 done, batch 2 in flight
-    in_flight = vmssroll("status", *target(), "-o", "json").json()["instances"]["inFlight"]
-    assert in_flight
+    midway = vmssroll("status", *target(), "-o", "json").json()
+    in_flight = midway["instances"]["inFlight"]
+    assert in_flight and midway["kind"] == "model"
     result = vmssroll("cancel", *target(), "--yes", "-o", "json")
     assert result.exit_code == 0, result.output
     doc = result.json()

@@ -11,7 +11,7 @@ import typer
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import Conflict, ExitCode, NotReady
-from vmssroll.domain.rollout import rolling_out, summarize, watch_verdict
+from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
 from vmssroll.domain.watch import Deadlines
 
 TimeoutOpt = Annotated[
@@ -76,6 +76,7 @@ def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
         },
         "upgrade": None if status is None else status.document,
         "state": None if status is None else status.code,
+        "kind": upgrade_kind(status, summary),
         "running": bool(status and status.running),
         "percentComplete": None if status is None else status.progress.percent,
         "error": None

@@ -159,3 +159,14 @@ def watch_verdict(status: UpgradeStatus | None, summary: InstanceSummary | None,
             False, ExitCode.OK, f"Waiting for the upgrade of {len(summary.behind)} instance(s) to start"
         )
     return v
+
+
+def upgrade_kind(status: UpgradeStatus | None, summary: InstanceSummary) -> str | None:
+    """What the latest upgrade rolls out, as far as it can be told: Azure's status document does not say.
+
+    Instances behind the model mean a model change (image, extensions, sku); otherwise it is unknown (an OS
+    image or extension upgrade re-applies the model, and a finished model upgrade leaves nobody behind).
+    """
+    if status is None:
+        return None
+    return "model" if summary.behind else None

@@ -29,6 +29,7 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
                 [
                     ("scale set", f"{ss['name']} ({ss['mode']} mode, {ss['capacity']} instances)"),
                     ("state", state),
+                    ("kind", "model change" if doc["kind"] == "model" else "not reported by Azure"),
                     ("complete", f"{doc['percentComplete']}%"),
                     ("started", running.get("startTime")),
                     (
