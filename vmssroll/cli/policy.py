@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -63,11 +64,7 @@ def export(inv: Invocation) -> int:
     """Write the policy as a file that `policy set --file` and `policy validate --file` accept."""
     ss = inv.azure().scale_set(inv.target)
     doc = rules.export_document(ss.upgrade_policy.mode, ss.upgrade_policy.rolling)
-    inv.out.result(doc, None)
-    if not inv.json:
-        import json
-
-        inv.env.stdout.write(json.dumps(doc, indent=2) + "\n")
+    inv.env.stdout.write(json.dumps(doc, indent=2) + "\n")  # the file, whatever --output says
     return ExitCode.OK
 
 

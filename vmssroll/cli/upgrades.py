@@ -98,12 +98,6 @@ def status(inv: Invocation) -> int:
     return ExitCode.OK
 
 
-def _finish(inv: Invocation, verdict: Any, snap: Any) -> int:
-    if inv.json:
-        inv.out.event({"event": "result", "message": verdict.message, "exitCode": int(verdict.exit_code)})
-    return int(verdict.exit_code)
-
-
 @command(app, "watch")
 def watch(
     inv: Invocation,

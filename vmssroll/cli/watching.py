@@ -153,10 +153,10 @@ class Reporter:
             self.events.close()
 
     def _emit(self, doc: dict[str, Any]) -> None:
-        from vmssroll.ui.console import _json_default
+        from vmssroll.ui.console import json_default
 
         if self.events:
-            self.events.write(json.dumps(doc, default=_json_default, separators=(",", ":")) + "\n")
+            self.events.write(json.dumps(doc, default=json_default, separators=(",", ":")) + "\n")
             self.events.flush()
         if self.inv.json:
             self.inv.out.event(doc)

@@ -34,12 +34,6 @@ def health_sources(scale_set: ScaleSet) -> list[HealthSource]:
     return sources
 
 
-def describe_sources(sources: list[HealthSource]) -> str:
-    if not sources:
-        return "none"
-    return "; ".join(f"{s.kind}: {s.detail}" for s in sources)
-
-
 @dataclass(frozen=True)
 class HealthCounts:
     total: int

@@ -16,7 +16,6 @@ from vmssroll.domain.model import Instance
 
 DEFAULT_BATCH_TIME = "5m"
 PRE_CHECK_ERROR = "MaxUnhealthyInstancePercentExceededInRollingUpgrade"
-POST_CHECK_ERROR = "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
 
 ASSUMPTIONS: tuple[str, ...] = (
     "Azure does not publish its exact batching; this plan follows its documented rules.",

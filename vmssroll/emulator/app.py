@@ -191,7 +191,7 @@ class Emulator:
     def handle_control(self, method: str, path: str, body: Any) -> Response:
         return control.handle(self, method, path, body)
 
-    def handle_arm(self, req: Request, authorized: bool, after_answer: Any = None) -> tuple[Response, bool]:
+    def handle_arm(self, req: Request, authorized: bool) -> tuple[Response, bool]:
         """Answer an ARM request; returns (response, drop_connection)."""
         rule = self.faults.pick(req.method, req.path)
         if rule is not None and rule.kind == "slow":

@@ -57,14 +57,14 @@ class Out:
     def result(self, document: Any, renderable: RenderableType | None = None) -> None:
         """The command's answer: JSON with -o json, else the renderable."""
         if self.json:
-            self.stdout.file.write(json.dumps(document, indent=2, default=_json_default) + "\n")
+            self.stdout.file.write(json.dumps(document, indent=2, default=json_default) + "\n")
             self.stdout.file.flush()
         elif renderable is not None:
             self.stdout.print(renderable)
 
     def event(self, document: Any) -> None:
         """One JSON Lines event (watch)."""
-        self.stdout.file.write(json.dumps(document, default=_json_default, separators=(",", ":")) + "\n")
+        self.stdout.file.write(json.dumps(document, default=json_default, separators=(",", ":")) + "\n")
         self.stdout.file.flush()
 
     def note(self, message: str) -> None:
@@ -94,7 +94,7 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, Enum):
