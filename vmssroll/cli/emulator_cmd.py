@@ -27,7 +27,7 @@ def serve(
 ) -> None:
     """Serve the emulator until Ctrl-C; prints its URL, CA file and the variables to export."""
     from vmssroll.emulator import ScenarioError
-    from vmssroll.emulator.server import serve as run
+    from vmssroll.emulator.foreground import serve as run
 
     try:
         run(scenario, host, port, None if manual_clock else speed, out=lambda line: typer.echo(line))

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.cli.common import Invocation, command
+from vmssroll.cli.policy_change import apply_change, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
-from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput
+from vmssroll.domain.errors import ExitCode, InvalidInput
 from vmssroll.domain.health import health_sources
 from vmssroll.domain.model import ScaleSet
 
@@ -111,59 +112,6 @@ def set_policy(
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
-        from vmssroll.cli.prereq import require_ready
-
         # The same checks as enable-rolling (no waiting, no --force): exit 3 with the fixes when not ready.
         ss = require_ready(inv, azure, change).scale_set
     return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes)
-
-
-def apply_change(
-    inv: Invocation, azure: Any, ss: ScaleSet, change: rules.PolicyChange, *, dry_run: bool, yes: bool
-) -> int:
-    """Diff, confirm, PATCH only upgradePolicy with If-Match, read back and confirm (shared with enable-rolling)."""
-    from vmssroll.ui.policy import changes_view, findings_view
-
-    before = ss.upgrade_policy
-    mode, after = rules.apply(before.mode, before.rolling, change)
-    findings = rules.cross_check(after, ss)
-    if findings:
-        inv.out.say(findings_view(findings))
-    errors = [f for f in findings if f.severity == "error"]
-    if errors:
-        raise InvalidInput(f"{errors[0].message}; {errors[0].fix}")
-    changes = rules.diff(before.mode, before.rolling, mode, after)
-    doc: dict[str, Any] = {
-        "scaleSet": ss.id,
-        "dryRun": dry_run,
-        "changes": [c.__dict__ for c in changes],
-        "applied": False,
-        "warnings": [f.message for f in findings],
-    }
-    if not changes or dry_run:
-        inv.out.result(
-            doc, changes_view(changes, title="Would change (dry run: nothing sent):" if dry_run else "")
-        )
-        return ExitCode.OK
-    inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
-    confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)
-    stored = azure.patch(
-        inv.target,
-        rules.patch_body(changes),
-        ss.etag,
-        applied=lambda now: (
-            not rules.mismatches(mode, after, now.upgrade_policy.mode, now.upgrade_policy.rolling)
-        ),
-    )
-    problems = rules.mismatches(mode, after, stored.upgrade_policy.mode, stored.upgrade_policy.rolling)
-    if problems:
-        raise AzureRequestFailed(
-            f"Azure accepted the change but stored something else: {'; '.join(problems)}"
-        )
-    doc.update(
-        applied=True,
-        etag=stored.etag,
-        upgradePolicy=rules.export_document(stored.upgrade_policy.mode, stored.upgrade_policy.rolling),
-    )
-    inv.out.result(doc, changes_view(changes, title=f"Applied and confirmed by reading {ss.name} back:"))
-    return ExitCode.OK

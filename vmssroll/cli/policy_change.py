@@ -1,0 +1,161 @@
+"""Steps shared by `policy set` and `enable-rolling`/`disable-rolling`: judge the prerequisites, wait for
+health, refuse or go on, and apply a policy change with one PATCH."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vmssroll.cli.common import Invocation, confirm
+from vmssroll.domain import policy as rules
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady, TimedOut
+from vmssroll.domain.prereq import MAX_SURGE_FEATURE, Facts, Purpose, Report, evaluate, purpose_for
+
+if TYPE_CHECKING:
+    from vmssroll.adapter.client import Azure
+    from vmssroll.domain.model import Instance, ScaleSet
+
+POLL_SECONDS = 10.0
+WAITABLE = {"instance-health", "unhealthy-share"}  # failures that time (and --wait-healthy) may clear
+
+
+def preflight(
+    inv: Invocation, azure: Azure, purpose: Purpose, change: rules.PolicyChange | None = None
+) -> tuple[Facts, Report]:
+    """Read what the rules need (scale set, instances, the probe's load balancer, the feature) and judge.
+
+    With `change`, the rules judge the rolling policy as it will be after the change; else the stored one.
+    """
+    from vmssroll.domain.prereq import probe_load_balancer
+
+    ss = azure.scale_set(inv.target)
+    stored = ss.upgrade_policy
+    rolling = rules.apply(stored.mode, stored.rolling, change)[1] if change is not None else None
+    purpose = purpose_for(purpose, rolling if rolling is not None else stored.rolling)
+    instances = azure.instances(inv.target)
+    lb = probe_load_balancer(ss)
+    lb_probes = azure.load_balancer_probes(lb) if lb else None
+    feature = azure.feature_state(*MAX_SURGE_FEATURE) if purpose is Purpose.MAX_SURGE else None
+    facts = Facts(ss, tuple(instances), lb_probes, feature, rolling)
+    return facts, evaluate(purpose, facts)
+
+
+def refuse(inv: Invocation, report: Report) -> NotReady:
+    """Show the report as the command's result and name the failure (exit 3, nothing sent)."""
+    from vmssroll.ui.prereq import report_view
+
+    doc = report.to_json()
+    inv.out.result(doc, report_view(doc))
+    names = ", ".join(r.name for r in report.failed)
+    return NotReady(
+        f"{report.scale_set} is not ready for {report.purpose.value} ({names}); nothing was sent",
+        hint="apply the fixes shown and re-run (enable-rolling --force sends the change anyway)",
+    )
+
+
+def wait_until_healthy(inv: Invocation, azure: Azure, seconds: float) -> list[Instance]:
+    """Poll the instances until every one reports Healthy; TimedOut when the time runs out."""
+    from vmssroll.domain.durations import human
+    from vmssroll.domain.health import count_health
+    from vmssroll.domain.prereq import all_healthy, describe_counts
+
+    clock = inv.env.clock
+    deadline = clock.monotonic() + seconds
+    shown = None
+    while True:
+        instances = azure.instances(inv.target)
+        line = describe_counts(count_health(i for i in instances if not i.attached))
+        if all_healthy(instances):
+            inv.out.note(f"every instance reports Healthy: {line}")
+            return instances
+        left = deadline - clock.monotonic()
+        if left <= 0:
+            raise TimedOut(
+                f"--wait-healthy ran out after {human(seconds)}: {line}; nothing was sent",
+                hint=f"see `vmssroll check {inv.target.args()}` for the instances and their fixes",
+            )
+        if line != shown:
+            inv.out.note(f"waiting for every instance to report Healthy: {line} ({human(left)} left)")
+            shown = line
+        clock.sleep(min(POLL_SECONDS, left))
+
+
+def require_ready(
+    inv: Invocation,
+    azure: Azure,
+    change: rules.PolicyChange,
+    *,
+    wait: float | None = None,
+    force: bool = False,
+) -> Facts:
+    """The checks for switching to Rolling with `change`; refuses (exit 3) unless forced. Returns what was read."""
+    from vmssroll.domain.prereq import all_healthy
+    from vmssroll.ui.prereq import report_view
+
+    facts, report = preflight(inv, azure, Purpose.ROLLING, change)
+    failed = {r.name for r in report.failed}
+    if wait is not None and failed <= WAITABLE and not all_healthy(facts.instances):
+        wait_until_healthy(inv, azure, wait)
+        facts, report = preflight(inv, azure, Purpose.ROLLING, change)
+        failed = {r.name for r in report.failed}
+    if report.ready:
+        inv.out.say(report_view(report.to_json(), fixes=False))
+        return facts
+    if not force:
+        raise refuse(inv, report)
+    inv.out.say(report_view(report.to_json()))
+    inv.out.warn(
+        f"--force: sending the change although {len(failed)} check(s) failed ({', '.join(sorted(failed))}); "
+        "Azure may refuse it, or start an upgrade that faults"
+    )
+    return facts
+
+
+def apply_change(
+    inv: Invocation, azure: Any, ss: ScaleSet, change: rules.PolicyChange, *, dry_run: bool, yes: bool
+) -> int:
+    """Diff, confirm, PATCH only upgradePolicy with If-Match, read back and confirm (shared with enable-rolling)."""
+    from vmssroll.ui.policy import changes_view, findings_view
+
+    before = ss.upgrade_policy
+    mode, after = rules.apply(before.mode, before.rolling, change)
+    findings = rules.cross_check(after, ss)
+    if findings:
+        inv.out.say(findings_view(findings))
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise InvalidInput(f"{errors[0].message}; {errors[0].fix}")
+    changes = rules.diff(before.mode, before.rolling, mode, after)
+    doc: dict[str, Any] = {
+        "scaleSet": ss.id,
+        "dryRun": dry_run,
+        "changes": [c.__dict__ for c in changes],
+        "applied": False,
+        "warnings": [f.message for f in findings],
+    }
+    if not changes or dry_run:
+        inv.out.result(
+            doc, changes_view(changes, title="Would change (dry run: nothing sent):" if dry_run else "")
+        )
+        return ExitCode.OK
+    inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
+    confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)
+    stored = azure.patch(
+        inv.target,
+        rules.patch_body(changes),
+        ss.etag,
+        applied=lambda now: (
+            not rules.mismatches(mode, after, now.upgrade_policy.mode, now.upgrade_policy.rolling)
+        ),
+    )
+    problems = rules.mismatches(mode, after, stored.upgrade_policy.mode, stored.upgrade_policy.rolling)
+    if problems:
+        raise AzureRequestFailed(
+            f"Azure accepted the change but stored something else: {'; '.join(problems)}"
+        )
+    doc.update(
+        applied=True,
+        etag=stored.etag,
+        upgradePolicy=rules.export_document(stored.upgrade_policy.mode, stored.upgrade_policy.rolling),
+    )
+    inv.out.result(doc, changes_view(changes, title=f"Applied and confirmed by reading {ss.name} back:"))
+    return ExitCode.OK
