@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .foreground import serve
 from .scenarios import ScenarioError, builtin_names
-from .server import serve
 
 
 def main(argv: list[str] | None = None) -> None:
