@@ -33,6 +33,7 @@ class Azure:
         retries: bool = True,
         lro_interval: float | None = None,
         retry_total: int | None = None,
+        connection_timeout: float = 10,
     ) -> None:
         from azure.mgmt.compute import ComputeManagementClient
 
@@ -48,11 +49,15 @@ class Azure:
             if lro_interval is not None
             else (0.05 if conn.is_loopback else 5),
             "user_agent": f"vmssroll/{__version__}",
-            "connection_timeout": 10,
+            "connection_timeout": connection_timeout,
             "read_timeout": 60,
         }
         if conn.is_loopback:
             options["retry_backoff_factor"] = 0.05
+        # A connection that cannot be made (no DNS, refused, untrusted certificate, no route) is not retried by
+        # the SDK: it would not change within its back-off, and the operator waits for one clear line instead.
+        # Dropped or silent connections after sending (read failures) and 429/5xx answers are still retried.
+        options["retry_connect"] = 0
         if retry_total is not None:
             options["retry_total"] = retry_total
         if not retries:

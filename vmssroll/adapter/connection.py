@@ -100,19 +100,36 @@ class EmulatorCredential:
 class QuietDefaultCredential:
     """DefaultAzureCredential with its warnings silenced and its failure turned into one clear line."""
 
-    def __init__(self, authority: str) -> None:
+    def __init__(self, authority: str, **options: Any) -> None:
         from azure.identity import DefaultAzureCredential
 
         for name in ("azure.identity", "azure.identity._credentials", "msal"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        self._inner = DefaultAzureCredential(authority=authority, exclude_interactive_browser_credential=True)
+        try:
+            # retry_connect=0: a token endpoint that cannot be reached (no DNS, refused, untrusted certificate)
+            # fails at once instead of after azure-core's back-off; see network_failure.
+            self._inner = DefaultAzureCredential(
+                authority=authority, exclude_interactive_browser_credential=True, retry_connect=0, **options
+            )
+        except (ValueError, OSError) as exc:  # e.g. AZURE_CLIENT_CERTIFICATE_PATH naming no readable file
+            raise AuthFailed(
+                f"the Azure credential settings are not usable: {exc}",
+                hint="check the AZURE_CLIENT_* and AZURE_TOKEN_CREDENTIALS variables",
+            ) from None
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.exceptions import ClientAuthenticationError
 
+        from vmssroll.adapter.errors import looks_like_network, network_failure
+
         try:
             return self._inner.get_token(*scopes, **kwargs)
-        except ClientAuthenticationError:
+        except ClientAuthenticationError as err:
+            # The chain stops at the first credential that failed for a reason other than "not configured"; when
+            # that reason is the network, saying "run az login" would send the operator the wrong way.
+            tried = [line.strip() for line in str(err).splitlines() if line.startswith("\t")]
+            if tried and looks_like_network(tried[-1]):
+                raise network_failure(err, action="getting a token", text=tried[-1]) from None
             raise AuthFailed(
                 "no Azure credential could get a token",
                 hint="run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from vmssroll.domain.errors import AuthFailed, AzureRequestFailed, Conflict, NotFound, VmssrollError
+from vmssroll.domain.errors import (
+    AuthFailed,
+    AzureRequestFailed,
+    Conflict,
+    NotFound,
+    Unreachable,
+    VmssrollError,
+)
 
 TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
 
@@ -65,16 +73,8 @@ def _translate(err: Exception, *, action: str) -> VmssrollError:
             hint="run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "
             "or run where a managed identity is assigned",
         )
-    if isinstance(err, ex.ServiceRequestError) and "CERTIFICATE_VERIFY_FAILED" in str(err):
-        return AzureRequestFailed(
-            f"{action}: the endpoint's TLS certificate is not trusted ({str(err).splitlines()[0]})",
-            hint="pass the CA that signed it with --ca-bundle; certificate checks are never switched off",
-        )
     if isinstance(err, ex.ServiceRequestError | ex.ServiceResponseError):
-        return AzureRequestFailed(
-            f"{action}: could not reach Azure Resource Manager ({type(err).__name__}: {str(err).splitlines()[0]})",
-            hint="check the network, --endpoint and --ca-bundle, then re-run",
-        )
+        return network_failure(err, action=action)
     code, message = _code_and_message(err)
     status = getattr(err, "status_code", None)
     rid = _request_id(err)
@@ -109,6 +109,114 @@ def _translate(err: Exception, *, action: str) -> VmssrollError:
         else None
     )
     return AzureRequestFailed(f"{action}: {detail}", code=code, status=status, hint=hint, request_id=rid)
+
+
+# What a failed connection's text says (in the words of urllib3, requests, ssl and the resolver), what we say,
+# what to do, and whether it can pass by itself within a command (a watch rides out only those).
+_CAUSES: tuple[tuple[tuple[str, ...], str, str, bool], ...] = (
+    (
+        ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
+        "its TLS certificate is not trusted",
+        "pass the CA that signed it with --ca-bundle; certificate checks are never switched off",
+        False,
+    ),
+    (
+        ("Temporary failure in name resolution", "EAI_AGAIN"),
+        "the name could not be resolved for now (DNS)",
+        "check the network's DNS, then re-run",
+        True,
+    ),
+    (
+        ("Failed to resolve", "Name or service not known", "nodename nor servname", "getaddrinfo failed"),
+        "the name does not resolve (DNS)",
+        "check the host name in --endpoint or --cloud, and the network's DNS",
+        False,
+    ),
+    (
+        ("Connection refused", "actively refused"),
+        "the connection was refused",
+        "nothing listens there: check --endpoint, or a proxy or firewall in between",
+        False,
+    ),
+    (
+        ("Network is unreachable", "No route to host"),
+        "there is no route to it",
+        "check the network connection",
+        True,
+    ),
+)
+
+
+def looks_like_network(text: str) -> bool:
+    """Whether a credential's failure text is a connection failure rather than a refusal or a missing login."""
+    lowered = text.lower()
+    return any(n.lower() in lowered for needles, _, _, _ in _CAUSES for n in needles) or any(
+        n in lowered for n in ("httpsconnection(", "connecttimeout", "timed out", "max retries exceeded")
+    )
+
+
+def _host(err: Any, text: str) -> str | None:
+    """host[:port] from the error's text, or from the URL of the request it carries (requests' SSLError)."""
+    found = re.search(r"host='([^']+)'(?:, port=(\d+))?", text)
+    if found:
+        return found.group(1) + (f":{found.group(2)}" if found.group(2) not in (None, "443") else "")
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        url = getattr(getattr(err, "request", None), "url", None)
+        if isinstance(url, str):
+            from urllib.parse import urlparse
+
+            return urlparse(url).netloc.removesuffix(":443") or None
+        err = getattr(err, "inner_exception", None) or err.__cause__ or err.__context__
+    return None
+
+
+def network_failure(err: Any, *, action: str, text: str | None = None) -> Unreachable:
+    """A request that got no HTTP answer: one line with the host and the cause.
+
+    Only a connection that dropped or went silent after the request was sent (a read failure) is worth retrying
+    as it stands; a name that does not resolve, a refused connection or an untrusted certificate will not
+    change on its own within a command."""
+    from azure.core import exceptions as ex
+
+    text = " ".join((text if text is not None else str(err)).split())
+    host = _host(err, text)
+    where = host or "Azure Resource Manager"
+    for needles, cause, hint, retryable in _CAUSES:
+        if any(needle.lower() in text.lower() for needle in needles):
+            return Unreachable(
+                f"{action}: cannot reach {where}: {cause}", hint=hint, host=host, retryable=retryable
+            )
+    limit = re.search(r"connect timeout=([0-9.]+)", text)
+    after = f" after {float(limit.group(1)):g} s" if limit else ""
+    if isinstance(err, ex.ServiceRequestTimeoutError) or "ConnectTimeout" in text:
+        return Unreachable(
+            f"{action}: cannot reach {where}: the connection timed out{after}",
+            hint="check the network, a proxy or firewall, and --endpoint",
+            host=host,
+            retryable=True,
+        )
+    if isinstance(err, ex.ServiceResponseTimeoutError) or "Read timed out" in text:
+        return Unreachable(
+            f"{action}: {where} did not answer in time",
+            hint="re-run; Azure may be slow",
+            host=host,
+            retryable=True,
+        )
+    if isinstance(err, ex.ServiceResponseError):
+        return Unreachable(
+            f"{action}: the connection to {where} dropped before the answer",
+            hint="re-run; if it was a write, vmssroll read the scale set back to tell whether it landed",
+            host=host,
+            retryable=True,
+        )
+    return Unreachable(
+        f"{action}: cannot reach {where}: {type(err).__name__}",
+        hint="check the network, --endpoint and --ca-bundle, then re-run",
+        host=host,
+        retryable=True,
+    )
 
 
 def unreadable(action: str, what: str) -> AzureRequestFailed:

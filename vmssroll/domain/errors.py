@@ -70,6 +70,22 @@ class AzureRequestFailed(VmssrollError):
         return self.status is None or self.status in (408, 429, 500, 502, 503, 504)
 
 
+class Unreachable(AzureRequestFailed):
+    """No HTTP answer: the name did not resolve, the connection was refused, timed out or dropped, or the
+    server's certificate is not trusted. `retryable` is False for what will not change by itself in seconds."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, host: str | None = None, retryable: bool
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.host = host
+        self.retryable = retryable
+
+    @property
+    def transient(self) -> bool:
+        return self.retryable
+
+
 class NotFound(AzureRequestFailed):
     """The scale set or its resource group does not exist."""
 
