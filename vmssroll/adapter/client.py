@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from vmssroll import __version__
 from vmssroll.adapter.connection import Connection, credential_for
 from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, upgrade_from_rest
 from vmssroll.adapter.errors import azure_errors, unreadable
+from vmssroll.adapter.requestlog import request_log_policy
 from vmssroll.domain.errors import AzureRequestFailed, NotFound
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.target import ScaleSetRef
@@ -63,6 +63,7 @@ class Azure:
         if not retries:
             options["retry_total"] = 0
         options["retry_policy"] = visible_retry_policy(**options)
+        options["per_retry_policies"] = [request_log_policy()]
         self.last_listing_pages = 1
         # ARM's remaining request budgets from the latest answer that carried them, e.g.
         # {"subscription-reads": 11998, "Microsoft.Compute/HighCostGet3Min": 159}; the watch slows down on them.
@@ -208,7 +209,6 @@ class Azure:
         """
         from azure.core.exceptions import ResourceModifiedError, ServiceRequestError, ServiceResponseError
 
-        log.info("PATCH %s %s", ref.id, json.dumps(body))
         uncertain = (ServiceRequestError, ServiceResponseError, ResourceModifiedError)
         for attempt in (1, 2):
             try:

@@ -82,10 +82,18 @@ OutputOpt = Annotated[
     OutputFormat, typer.Option("--output", "-o", help="table for people, json for scripts.")
 ]
 VerboseOpt = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Say more on stderr (request ids, requests).")
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Say more on stderr: every request (method, path, status, time, request ids), what each write sent.",
+    ),
 ]
 DebugOpt = Annotated[
-    bool, typer.Option("--debug", help="Show tracebacks and the SDK's HTTP log (tokens redacted).")
+    bool,
+    typer.Option(
+        "--debug", help="As --verbose, plus each request's headers (secrets redacted), bodies and tracebacks."
+    ),
 ]
 
 

@@ -117,6 +117,8 @@ class _Formatter(logging.Formatter):
     """vmssroll's own warnings read like its other lines (`warning: ...`); everything else keeps its logger."""
 
     def format(self, record: logging.LogRecord) -> str:
+        if record.name == "vmssroll.requests":
+            return f"http: {record.getMessage()}"
         if record.name.startswith("vmssroll") and record.levelno >= logging.WARNING and not record.exc_info:
             return f"{record.levelname.lower()}: {record.getMessage()}"
         return super().format(record)
@@ -139,4 +141,7 @@ def configure_logging(stream: IO[str], *, verbose: bool, debug: bool) -> None:
     )
     logging.getLogger("azure").setLevel(logging.DEBUG if debug else logging.ERROR)
     logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
+    # vmssroll.requests shows each request with its headers (secrets redacted) and bodies; the SDK's own HTTP
+    # log would repeat the headers without the bodies.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.DEBUG if debug else logging.ERROR)
