@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from vmssroll.cli.app import app
 from vmssroll.cli.environment import Environment
 from vmssroll.emulator import Emulator, ManualClock
+
+# Hypothesis: in CI (which sets CI=true) the same examples on every run, so a red run reproduces with `CI=true
+# python -m pytest ...`, and no timing deadline on a loaded machine (speed lives in benchmarks/). Locally the
+# default profile explores new examples each run. HYPOTHESIS_PROFILE=ci|default chooses explicitly.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 
 class SimClock:

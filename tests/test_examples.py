@@ -63,6 +63,7 @@ def test_json_and_yaml_conservative_policies_are_the_same():
     assert as_json == as_yaml
 
 
+@pytest.mark.timeout(600)  # two rehearsals of up to 180 s each in subprocesses
 def test_safe_rollout_completes_and_branches_on_a_fault():
     with Emulator(clock=ScaledClock(400), scenario="demo") as emu:
         good = subprocess.run(
@@ -108,6 +109,7 @@ def test_scenario_examples_load_and_behave():
         assert status.progress.in_progress >= 1
 
 
+@pytest.mark.timeout(600)  # each shell step may take up to 240 s
 def test_ci_snippet_rehearsal_job_runs_here(tmp_path):
     workflow = yaml.safe_load((EXAMPLES / "ci/github-actions.yml").read_text())
     steps = workflow["jobs"]["rehearse"]["steps"]

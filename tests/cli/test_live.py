@@ -79,8 +79,8 @@ def test_serve_prints_how_to_connect_and_a_command_uses_it(served):
 def test_live_view_in_a_terminal_updates_in_place_to_completed(served):
     import io
 
-    set_rolling(served)  # type: ignore[arg-type]
-    push_image(served, "2.0.0")  # type: ignore[arg-type]
+    set_rolling(served)
+    push_image(served, "2.0.0")
     screen = io.StringIO()
     child = pexpect.spawn(
         VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "1s"],
@@ -100,8 +100,8 @@ def test_live_view_in_a_terminal_updates_in_place_to_completed(served):
 
 
 def test_ctrl_c_in_a_terminal_exits_130_and_cancels_nothing(served):
-    set_rolling(served)  # type: ignore[arg-type]
-    push_image(served, "2.0.0")  # type: ignore[arg-type]
+    set_rolling(served)
+    push_image(served, "2.0.0")
     child = pexpect.spawn(
         VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "1s"],
         env=child_env(served), encoding="utf-8", timeout=60, dimensions=(50, 110),
@@ -123,8 +123,8 @@ def test_ctrl_c_in_a_terminal_exits_130_and_cancels_nothing(served):
 
 
 def test_without_a_terminal_one_timestamped_line_per_change(served):
-    set_rolling(served)  # type: ignore[arg-type]
-    push_image(served, "2.0.0")  # type: ignore[arg-type]
+    set_rolling(served)
+    push_image(served, "2.0.0")
     result = subprocess.run(
         [*VMSSROLL, "watch", "-g", RG, "-n", "web", "--interval", "1s"],
         env={**os.environ, **served.env},

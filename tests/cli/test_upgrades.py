@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import yaml
 
@@ -188,7 +189,7 @@ def test_max_surge_creates_new_instance_ids(vmssroll, emu):
 
 def _batches(emu, vmssroll, seconds):
     """The sets of instances in flight, sampled through `status` as the simulated clock moves."""
-    seen = []
+    seen: list[Any] = []
     for _ in range(40):
         doc = vmssroll("status", *target(), "-o", "json").json()
         flight = doc["instances"]["inFlight"]

@@ -334,7 +334,12 @@ def test_prediction_never_refuses_a_later_batch() -> None:
     # upgraded instances are assumed to turn healthy, so the unhealthy count only falls: a plan that starts
     # is never refused later (the emulator, which watches real health, can be)
     for sick in [(), (8,), (0,), (9,), (2, 5), (1, 2, 3)]:
-        for policy in [{}, {"prioritizeUnhealthyInstances": True}, {"maxUnhealthyInstancePercent": 30}]:
+        policies: list[dict[str, Any]] = [
+            {},
+            {"prioritizeUnhealthyInstances": True},
+            {"maxUnhealthyInstancePercent": 30},
+        ]
+        for policy in policies:
             p = plan(fleet(health=unhealthy(*sick)), **policy)
             assert p.refused_at in (None, 1), (sick, policy)
             counts = [b.pre.unhealthy for b in p.batches]

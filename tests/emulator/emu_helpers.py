@@ -15,7 +15,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 class Sim:
     """Calls the emulator's ARM layer in-process, without HTTP."""
 
-    def __init__(self, scenario: str = "demo") -> None:
+    def __init__(self, scenario: str | dict[str, Any] = "demo") -> None:
         self.emu = Emulator(clock=ManualClock(start=START), scenario=scenario, page_size=100)
 
     def load(self, scenario: Any) -> Sim:
@@ -42,10 +42,10 @@ class Sim:
     def latest(self, **kw: Any) -> dict[str, Any]:
         resp = self.call("GET", self.base(**kw) + "/rollingUpgrades/latest")
         assert resp.status == 200, resp.body
-        return resp.body  # type: ignore[no-any-return]
+        return resp.body
 
     def advance(self, seconds: float) -> None:
-        self.emu.clock.advance(seconds)  # type: ignore[attr-defined]
+        self.emu.clock.advance(seconds)
 
     def vms(self, rg: str = "rg-demo", name: str = "web") -> dict[str, dict[str, Any]]:
         return {v["instance_id"]: v for v in self.emu.vms(rg, name)}

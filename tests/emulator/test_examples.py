@@ -12,7 +12,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def example(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text())  # type: ignore[no-any-return]
+    return json.loads((DATA / name).read_text())
 
 
 def same_shape(ours: Any, theirs: Any, where: str = "") -> None:

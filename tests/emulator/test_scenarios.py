@@ -58,7 +58,7 @@ def test_health_sources_per_scenario() -> None:
         (lambda s: s.update(features={"X/Y": "Maybe"}), "features.X/Y"),
     ],
 )
-def test_invalid_scenarios_name_the_field(mutate, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_scenarios_name_the_field(mutate, field: str) -> None:
     data = Emulator(scenario="demo").scenario
     data = json.loads(json.dumps(data))
     mutate(data)

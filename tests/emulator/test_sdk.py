@@ -20,6 +20,12 @@ from vmssroll.emulator import Emulator
 RG, NAME = "rg-demo", "web"
 
 
+def odata(err: HttpResponseError) -> Any:
+    """The ARM error body the SDK parsed (code, message), which every refusal here carries."""
+    assert err.error is not None, err
+    return err.error
+
+
 def test_get_returns_model_without_secrets_and_with_policy_defaults(client: Any, live: Emulator) -> None:
     vmss = client.virtual_machine_scale_sets.get(RG, NAME)
     body = vmss.as_dict()
@@ -74,7 +80,7 @@ def test_put_creates_a_scale_set(client: Any, live: Emulator) -> None:
     created = client.virtual_machine_scale_sets.begin_create_or_update(RG, "new", body).result()
     assert created.name == "new"
     assert [r.status for r in live.requests if r.method == "PUT"] == [201]
-    live.clock.advance(60)  # type: ignore[attr-defined]
+    live.clock.advance(60)
     assert len(list(client.virtual_machine_scale_set_vms.list(RG, "new"))) == 2
 
 
@@ -90,12 +96,12 @@ def test_validation_errors_change_nothing(client: Any, live: Emulator) -> None:
     for body, code, word in cases:
         with pytest.raises(HttpResponseError) as info:
             client.virtual_machine_scale_sets.begin_update(RG, NAME, body)
-        assert info.value.status_code == 400 and info.value.error.code == code and word in info.value.message
+        assert info.value.status_code == 400 and odata(info.value).code == code and word in info.value.message
     live.load_scenario("flexible-no-extension")
     with pytest.raises(HttpResponseError) as info:
         client.virtual_machine_scale_sets.begin_update("rg-flex", "flex", rolling("2.0.0"))
-    assert info.value.error.code == "BadRequest"
-    assert "a health probe or health extension was not provided" in info.value.error.message
+    assert odata(info.value).code == "BadRequest"
+    assert "a health probe or health extension was not provided" in odata(info.value).message
     assert live.vmss("rg-flex", "flex")["etag"] == '"1"'
 
 
@@ -131,8 +137,8 @@ def test_flexible_vms_and_manual_upgrade_refused(client: Any, live: Emulator) ->
     assert vms["vm-attached-2"]["resources"][0]["properties"]["type"] == "ApplicationHealthLinux"
     with pytest.raises(ResourceExistsError) as info:
         client.virtual_machine_scale_sets.begin_update_instances("rg-flex", "flex", {"instanceIds": ["0"]})
-    assert info.value.error.code == "OperationNotAllowed"
-    assert "VirtualMachineScaleSets.ManualUpgrade.POST" in info.value.error.message
+    assert odata(info.value).code == "OperationNotAllowed"
+    assert "VirtualMachineScaleSets.ManualUpgrade.POST" in odata(info.value).message
 
 
 def test_update_instances_poller_finishes(client: Any, live: Emulator) -> None:
@@ -140,7 +146,7 @@ def test_update_instances_poller_finishes(client: Any, live: Emulator) -> None:
         "storageProfile": {"imageReference": {"version": "2.0.0"}}}}}).result()  # fmt: skip
     poller = client.virtual_machine_scale_sets.begin_update_instances(RG, NAME, {"instanceIds": ["0", "1"]})
     assert not poller.done()
-    live.clock.advance(30)  # type: ignore[attr-defined]
+    live.clock.advance(30)
     poller.result(timeout=10)
     assert [v["latest_model_applied"] for v in live.vms(RG, NAME)][:3] == [True, True, False]
 
@@ -151,20 +157,20 @@ def test_rolling_upgrade_operations(client: Any, live: Emulator) -> None:
         ru.get_latest(RG, NAME)
     with pytest.raises(ResourceExistsError) as info:
         ru.begin_cancel(RG, NAME)
-    assert info.value.error.code == "OperationNotAllowed"
-    assert info.value.error.message == "There is no ongoing Rolling Upgrade to cancel."
+    assert odata(info.value).code == "OperationNotAllowed"
+    assert odata(info.value).message == "There is no ongoing Rolling Upgrade to cancel."
     poller = ru.begin_start_os_upgrade(RG, NAME)
     latest = ru.get_latest(RG, NAME)
     assert latest.running_status.code == "RollingForward" and latest.progress.in_progress_instance_count == 2
     cancel = ru.begin_cancel(RG, NAME)
     assert ru.get_latest(RG, NAME).running_status.last_action == "Cancel"
-    live.clock.advance(30)  # type: ignore[attr-defined]
+    live.clock.advance(30)
     cancel.result(timeout=10)
     assert ru.get_latest(RG, NAME).running_status.code == "Cancelled"
     with pytest.raises(HttpResponseError):
         poller.result(timeout=10)  # the start operation of a cancelled upgrade does not succeed
     poller = ru.begin_start_extension_upgrade(RG, NAME)
-    live.clock.advance(3600)  # type: ignore[attr-defined]
+    live.clock.advance(3600)
     assert poller.result(timeout=10) is None
     assert ru.get_latest(RG, NAME).running_status.code == "Completed"
 
@@ -173,7 +179,7 @@ def test_failed_upgrade_operation_raises_with_the_breach_error(client: Any, live
     client.virtual_machine_scale_sets.begin_update(RG, NAME, {"properties": {"virtualMachineProfile": {
         "storageProfile": {"imageReference": {"version": "3.0.0-bad"}}}}}).result()  # fmt: skip
     poller = client.virtual_machine_scale_set_rolling_upgrades.begin_start_os_upgrade(RG, NAME)
-    live.clock.advance(30)  # type: ignore[attr-defined]
+    live.clock.advance(30)
     with pytest.raises(HttpResponseError) as info:
         poller.result(timeout=10)
     assert "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade" in str(info.value)
@@ -192,11 +198,11 @@ def test_patch_poller_uses_azure_async_operation(client: Any, live: Emulator) ->
 def test_not_found_errors(client: Any, live: Emulator) -> None:
     with pytest.raises(ResourceNotFoundError) as info:
         client.virtual_machine_scale_sets.get("rg-nope", NAME)
-    assert info.value.error.code == "ResourceGroupNotFound"
-    assert info.value.error.message == "Resource group 'rg-nope' could not be found."
+    assert odata(info.value).code == "ResourceGroupNotFound"
+    assert odata(info.value).message == "Resource group 'rg-nope' could not be found."
     with pytest.raises(ResourceNotFoundError) as info:
         client.virtual_machine_scale_sets.get(RG, "nope")
-    assert info.value.error.code == "ResourceNotFound"
+    assert odata(info.value).code == "ResourceNotFound"
     assert (
         "'Microsoft.Compute/virtualMachineScaleSets/nope' under resource group 'rg-demo'"
         in info.value.message

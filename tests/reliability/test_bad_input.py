@@ -21,7 +21,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 # A shell cannot pass NUL in an argument (argv entries are C strings), so neither do these tests.
-ARG = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40)
+ARG = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40)
 NASTY = st.sampled_from(
     ["", " ", "-", "--", "-1", "1e3", "NaN", "inf", "0x10", "٥٠", "½", "50%", "5 0", "\n", "\t50", "50\n",
      "../../etc/passwd", "web;rm -rf /", "$(id)", "a" * 200, "P", "PT", "P1Y", "PT-5S", "PT1.5.5S", "1h-1m",

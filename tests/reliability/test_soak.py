@@ -7,6 +7,8 @@ import json
 import tracemalloc
 from typing import Any
 
+import pytest
+
 from tests.conftest import SimClock
 from tests.helpers import azure, ref
 
@@ -25,6 +27,8 @@ class MeasuringClock(SimClock):
         super().sleep(seconds)
 
 
+# About two minutes on a loaded 2-core machine: more than the suite-wide per-test limit.
+@pytest.mark.timeout(900)
 def test_a_thousand_instances_watched_to_the_end_through_five_percent_failures(vmssroll, emu, tmp_path):
     emu.load_scenario("large")
     conn = azure(emu)
