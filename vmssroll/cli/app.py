@@ -11,7 +11,9 @@ from vmssroll.cli.plan import register as register_plan
 app = typer.Typer(
     name="vmssroll",
     help="Safe rolling upgrades for Azure Virtual Machine Scale Sets.",
-    no_args_is_help=True,
+    invoke_without_command=True,
+    # Help wraps at the terminal's width (click stops at 80 columns otherwise); its subcommands inherit it.
+    context_settings={"max_content_width": 1000},
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -26,6 +28,34 @@ app.add_typer(demo.app)
 app.add_typer(emulator_cmd.app, name="emulator")
 
 
+def _help_when_bare(ctx: typer.Context) -> None:
+    """A group named without a subcommand prints its help and exits 0: asking what is there is not an error."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _full_summaries(group: typer.Typer) -> None:
+    """Command lists show each command's whole first paragraph, not the first 45 characters cut with '...'."""
+    for info in group.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None) or ""
+        if info.short_help is None and doc:
+            info.short_help = " ".join(doc.strip().split("\n\n")[0].split())
+    for sub in group.registered_groups:
+        instance = sub.typer_instance
+        if instance is None:
+            continue
+        doc = sub.help or instance.info.help
+        if sub.short_help is None and isinstance(doc, str):
+            sub.short_help = instance.info.short_help = " ".join(doc.strip().split("\n\n")[0].split())
+        if instance.registered_callback is None and instance.info.invoke_without_command:
+            instance.callback()(_help_when_bare)
+        _full_summaries(instance)
+
+
+_full_summaries(app)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"vmssroll {__version__}")
@@ -34,6 +64,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
@@ -43,6 +74,7 @@ def _root(
     Exit codes: 0 ok/Completed, 1 unexpected, 2 bad input (nothing sent), 3 not ready or refused, 4 Azure failed
     the request, 5 Faulted, 6 Cancelled, 7 timed out, 8 conflict, 9 authentication, 130 interrupted.
     """
+    _help_when_bare(ctx)
 
 
 def main() -> None:

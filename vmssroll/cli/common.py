@@ -32,20 +32,26 @@ CONNECTION_PANEL = "Scale set and connection"
 
 ResourceGroupOpt = Annotated[
     str | None,
-    typer.Option("--resource-group", "-g", help="Resource group.", rich_help_panel=CONNECTION_PANEL),
+    typer.Option(
+        "--resource-group", "-g", metavar="GROUP", help="Resource group.", rich_help_panel=CONNECTION_PANEL
+    ),
 ]
 NameOpt = Annotated[
-    str | None, typer.Option("--name", "-n", help="Scale set name.", rich_help_panel=CONNECTION_PANEL)
+    str | None,
+    typer.Option("--name", "-n", metavar="NAME", help="Scale set name.", rich_help_panel=CONNECTION_PANEL),
 ]
 IdOpt = Annotated[
     str | None,
-    typer.Option("--id", help="Full resource id of the scale set.", rich_help_panel=CONNECTION_PANEL),
+    typer.Option(
+        "--id", metavar="ID", help="Full resource id of the scale set.", rich_help_panel=CONNECTION_PANEL
+    ),
 ]
 SubscriptionOpt = Annotated[
     str | None,
     typer.Option(
         "--subscription",
         "-s",
+        metavar="ID",
         envvar="AZURE_SUBSCRIPTION_ID",
         help="Subscription id.",
         rich_help_panel=CONNECTION_PANEL,
@@ -55,6 +61,7 @@ CloudOpt = Annotated[
     str,
     typer.Option(
         "--cloud",
+        metavar="CLOUD",
         envvar="VMSSROLL_CLOUD",
         help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
         rich_help_panel=CONNECTION_PANEL,
@@ -64,6 +71,7 @@ EndpointOpt = Annotated[
     str | None,
     typer.Option(
         "--endpoint",
+        metavar="URL",
         envvar="VMSSROLL_ARM_ENDPOINT",
         help="Any ARM-compatible endpoint, such as the emulator.",
         rich_help_panel=CONNECTION_PANEL,
@@ -73,6 +81,7 @@ CaBundleOpt = Annotated[
     str | None,
     typer.Option(
         "--ca-bundle",
+        metavar="FILE",
         envvar="VMSSROLL_CA_BUNDLE",
         help="PEM file of CAs to trust.",
         rich_help_panel=CONNECTION_PANEL,

@@ -64,7 +64,10 @@ class Story:
 def demo(
     ctx: typer.Context,
     speed: Annotated[
-        float, typer.Option("--speed", min=1.0, max=10000.0, help="Simulated seconds per real second.")
+        float,
+        typer.Option(
+            "--speed", metavar="FACTOR", min=1.0, max=10000.0, help="Simulated seconds per real second."
+        ),
     ] = 20.0,
 ) -> None:
     """Rehearse a whole rollout on the embedded emulator: check, enable Rolling, upgrade, a breach, restart."""

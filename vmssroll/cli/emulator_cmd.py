@@ -6,20 +6,25 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Run the Azure Resource Manager emulator (HTTPS on loopback).", no_args_is_help=True)
+app = typer.Typer(help="Run the Azure Resource Manager emulator (HTTPS on loopback).", invoke_without_command=True
+)
 
 
 @app.command("serve")
 def serve(
     scenario: Annotated[
-        str, typer.Option("--scenario", help="A built-in scenario name or a JSON/YAML file.")
+        str,
+        typer.Option("--scenario", metavar="SCENARIO", help="A built-in scenario name or a JSON/YAML file."),
     ] = "demo",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port (0: any free port).")
+    ] = 0,
     host: Annotated[
-        str, typer.Option("--host", help="Listen address; loopback unless you say otherwise.")
+        str,
+        typer.Option("--host", metavar="ADDRESS", help="Listen address; loopback unless you say otherwise."),
     ] = "127.0.0.1",
     speed: Annotated[
-        float, typer.Option("--speed", min=0.001, help="Simulated seconds per real second.")
+        float, typer.Option("--speed", metavar="FACTOR", min=0.001, help="Simulated seconds per real second.")
     ] = 10.0,
     manual_clock: Annotated[
         bool, typer.Option("--manual-clock", help="Time moves only by POST /_emulator/clock/advance.")

@@ -18,9 +18,12 @@ app = typer.Typer()
 def set_image(
     inv: Invocation,
     version: Annotated[
-        str | None, typer.Option("--version", help="New image version (marketplace or gallery).")
+        str | None,
+        typer.Option("--version", metavar="VERSION", help="New image version (marketplace or gallery)."),
     ] = None,
-    image_id: Annotated[str | None, typer.Option("--image-id", help="Another image's resource id.")] = None,
+    image_id: Annotated[
+        str | None, typer.Option("--image-id", metavar="ID", help="Another image's resource id.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> int:

@@ -15,7 +15,9 @@ from vmssroll.domain.plan import DEFAULT_BATCH_TIME
 
 BatchTimeOpt = Annotated[
     str,
-    typer.Option("--batch-time", help="Assumed time one batch takes (30s, 5m, 1h30m or PT5M)."),
+    typer.Option(
+        "--batch-time", metavar="DURATION", help="Assumed time one batch takes (30s, 5m, 1h30m or PT5M)."
+    ),
 ]
 AllOpt = Annotated[
     bool,

@@ -15,10 +15,11 @@ from vmssroll.domain.errors import ExitCode, InvalidInput
 from vmssroll.domain.health import health_sources
 from vmssroll.domain.model import ScaleSet
 
-app = typer.Typer(help="Show, validate, set and export the rolling upgrade policy.", no_args_is_help=True)
+app = typer.Typer(help="Show, validate, set and export the rolling upgrade policy.", invoke_without_command=True)
 
 ModeOpt = Annotated[
-    str | None, typer.Option("--mode", help="Upgrade policy mode: Manual, Automatic or Rolling.")
+    str | None,
+    typer.Option("--mode", metavar="MODE", help="Upgrade policy mode: Manual, Automatic or Rolling."),
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -62,7 +63,10 @@ def show(inv: Invocation) -> int:
 
 @command(app, "export")
 def export(inv: Invocation) -> int:
-    """Write the policy as a file that `policy set --file` and `policy validate --file` accept."""
+    """Print the policy as JSON on stdout, the file `policy set --file` and `policy validate --file` accept.
+
+    Redirect it to keep it: `vmssroll policy export -g rg -n web > policy.json`. It is the file whatever --output
+    says."""
     ss = inv.azure().scale_set(inv.target)
     doc = rules.export_document(ss.upgrade_policy.mode, ss.upgrade_policy.rolling)
     inv.env.stdout.write(json.dumps(doc, indent=2) + "\n")  # the file, whatever --output says

@@ -47,7 +47,9 @@ def attribute(field: Field) -> str:
 OPTIONS: dict[str, Any] = {attribute(f): _option(f) for f in FIELDS}
 FileOpt = Annotated[
     Path | None,
-    typer.Option("--file", "-f", help="Policy file (JSON or YAML, as `policy export` writes)."),
+    typer.Option(
+        "--file", "-f", metavar="FILE", help="Policy file (JSON or YAML, as `policy export` writes)."
+    ),
 ]
 
 

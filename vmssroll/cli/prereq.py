@@ -19,7 +19,9 @@ ForOpt = Annotated[
 WaitHealthyOpt = Annotated[
     str | None,
     typer.Option(
-        "--wait-healthy", help="Wait up to this long for every instance to report Healthy (exit 7), e.g. 10m."
+        "--wait-healthy",
+        metavar="DURATION",
+        help="Wait up to this long for every instance to report Healthy (exit 7), e.g. 10m.",
     ),
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and show the change; send nothing.")]

@@ -15,21 +15,27 @@ from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_
 from vmssroll.domain.watch import Deadlines
 
 TimeoutOpt = Annotated[
-    str | None, typer.Option("--timeout", help="Give up after this long (exit 7), e.g. 30m.")
+    str | None,
+    typer.Option("--timeout", metavar="DURATION", help="Give up after this long (exit 7), e.g. 30m."),
 ]
 DeadlineOpt = Annotated[
-    str | None, typer.Option("--progress-deadline", help="Exit 7 when nothing moves for this long, e.g. 15m.")
+    str | None,
+    typer.Option(
+        "--progress-deadline", metavar="DURATION", help="Exit 7 when nothing moves for this long, e.g. 15m."
+    ),
 ]
 IntervalOpt = Annotated[
     str,
     typer.Option(
         "--interval",
+        metavar="DURATION",
         envvar="VMSSROLL_WATCH_INTERVAL",
         help="Time between refreshes (never faster), e.g. 10s.",
     ),
 ]
 EventsOpt = Annotated[
-    Path | None, typer.Option("--events", help="Append every event to this file as JSON Lines.")
+    Path | None,
+    typer.Option("--events", metavar="FILE", help="Append every event to this file as JSON Lines."),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]
