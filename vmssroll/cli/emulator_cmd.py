@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Run the Azure Resource Manager emulator (HTTPS on loopback).", invoke_without_command=True
+app = typer.Typer(
+    help="Run the Azure Resource Manager emulator (HTTPS on loopback).", invoke_without_command=True
 )
 
 

@@ -15,7 +15,9 @@ from vmssroll.domain.errors import ExitCode, InvalidInput
 from vmssroll.domain.health import health_sources
 from vmssroll.domain.model import ScaleSet
 
-app = typer.Typer(help="Show, validate, set and export the rolling upgrade policy.", invoke_without_command=True)
+app = typer.Typer(
+    help="Show, validate, set and export the rolling upgrade policy.", invoke_without_command=True
+)
 
 ModeOpt = Annotated[
     str | None,
