@@ -45,9 +45,9 @@ def _full_summaries(group: typer.Typer) -> None:
         instance = sub.typer_instance
         if instance is None:
             continue
-        doc = sub.help or instance.info.help
-        if sub.short_help is None and isinstance(doc, str):
-            sub.short_help = instance.info.short_help = " ".join(doc.strip().split("\n\n")[0].split())
+        group_doc = sub.help or instance.info.help
+        if sub.short_help is None and isinstance(group_doc, str):
+            sub.short_help = instance.info.short_help = " ".join(group_doc.strip().split("\n\n")[0].split())
         if instance.registered_callback is None and instance.info.invoke_without_command:
             instance.callback()(_help_when_bare)
         _full_summaries(instance)
