@@ -25,6 +25,11 @@ def test_demo_plays_out_as_designed_without_a_terminal():
     ):
         assert f"$ {command} -g rg-demo -n web" in out
     assert "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade" in out
+    # the bad release faults for a reason that holds under Azure's "more than": 2 of 2 upgraded = 100% > 20%
+    assert (
+        "100% of instances are in an unhealthy state after being upgraded - more than the threshold of 20%"
+        in out
+    )
     assert "→ exit code 5 (as expected)" in out
     assert out.count("Rolling upgrade Completed") >= 2
     assert "EXPECTED" not in out

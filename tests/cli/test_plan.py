@@ -48,7 +48,7 @@ def test_zonal_plan_of_the_stored_policy(vmssroll, emu):
     assert [b["zones"] for b in doc["batches"]] == [["1"], ["1"], ["2"], ["2"], ["3"], ["3"]]
     assert doc["batchSize"] == 2 and doc["zonal"] is True and doc["proposed"] is False
     assert [b["before"]["text"] for b in doc["batches"]][:1] == [
-        "0 unhealthy of 10 = 0% < 20%: batch of 2 (room for 2 more unhealthy)"
+        "0 unhealthy of 10 = 0% ≤ 20%: batch of 2 (room for 2 more unhealthy)"
     ]
     assert [b["after"]["tolerated"] for b in doc["batches"]] == [0, 0, 1, 1, 1, 2]
     assert doc["refused"] is False
@@ -82,7 +82,7 @@ def test_unhealthy_set_is_refused_before_the_first_batch_exit_3(vmssroll, emu):
     first = doc["batches"][0]
     assert first["instanceIds"] == ["0"]  # even one instance would be too many
     text = (
-        "3 unhealthy of 10 = 30% ≥ limit 20%: Azure would fault the upgrade before batch 1 "
+        "3 unhealthy of 10 = 30% > limit 20%: Azure would fault the upgrade before batch 1 "
         "(MaxUnhealthyInstancePercentExceededInRollingUpgrade)"
     )
     assert first["before"] == {
@@ -126,7 +126,7 @@ def test_prioritized_unhealthy_first_zone_by_zone(vmssroll, emu):
         (3, 2), (2, 1), (2, 2), (0, 1), (0, 2), (0, 2)
     ]  # fmt: skip
     assert doc["batches"][0]["before"]["text"] == (
-        "3 unhealthy of 10 = 30% < 50%: batch of 2 (room for 2 more unhealthy)"
+        "3 unhealthy of 10 = 30% ≤ 50%: batch of 2 (room for 2 more unhealthy)"
     )
     assert_read_only(emu)
 
@@ -288,17 +288,17 @@ def test_the_emulator_rolls_out_as_planned(vmssroll, emu, scenario_name, policy)
 def test_the_small_set_plan_by_hand(vmssroll, emu):
     emu.load_scenario(scenario("uniform-probe", capacity=2))
     doc = vmssroll("plan", *target(), "--all", "-o", "json").json()
-    assert batches(doc) == [["0"], ["1"]]  # 0 of 2 = 0% < 20%: room floor(0.4) = 0, a batch is one instance
+    assert batches(doc) == [["0"], ["1"]]  # 0 of 2 = 0% ≤ 20%: room floor(0.4) = 0, a batch is one instance
     assert doc["refused"] is False and doc["batchSize"] == 1
 
 
 @pytest.mark.parametrize(
     ("scenario_name", "percent"),
     [
-        ("uniform-unhealthy", 30),  # 3 of 10
+        ("uniform-unhealthy", 30),  # 3 of 10: the 20% limit plus one instance
         (
-            scenario("uniform-probe", instances={"4": {"health": "unhealthy"}, "8": {"health": "unhealthy"}}),
-            20,
+            scenario("uniform-probe", instances={str(i): {"health": "unhealthy"} for i in (0, 4, 6, 8)}),
+            40,
         ),
     ],
 )
@@ -306,7 +306,7 @@ def test_the_emulator_faults_where_the_plan_refuses(vmssroll, emu, scenario_name
     emu.load_scenario(scenario_name)
     planned = vmssroll("plan", *target(), "--all", "-o", "json")
     assert planned.exit_code == 3
-    assert f" of 10 = {percent}% ≥ limit 20%" in planned.json()["verdict"]
+    assert f" of 10 = {percent}% > limit 20%" in planned.json()["verdict"]
     set_rolling(emu)
     push_image(emu, "2.0.0")
     emu.clock.advance(60)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from vmssroll.domain.model import Health, Instance
-from vmssroll.domain.plan import ASSUMPTIONS, PRE_CHECK_ERROR, batch_size, mode_note, plan_rollout
+from vmssroll.domain.plan import ASSUMPTIONS, PRE_CHECK_ERROR, batch_size, mode_note, plan_rollout, pre_check
 from vmssroll.domain.policy import effective
 
 ZONES = ("1", "2", "3")
@@ -117,8 +117,8 @@ ALL = None
             [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]],
         ),
         (
-            # at 50%: 2 unhealthy, room 3 (capped at 2)
-            "unknown and silent count as unhealthy when prioritized; initializing does not",
+            # at 50%: 1 unhealthy, room 4 (capped at 2)
+            "unknown counts as unhealthy when prioritized; no health signal and initializing do not",
             fleet(health={9: Health.UNKNOWN, 6: Health.SILENT, 4: Health.INITIALIZING}),
             ZONES,
             {
@@ -126,7 +126,7 @@ ALL = None
                 "enableCrossZoneUpgrade": True,
                 "maxUnhealthyInstancePercent": 50,
             },
-            [[6, 9], [0, 1], [2, 3], [4, 5], [7, 8]],
+            [[9, 0], [1, 2], [3, 4], [5, 6], [7, 8]],
         ),
         (
             # 1 of 10 unhealthy at 20%: room 1 until 8, last of zone 3, is upgraded
@@ -137,7 +137,7 @@ ALL = None
             [[0], [3], [6], [9], [1], [4], [7], [2], [5], [8]],
         ),
         (
-            "two instances at the default 20/20: 0% < 20%, room 0, still one instance at a time",
+            "two instances at the default 20/20: 0% ≤ 20%, room 0, still one instance at a time",
             fleet(2, zones=()),
             (),
             {},
@@ -236,20 +236,43 @@ def test_large_set_batch_size() -> None:
 # --- the health check before each batch ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("unhealthy", "total", "limit", "refused", "allowed"),
+    [
+        (0, 10, 20, False, 2),  # none unhealthy: a full batch
+        (2, 10, 20, False, 1),  # the limit itself, 20%: Azure's limits are "more than", so it starts
+        (3, 10, 20, True, 1),  # the limit plus one instance: 30% > 20%
+        (0, 4, 20, False, 1),
+        (1, 4, 20, True, 1),  # 25% > 20%
+        (0, 1000, 20, False, 2),
+        (200, 1000, 20, False, 1),
+        (201, 1000, 20, True, 1),
+        (5, 10, 50, False, 1),
+        (6, 10, 50, True, 1),
+        (10, 10, 100, False, 1),
+    ],
+)
+def test_pre_check_boundaries(unhealthy: int, total: int, limit: int, refused: bool, allowed: int) -> None:
+    pre = pre_check(1, unhealthy, total, 2, limit, 4)
+    assert (pre.refused, pre.allowed) == (refused, allowed)
+    assert pre.arithmetic().startswith(f"{unhealthy} unhealthy of {total} = ")
+    assert (f"> limit {limit}%" in pre.arithmetic()) is refused
+
+
 def test_refusal_arithmetic_of_the_first_batch() -> None:
-    # 2 of 10 unhealthy = 20%: the limit is reached, any batch would take one more down
-    p = plan(fleet(health=unhealthy(4, 8)))
+    # 3 of 10 unhealthy = 30%: more than the 20% limit, Azure faults before the first batch
+    p = plan(fleet(health=unhealthy(4, 7, 8)))
     assert len(p.batches) == 1  # the plan ends with the refused batch
     first = p.batches[0]
     assert [int(i) for i in first.instance_ids] == [0]  # the smallest batch, one instance, is refused too
     pre = first.pre
     assert (pre.unhealthy, pre.total, pre.percent, pre.room, pre.nominal, pre.available, pre.size) == (
-        2, 10, 20, 0, 2, 4, 1
+        3, 10, 30, -1, 2, 4, 1
     )  # fmt: skip
     assert pre.refused and not pre.shrunk
     assert p.refused_at == 1
     assert p.verdict() == (
-        f"2 unhealthy of 10 = 20% ≥ limit 20%: Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
+        f"3 unhealthy of 10 = 30% > limit 20%: Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
     )
     assert not first.reached
     assert first.surge == 0
@@ -261,7 +284,7 @@ def test_refusal_arithmetic_of_the_first_batch() -> None:
     [
         # healthy set, default 20%: 0 of 10, room 2, full batches
         ({}, {}, [(0, 2), (0, 2), (0, 2), (0, 1), (0, 2), (0, 1)], None),
-        # one unhealthy instance, 8, upgraded last: 10% < 20%, room 1, every batch one instance
+        # one unhealthy instance, 8, upgraded last: 10% ≤ 20%, room 1, every batch one instance
         (unhealthy(8), {}, [(1, 1)] * 10, None),
         # the same at 30%: room 3 - 1 = 2, full batches; 8 counts until its own batch
         (
@@ -277,10 +300,12 @@ def test_refusal_arithmetic_of_the_first_batch() -> None:
             [(3, 2), (2, 1), (2, 2), (0, 1), (0, 2), (0, 2)],
             None,
         ),
-        # the same at the default 20%: 3 of 10 = 30% ≥ 20%, refused before batch 1
+        # the same at the default 20%: 3 of 10 = 30% > 20%, refused before batch 1
         (unhealthy(2, 5, 7), {"prioritizeUnhealthyInstances": True}, [(3, 1)], 1),
-        # exactly at the limit: 2 of 10 = 20% ≥ 20%
-        (unhealthy(4, 8), {}, [(2, 1)], 1),
+        # exactly at the limit: 2 of 10 = 20% is not more than 20%: one instance per batch until 4 and 8 are done
+        (unhealthy(4, 8), {}, [(2, 1)] * 6 + [(1, 1)] * 4, None),
+        # the limit plus one instance: 3 of 10 = 30% > 20%, refused before batch 1
+        (unhealthy(4, 7, 8), {}, [(3, 1)], 1),
         # initializing is not unhealthy
         ({0: Health.INITIALIZING}, {}, [(0, 2), (0, 2), (0, 2), (0, 1), (0, 2), (0, 1)], None),
         # unknown counts as unhealthy: 1 of 10, room 1, until 1 (zone 2's first) is upgraded
@@ -300,7 +325,7 @@ def test_shrinking_batches_say_so() -> None:
     # [0] and [7] are alone in their zone anyway, [1] and [4] are cut from a zone holding three
     p = plan(fleet(health=unhealthy(9), behind={0, 1, 4, 7}))
     assert ids(p) == [[0], [1], [4], [7]]
-    head = "1 unhealthy of 10 = 10% < 20%: "
+    head = "1 unhealthy of 10 = 10% ≤ 20%: "
     assert [b.pre.arithmetic() for b in p.batches] == [
         head + "batch of 1 (room for 1 more unhealthy)",
         head + "batch shrinks to 1 (room for 1 more unhealthy)",
@@ -320,12 +345,12 @@ def test_full_batch_text() -> None:
     p = plan(fleet())
     assert (
         p.batches[0].pre.arithmetic()
-        == "0 unhealthy of 10 = 0% < 20%: batch of 2 (room for 2 more unhealthy)"
+        == "0 unhealthy of 10 = 0% ≤ 20%: batch of 2 (room for 2 more unhealthy)"
     )
     assert not p.batches[0].pre.shrunk
     two = plan(fleet(2, zones=()))
     assert two.batches[0].pre.arithmetic() == (
-        "0 unhealthy of 2 = 0% < 20%: batch of 1 (room for 0 more unhealthy; a batch is at least one instance)"
+        "0 unhealthy of 2 = 0% ≤ 20%: batch of 1 (room for 0 more unhealthy; a batch is at least one instance)"
     )
     assert two.verdict() == "2 batches would pass the health check before each batch."
 
@@ -350,7 +375,7 @@ def test_fractional_percent() -> None:
     p = plan(fleet(3, zones=(), health=unhealthy(2)), maxBatchInstancePercent=50)
     first = p.batches[0]
     assert first.pre.arithmetic() == (
-        f"1 unhealthy of 3 = 33.3% ≥ limit 20%: Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
+        f"1 unhealthy of 3 = 33.3% > limit 20%: Azure would fault the upgrade before batch 1 ({PRE_CHECK_ERROR})"
     )
     assert first.pre.refused
 
@@ -466,7 +491,7 @@ def test_document() -> None:
             "size": 1,
             "shrunk": True,
             "refused": False,
-            "text": "1 unhealthy of 10 = 10% < 20%: batch shrinks to 1 (room for 1 more unhealthy)",
+            "text": "1 unhealthy of 10 = 10% ≤ 20%: batch shrinks to 1 (room for 1 more unhealthy)",
         },
         "after": {
             "upgraded": 1,

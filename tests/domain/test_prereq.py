@@ -299,9 +299,10 @@ SHARE = [
     # instances, policy, (unhealthy, first batch size, percent), status
     ("healthy 10 at 20/20", fleet(10), {}, (0, 2, 0), Status.PASSED),
     ("3 of 10 unhealthy", fleet(10, unhealthy=[1, 4, 7]), {}, (3, 1, 30), Status.FAILED),
-    ("2 of 10 is the limit itself", fleet(10, unhealthy=[1, 4]), {}, (2, 1, 20), Status.FAILED),
+    ("2 of 10 is the limit itself, not more", fleet(10, unhealthy=[1, 4]), {}, (2, 1, 20), Status.WARNING),
     ("3 of 10 with room", fleet(10, unhealthy=[1, 4, 7]), {"maxUnhealthyInstancePercent": 50}, (3, 2, 30), Status.PASSED),
-    ("unknown and silent count", fleet(10, unknown=[0], silent=[1]), {"maxUnhealthyInstancePercent": 30}, (2, 1, 20), Status.WARNING),
+    ("unknown counts, no health signal does not", fleet(10, unknown=[0], silent=[1]), {"maxUnhealthyInstancePercent": 30}, (1, 2, 10), Status.PASSED),
+    ("no health signal at all", fleet(4, silent=[0, 1, 2, 3]), {}, (0, 1, 0), Status.PASSED),
     ("initializing does not count", fleet(10, initializing=[0, 1]), {}, (0, 2, 0), Status.PASSED),
     ("1 of 10 shrinks the first batch", fleet(10, unhealthy=[0]), {"prioritizeUnhealthyInstances": True}, (1, 1, 10), Status.WARNING),
     ("small set at defaults", fleet(2), {}, (0, 1, 0), Status.PASSED),
@@ -334,9 +335,9 @@ def test_unhealthy_share_fix_names_ids_and_the_threshold_that_would_pass() -> No
     rule = unhealthy_share(Facts(scale_set(extensions=(ext(),)), fleet(10, unhealthy=[1, 4, 7])))
     assert rule.message == (
         "Azure would fault the upgrade before its first batch: "
-        "3 unhealthy × 100 / 10 = 30% ≥ maxUnhealthyInstancePercent 20%: the limit is reached before any batch"
+        "3 unhealthy × 100 / 10 = 30% > maxUnhealthyInstancePercent 20%: the limit is exceeded before any batch"
     )
-    assert rule.fix and "1, 4, 7" in rule.fix and "--max-unhealthy-instance-percent to 31" in rule.fix
+    assert rule.fix and "1, 4, 7" in rule.fix and "--max-unhealthy-instance-percent to 30" in rule.fix
     assert "--max-batch-instance-percent" not in rule.fix  # a smaller batch would not help
 
 
@@ -344,7 +345,7 @@ def test_unhealthy_share_warns_when_the_first_batch_shrinks() -> None:
     rule = unhealthy_share(Facts(scale_set(extensions=(ext(),)), fleet(10, unhealthy=[3])))
     assert rule.status is Status.WARNING
     assert rule.message == (
-        "1 unhealthy × 100 / 10 = 10% < maxUnhealthyInstancePercent 20%: the first batch shrinks from 2 to 1 "
+        "1 unhealthy × 100 / 10 = 10% ≤ maxUnhealthyInstancePercent 20%: the first batch shrinks from 2 to 1 "
         "(room for 1 more unhealthy)"
     )
     assert (
@@ -361,17 +362,18 @@ def test_unhealthy_share_small_sets_pass_at_the_defaults() -> None:
     rule = unhealthy_share(Facts(scale_set(), fleet(2)))
     assert rule.status is Status.PASSED
     assert rule.message == (
-        "0 unhealthy × 100 / 2 = 0% < maxUnhealthyInstancePercent 20%: first batch of 1 "
+        "0 unhealthy × 100 / 2 = 0% ≤ maxUnhealthyInstancePercent 20%: first batch of 1 "
         "(room for 0 more unhealthy; a batch is at least one instance)"
     )
 
 
-def test_unhealthy_share_without_a_source_points_at_the_source() -> None:
+def test_unhealthy_share_does_not_count_instances_without_a_health_signal() -> None:
+    # Azure does not count them before a batch (FACTS.md); the health-source rule is the one that fails
     rule = unhealthy_share(
         Facts(scale_set(health_probe_id=PROBE), fleet(4, silent=[0, 1, 2, 3]), lb_probes=[])
     )
-    assert rule.status is Status.FAILED
-    assert rule.fix and rule.fix.startswith("configure a health source first")
+    assert rule.status is Status.PASSED
+    assert rule.evidence["unhealthy"] == 0 and rule.evidence["unhealthyIds"] == []
 
 
 def test_unhealthy_share_uses_the_stored_policy_unless_told() -> None:
@@ -393,9 +395,27 @@ def test_share_arithmetic_direct() -> None:
         True,
         False,
     )
-    full = share_arithmetic(count_health(fleet(10, unhealthy=[0, 1])), {"maxBatchInstancePercent": 20,
-                                                                        "maxUnhealthyInstancePercent": 20})  # fmt: skip
-    assert (full.refused, full.room, full.needed_threshold) == (True, 0, 21)
+    at_limit = share_arithmetic(count_health(fleet(10, unhealthy=[0, 1])), {"maxBatchInstancePercent": 20,
+                                                                            "maxUnhealthyInstancePercent": 20})  # fmt: skip
+    assert (at_limit.refused, at_limit.room, at_limit.first_batch, at_limit.needed_threshold) == (
+        False,
+        0,
+        1,
+        20,
+    )
+    over = share_arithmetic(count_health(fleet(10, unhealthy=[0, 1, 2])), {"maxBatchInstancePercent": 20,
+                                                                           "maxUnhealthyInstancePercent": 20})  # fmt: skip
+    assert (over.refused, over.room, over.needed_threshold) == (True, -1, 30)
+
+
+@pytest.mark.parametrize(
+    ("unhealthy", "refused", "first_batch"),
+    [(0, False, 2), (2, False, 1), (3, True, 1)],  # 0, the limit (20% of 10), the limit plus one instance
+)
+def test_share_arithmetic_boundaries(unhealthy: int, refused: bool, first_batch: int) -> None:
+    a = share_arithmetic(count_health(fleet(10, unhealthy=list(range(unhealthy)))), {
+        "maxBatchInstancePercent": 20, "maxUnhealthyInstancePercent": 20})  # fmt: skip
+    assert (a.refused, a.first_batch) == (refused, first_batch)
 
 
 # attached VMs (Flexible) ------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_zonal_plan() -> None:
     assert "0 of 10 = 0%       up to 0 of 2" in text
     assert "0 of 10 = 0%       up to 2 of 10" in text
     assert "shrinks 2→" not in text
-    assert "maxUnhealthyInstancePercent 20% Azure refuses the batch" in " ".join(text.split())
+    assert "more than maxUnhealthyInstancePercent 20% and Azure refuses the batch" in " ".join(text.split())
     assert "6 batches would pass the health check before each batch." in text
     assert "Duration: at least 30m00s = 6 × 5m00s per batch + 5 × 0s pause." in text
     assert "Assumptions:" in text
@@ -75,10 +75,10 @@ def test_zonal_plan() -> None:
 
 
 def test_refused_plan_shows_the_arithmetic() -> None:
-    text = render(document(sick=(4, 8)))
-    assert "2 unhealthy: 4, 8" in text
-    assert "2 of 10 = 20% refused" in text
-    assert "2 unhealthy of 10 = 20% ≥ limit 20%: Azure would fault the upgrade before batch 1" in " ".join(
+    text = render(document(sick=(4, 7, 8)))
+    assert "3 unhealthy: 4, 7, 8" in text
+    assert "3 of 10 = 30% refused" in text
+    assert "3 unhealthy of 10 = 30% > limit 20%: Azure would fault the upgrade before batch 1" in " ".join(
         text.split()
     )
     assert "MaxUnhealthyInstancePercentExceededInRollingUpgrade" in text

@@ -114,7 +114,8 @@ def tell(story: Story, emu: Any) -> None:
     story.run("watch", *TARGET, "--interval", "1s")
     story.chapter(
         "Push image 3.0.0, which needs a configuration service that is down",
-        "Its instances come up unhealthy: after the first batch Azure stops the upgrade (exit 5).",
+        "Its instances come up unhealthy. After the first batch 2 of the 2 upgraded instances are unhealthy:\n"
+        "100%, more than maxUnhealthyUpgradedInstancePercent 20%, so Azure stops the upgrade (exit 5).",
     )
     emu.set_health(RG, NAME, image_version="3.0.0", health="unhealthy")
     story.run("set-image", *TARGET, "--version", "3.0.0", "--yes")

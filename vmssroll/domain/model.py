@@ -33,8 +33,9 @@ class Health(StrEnum):
 
     @property
     def counts_unhealthy(self) -> bool:
-        """Rolling upgrades treat Unknown (and no signal at all) as unhealthy, and wait on Initializing."""
-        return self in (Health.UNHEALTHY, Health.UNKNOWN, Health.SILENT)
+        """Rolling upgrades treat Unknown as unhealthy and wait on Initializing; an instance with no health
+        signal at all is not counted as unhealthy (FACTS.md: recorded runs on such scale sets)."""
+        return self in (Health.UNHEALTHY, Health.UNKNOWN)
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ ASSUMPTIONS: tuple[str, ...] = (
     "Without cross-zone upgrade, a zonal set is upgraded zone by zone (zones in name order) and a batch never "
     "spans zones; with cross-zone upgrade, or without zones, batches follow instance id order.",
     "With prioritizeUnhealthyInstances, unhealthy instances (and, zonal, the zones holding them) come first.",
-    "Unknown health and no health signal count as unhealthy; initializing counts as neither.",
-    "Before each batch, with U of the set's T instances unhealthy: U × 100 / T at or above "
-    "maxUnhealthyInstancePercent faults the upgrade (any batch takes one more instance down); below it the batch "
-    "shrinks to the room left, floor(T × maxUnhealthyInstancePercent / 100) − U, at least one instance (derived "
-    "from the RollingUpgradePolicy docs, not verified against Azure).",
+    "Unknown health counts as unhealthy; initializing and no health signal at all count as neither.",
+    "Before each batch, with U of the set's T instances unhealthy: U × 100 / T more than "
+    'maxUnhealthyInstancePercent faults the upgrade (Azure\'s limits are "more than": 2 of 10 at 20% is '
+    "allowed); otherwise the batch shrinks to the room left, floor(T × maxUnhealthyInstancePercent / 100) − U, "
+    "at least one instance (the shrinking is derived from the RollingUpgradePolicy docs, not verified).",
     "Upgraded instances turn healthy; instances unhealthy now stay unhealthy until their batch upgrades them.",
     "With MaxSurge, each batch first creates as many new instances (new ids) as it upgrades, then deletes the "
     "old ones.",
@@ -71,14 +71,14 @@ class PreCheck:
         head = f"{self.unhealthy} unhealthy of {self.total} = {_pct(self.percent)}"
         if self.refused:
             return (
-                f"{head} ≥ limit {self.limit}%: Azure would fault the upgrade before batch {self.number} "
+                f"{head} > limit {self.limit}%: Azure would fault the upgrade before batch {self.number} "
                 f"({PRE_CHECK_ERROR})"
             )
         room = f"room for {max(0, self.room)} more unhealthy"
         if self.room < 1:
             room += "; a batch is at least one instance"
         what = f"batch shrinks to {self.size}" if self.shrunk else f"batch of {self.size}"
-        return f"{head} < {self.limit}%: {what} ({room})"
+        return f"{head} ≤ {self.limit}%: {what} ({room})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,12 +100,11 @@ class PreCheck:
 
 def pre_check(number: int, unhealthy: int, total: int, nominal: int, limit: int, available: int) -> PreCheck:
     """The check before batch `number`: refused, or the size the batch may have."""
-    # not verified against Azure; derived from the RollingUpgradePolicy docs: maxUnhealthyInstancePercent caps
-    # the instances "simultaneously unhealthy, either as a result of being upgraded, or by being found
-    # unhealthy", checked before any batch; maxBatchInstancePercent "is a maximum" that unhealthy instances can
-    # lower. With unhealthy * 100 / total already at the limit, any batch (at least one instance) exceeds it:
-    # refused. Otherwise the batch shrinks to the room left, floor(total * limit / 100) - unhealthy, at least one.
-    refused = total > 0 and unhealthy * 100 >= limit * total
+    # Refused: Azure faults when the unhealthy share is *more than* the limit (FACTS.md: 2 of 10 at 20% passes,
+    # 3 of 10 faults). The shrinking is not verified against Azure; it reads the RollingUpgradePolicy docs:
+    # maxBatchInstancePercent "is a maximum" that unhealthy instances can lower, so the batch takes the room the
+    # limit leaves, floor(total * limit / 100) - unhealthy, and at least one instance.
+    refused = total > 0 and unhealthy * 100 > limit * total
     room = total * limit // 100 - unhealthy
     allowed = min(nominal, max(1, room))
     return PreCheck(number, unhealthy, total, limit, nominal, available, room, allowed, refused)

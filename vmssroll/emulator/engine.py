@@ -89,8 +89,17 @@ class Engine:
             return None if inst.silent_now else "initializing"
         return None if inst.health == "silent" else inst.health
 
-    def unhealthy(self, ss: ScaleSet, inst: Instance, source: str | None = "?") -> bool:
-        return self.reported(ss, inst, source) in (None, "unhealthy", "unknown")
+    def reports_unhealthy(self, ss: ScaleSet, inst: Instance, source: str | None = "?") -> bool:
+        """What the check before a batch counts: vmHealth unhealthy, or unknown ("Rolling upgrades ... treat
+        Unknown as Unhealthy"). No vmHealth at all is no health signal, not unhealthy (FACTS.md)."""
+        return self.reported(ss, inst, source) in ("unhealthy", "unknown")
+
+    def failed_after_batch(self, ss: ScaleSet, inst: Instance, source: str | None = "?") -> bool:
+        """What the check after a batch counts among the upgraded: unhealthy or unknown, and, unless the
+        scenario says otherwise, no vmHealth at all ("Instance found to be unhealthy or unreachable": both
+        outcomes were recorded on a scale set without a health signal; see scenarios/README.md)."""
+        health = self.reported(ss, inst, source)
+        return health in ("unhealthy", "unknown") or (health is None and not ss.no_signal_passes)
 
     def outcome(self, ss: ScaleSet, inst: Instance) -> str:
         """Health an instance settles on after a cycle, from the scenario's rules."""

@@ -285,8 +285,14 @@ class Arm:
         return url + ("monitor=true&" if monitor else "") + f"api-version={quote(req.api_version)}"
 
     def _accepted(self, req: Request, ss: ScaleSet, op_id: str) -> Response:
+        """A POST action's answer as Azure gives it: 202, both operation URLs, no Retry-After (FACTS.md)."""
         return Response(
-            202, None, {"Location": self._op_url(req, ss, op_id, monitor=True), "Retry-After": "0"}
+            202,
+            None,
+            {
+                "Azure-AsyncOperation": self._op_url(req, ss, op_id),
+                "Location": self._op_url(req, ss, op_id, monitor=True),
+            },
         )
 
     def get_operation(self, req: Request, p: dict[str, str]) -> Response:

@@ -168,7 +168,7 @@ def vmss_instance_view(engine: Engine, ss: ScaleSet) -> dict[str, Any]:
 def progress(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, int]:
     source = engine.health_source(ss)
     upgraded = [ss.instances[i] for i in up.upgraded if i in ss.instances]
-    failed = sum(1 for i in upgraded if engine.unhealthy(ss, i, source))
+    failed = sum(1 for i in upgraded if engine.failed_after_batch(ss, i, source))
     return {
         "successfulInstanceCount": len(upgraded) - failed,
         "failedInstanceCount": failed,

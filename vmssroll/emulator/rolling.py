@@ -1,18 +1,18 @@
-"""Rolling upgrades: batch planning, health checks between batches, MaxSurge, rollback, cancel.
+"""Rolling upgrades: batches, the health checks around them, MaxSurge, rollback, cancel.
 
-Choices (documented in scenarios/README.md):
-- capacity is the number of model instances when the upgrade starts; nominal batch size
-  max(1, floor(capacity * maxBatchInstancePercent / 100)); each batch is cut just before it starts and may be
-  smaller, or refused, by the check before it (pre_batch_size).
-- a model change while an upgrade rolls: instances still behind once the planned batches are done are
-  planned into further batches of the same upgrade.
+Written from Azure's documented rules (FACTS.md, RollingUpgradePolicy); the choices Azure leaves open are
+listed in scenarios/README.md:
+- the batch size comes from the number of model instances when the upgrade starts ("20% of 10 instances =
+  batches of two", at least one instance); the check before each batch may lower it (`before_batch`).
+- a model change while an upgrade rolls: instances still behind once the queued ones are done join the same
+  upgrade.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import timedelta
+from fractions import Fraction
 
 import isodate
 
@@ -21,19 +21,48 @@ from .engine import Engine
 from .state import Instance, Operation, RollingUpgrade, ScaleSet, effective_policy
 
 
+def batch_instances(capacity: int, max_batch_percent: int) -> int:
+    """maxBatchInstancePercent as a count of instances: "20% of 10 instances = batches of two"; fractions of an
+    instance are dropped and a batch always takes one instance at least (rounding not verified)."""
+    share = Fraction(capacity * max_batch_percent, 100)
+    return max(1, share.numerator // share.denominator)
+
+
+def more_than(count: int, total: int, percent: int) -> bool:
+    """Azure's thresholds: a limit is breached only when the share is *more than* it ("more than the threshold
+    of 20%": 2 of 10 at 20% is allowed, 3 of 10 is a breach)."""
+    return total > 0 and Fraction(count, total) > Fraction(percent, 100)
+
+
+def before_batch(unhealthy: int, total: int, nominal: int, max_unhealthy_percent: int) -> int | None:
+    """maxUnhealthyInstancePercent, "checked prior to starting any batch": None when Azure faults the upgrade
+    here, else how many instances the batch takes.
+
+    `unhealthy` counts instances that report vmHealth unhealthy or unknown (no signal at all is not counted).
+    The batch is "a maximum": unhealthy instances "can cause the percentage of instances in a batch to
+    decrease". Here it takes instances one by one while those down (unhealthy plus the batch) stay within the
+    limit, and always one (not verified against Azure: how far it shrinks).
+    """
+    if more_than(unhealthy, total, max_unhealthy_percent):
+        return None
+    size = 1
+    while size < nominal and not more_than(unhealthy + size + 1, total, max_unhealthy_percent):
+        size += 1
+    return size
+
+
 def order_candidates(
     engine: Engine, ss: ScaleSet, candidates: list[Instance], policy: dict
 ) -> list[list[str]]:
     """Candidates in upgrade order, as queues a batch never spans: one per zone (zonal), or one in all.
 
-    Batches are cut from the head of the first queue one at a time, just before each starts (see
-    `pre_batch_size`), because their size depends on the health of the set at that moment.
+    Each batch is cut from the head of the first queue just before it starts (see `before_batch`).
     """
     source = engine.health_source(ss)
     prio = bool(policy.get("prioritizeUnhealthyInstances"))
 
     def key(inst: Instance) -> tuple[int, int]:
-        first = 0 if prio and engine.unhealthy(ss, inst, source) else 1
+        first = 0 if prio and engine.reports_unhealthy(ss, inst, source) else 1
         return (first, int(inst.instance_id))
 
     def queue(items: list[Instance]) -> list[str]:
@@ -46,25 +75,8 @@ def order_candidates(
         by_zone.setdefault(inst.zone or "", []).append(inst)
     zones = sorted(by_zone)
     if prio:
-        zones.sort(key=lambda z: 0 if any(engine.unhealthy(ss, i, source) for i in by_zone[z]) else 1)
+        zones.sort(key=lambda z: 0 if any(engine.reports_unhealthy(ss, i, source) for i in by_zone[z]) else 1)
     return [queue(by_zone[z]) for z in zones]
-
-
-def pre_batch_size(unhealthy: int, total: int, nominal: int, max_unhealthy_percent: int) -> int | None:
-    """The check before a batch (maxUnhealthyInstancePercent): the size the next batch may have, or None when
-    Azure faults the upgrade before it (unhealthy: vmHealth unhealthy, unknown or absent; total: instances now).
-    """
-    # not verified against Azure; derived from the RollingUpgradePolicy docs: maxUnhealthyInstancePercent caps
-    # the instances "simultaneously unhealthy, either as a result of being upgraded, or by being found
-    # unhealthy", checked before any batch; maxBatchInstancePercent "is a maximum" that unhealthy instances can
-    # lower. With the limit already reached, any batch (at least one instance) would exceed it: fault.
-    # Otherwise the batch shrinks to the room left, floor(total * limit / 100) - unhealthy, at least one.
-    if total <= 0:
-        return nominal
-    if unhealthy * 100 >= max_unhealthy_percent * total:
-        return None
-    room = total * max_unhealthy_percent // 100 - unhealthy
-    return min(nominal, max(1, room))
 
 
 class Roller:
@@ -85,7 +97,7 @@ class Roller:
             candidates = members
         policy = effective_policy(ss.model)
         capacity = len(members)
-        size = max(1, math.floor(capacity * int(policy["maxBatchInstancePercent"]) / 100))
+        size = batch_instances(capacity, int(policy["maxBatchInstancePercent"]))
         up = RollingUpgrade(
             kind, policy, eng.now, capacity, size, order_candidates(eng, ss, candidates, policy)
         )
@@ -139,9 +151,9 @@ class Roller:
             return
         members = ss.members()
         source = eng.health_source(ss)
-        unhealthy = sum(1 for i in members if eng.unhealthy(ss, i, source))
+        unhealthy = sum(1 for i in members if eng.reports_unhealthy(ss, i, source))
         threshold = int(up.policy["maxUnhealthyInstancePercent"])
-        size = pre_batch_size(unhealthy, len(members), up.batch_size, threshold)
+        size = before_batch(unhealthy, len(members), up.batch_size, threshold)
         if size is None:
             up.error = arm.max_unhealthy_error(round(unhealthy * 100 / len(members)), threshold)
             self._end(up, "Faulted")
@@ -178,13 +190,13 @@ class Roller:
         source = eng.health_source(ss)
         for new_id, old_id in list(up.surge_old.items()):
             new = ss.instances.get(new_id)
-            if new is not None and new.phase == "idle" and not eng.unhealthy(ss, new, source):
+            if new is not None and new.phase == "idle" and not eng.failed_after_batch(ss, new, source):
                 eng.delete(ss, old_id)
                 del up.surge_old[new_id]
         upgraded = [ss.instances[i] for i in up.upgraded if i in ss.instances]
-        failed = [i for i in upgraded if eng.unhealthy(ss, i, source)]
+        failed = [i for i in upgraded if eng.failed_after_batch(ss, i, source)]
         threshold = int(up.policy["maxUnhealthyUpgradedInstancePercent"])
-        if upgraded and len(failed) * 100 / len(upgraded) > threshold:
+        if more_than(len(failed), len(upgraded), threshold):
             pct = round(len(failed) * 100 / len(upgraded))
             up.error = arm.max_unhealthy_upgraded_error(pct, threshold, failed[0].instance_id)
             if up.policy.get("rollbackFailedInstancesOnPolicyBreach"):

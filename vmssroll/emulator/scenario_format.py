@@ -86,6 +86,7 @@ SCALE_SET = Record(
         "initializing_for": NUMBER,
         "instances": (MapOf(INSTANCE, keys=ID), None),
         "health_rules": (ListOf(HEALTH_RULE), None),
+        "no_signal_after_batch": OneOf(("failed", "passed")),
         "attached_vms": (ListOf(ATTACHED_VM), None),
         "profile": (dict, None),
     },

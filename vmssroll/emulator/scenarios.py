@@ -154,6 +154,7 @@ def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
         model["zones"] = zones
     ss = ScaleSet(sub, rg["name"], spec["name"], model, now)
     ss.timings = Timings(**{k: float(v) for k, v in (spec.get("timings") or {}).items()})
+    ss.no_signal_passes = spec.get("no_signal_after_batch") == "passed"
     for rule in spec.get("health_rules") or []:
         if "image_version" in rule:
             ss.rules_version[str(rule["image_version"])] = rule["health"]

@@ -117,6 +117,7 @@ class ScaleSet:
     rules_version: dict[str, str] = field(default_factory=dict)  # image version -> health
     rules_instance: dict[str, str] = field(default_factory=dict)  # instance id -> health
     upgrades: list[RollingUpgrade] = field(default_factory=list)
+    no_signal_passes: bool = False  # after a batch, an upgraded instance without vmHealth counts as healthy
     key_cache: tuple[int, str] = (-1, "")
 
     @property

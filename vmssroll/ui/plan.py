@@ -112,9 +112,9 @@ def _batch_table(plan: Mapping[str, Any]) -> RenderableType:
             f"up to {post['tolerated']} of {post['upgraded']}" if b["reached"] else "-",
         )
     legend = Text(
-        "unhealthy before: the set's unhealthy instances, of all instances; at or above "
-        f"maxUnhealthyInstancePercent {policy['maxUnhealthyInstancePercent']}% Azure refuses the batch, below it "
-        "the batch shrinks to the room left (at least one instance). "
+        "unhealthy before: the set's unhealthy instances, of all instances; more than "
+        f"maxUnhealthyInstancePercent {policy['maxUnhealthyInstancePercent']}% and Azure refuses the batch, up to "
+        "it the batch shrinks to the room left (at least one instance). "
         "may fail after: how many of the instances upgraded so far may be unhealthy (rounded down) "
         f"within maxUnhealthyUpgradedInstancePercent {policy['maxUnhealthyUpgradedInstancePercent']}%.",
         style="dim",

@@ -11,7 +11,6 @@ from typing import Any
 from vmssroll.domain.health import HealthCounts, count_health
 from vmssroll.domain.plan import batch_size, pre_check
 from vmssroll.domain.prereq.report import Facts, Rule, Status, short_args
-from vmssroll.domain.prereq.sources import health_source
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,9 @@ class ShareArithmetic:
 
     @property
     def needed_threshold(self) -> int:
-        """The smallest maxUnhealthyInstancePercent that lets the first batch start."""
-        return self.unhealthy * 100 // self.total + 1 if self.total else 0
+        """The smallest maxUnhealthyInstancePercent that lets the first batch start: the unhealthy share may
+        not be more than the limit, so the share itself, rounded up."""
+        return math.ceil(self.unhealthy * 100 / self.total) if self.total else 0
 
     @property
     def full_batch_threshold(self) -> int:
@@ -51,16 +51,16 @@ class ShareArithmetic:
     def text(self) -> str:
         head = f"{self.unhealthy} unhealthy × 100 / {self.total} = {self.percent:.0f}%"
         if self.refused:
-            return f"{head} ≥ maxUnhealthyInstancePercent {self.threshold}%: the limit is reached before any batch"
+            return f"{head} > maxUnhealthyInstancePercent {self.threshold}%: the limit is exceeded before any batch"
         room = f"room for {max(0, self.room)} more unhealthy"
         if self.room < 1:
             room += "; a batch is at least one instance"
         if self.shrinks:
             return (
-                f"{head} < maxUnhealthyInstancePercent {self.threshold}%: the first batch shrinks from "
+                f"{head} ≤ maxUnhealthyInstancePercent {self.threshold}%: the first batch shrinks from "
                 f"{self.batch} to {self.first_batch} ({room})"
             )
-        return f"{head} < maxUnhealthyInstancePercent {self.threshold}%: first batch of {self.batch} ({room})"
+        return f"{head} ≤ maxUnhealthyInstancePercent {self.threshold}%: first batch of {self.batch} ({room})"
 
 
 def share_arithmetic(counts: HealthCounts, policy: Mapping[str, Any]) -> ShareArithmetic:
@@ -113,14 +113,6 @@ def unhealthy_share(facts: Facts) -> Rule:
         )
     if a.ok:
         return Rule("unhealthy-share", Status.PASSED, a.text(), evidence)
-    if health_source(facts).status is Status.FAILED:
-        return Rule(
-            "unhealthy-share",
-            Status.FAILED,
-            f"Azure would fault the upgrade before its first batch: {a.text()}",
-            evidence,
-            "configure a health source first (see health-source): until instances report, they count as unhealthy",
-        )
     fixes = list(repair)
     if a.needed_threshold <= 100:
         fixes.append(f"raise --max-unhealthy-instance-percent to {max(5, a.needed_threshold)}")
