@@ -12,9 +12,10 @@ from vmssroll.adapter.connection import Connection, credential_for
 from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, upgrade_from_rest
 from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.adapter.requestlog import request_log_policy
-from vmssroll.domain.errors import AzureRequestFailed, NotFound
+from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.target import ScaleSetRef
+from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.upgrade import UpgradeStatus
 
 log = logging.getLogger("vmssroll.adapter")
@@ -65,6 +66,7 @@ class Azure:
         options["retry_policy"] = visible_retry_policy(**options)
         options["per_retry_policies"] = [request_log_policy()]
         self.last_listing_pages = 1
+        self._scale_sets_read: set[str] = set()  # ids this client read successfully (see latest_upgrade)
         # ARM's remaining request budgets from the latest answer that carried them, e.g.
         # {"subscription-reads": 11998, "Microsoft.Compute/HighCostGet3Min": 159}; the watch slows down on them.
         self.rate_limits: dict[str, int] = {}
@@ -84,10 +86,16 @@ class Azure:
     def scale_set_document(self, ref: ScaleSetRef) -> dict[str, Any]:
         action = f"reading scale set {ref.name}"
         with azure_errors(action):
-            return _document(self.client.virtual_machine_scale_sets.get(ref.resource_group, ref.name), action)
+            doc = _document(self.client.virtual_machine_scale_sets.get(ref.resource_group, ref.name), action)
+        self._scale_sets_read.add(ref.id.lower())
+        return doc
 
     def scale_set(self, ref: ScaleSetRef) -> ScaleSet:
         return scale_set_from_rest(self.scale_set_document(ref))
+
+    def scale_set_exists(self, ref: ScaleSetRef) -> None:
+        """Another client of this command just read the scale set (see `latest_upgrade`)."""
+        self._scale_sets_read.add(ref.id.lower())
 
     def instances(self, ref: ScaleSetRef) -> list[Instance]:
         """Every instance with its instance view; one GET per page, counted in `last_listing_pages`.
@@ -132,6 +140,21 @@ class Azure:
         self.last_listing_pages = max(1, pages)
         return found
 
+    def instances_or_unknown(self, ref: ScaleSetRef, *, transient: bool = True) -> list[Instance] | Unknown:
+        """The instances, or why they could not be listed: a supplementary read never ends a command.
+
+        With `transient=False` a failure worth retrying soon (throttling, 5xx, no answer) is raised instead,
+        for a caller that retries on its own (the watch loop)."""
+        try:
+            return self.instances(ref)
+        except VmssrollError as err:
+            if not is_supplementary_failure(err):
+                raise
+            if not transient and isinstance(err, AzureRequestFailed) and err.transient:
+                raise
+            log.info("could not list the instances of %s: %s", ref.name, err.message)
+            return Unknown.of("instances", "listing", err)
+
     def latest_upgrade(self, ref: ScaleSetRef) -> UpgradeStatus | None:
         """The latest rolling upgrade, or None when none has ever run (Azure answers 404)."""
         action = f"reading the latest rolling upgrade of {ref.name}"
@@ -141,7 +164,10 @@ class Azure:
                     ref.resource_group, ref.name
                 )
         except NotFound as err:
-            # A 404 here means "no upgrade has run yet", unless the scale set or its group is what is missing.
+            # A 404 here means "no upgrade has run yet", unless the scale set or its group is what is missing:
+            # right after this client read the scale set, it means that whatever the error text says.
+            if ref.id.lower() in self._scale_sets_read:
+                return None
             if err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message:
                 raise
             return None

@@ -83,12 +83,16 @@ def _translate(err: Exception, *, action: str) -> VmssrollError:
         return AuthFailed(
             f"{action}: Azure refused the credential ({detail})",
             hint="sign in again (`az login`) or check the service principal's secret",
+            code=code,
+            status=status,
             request_id=rid,
         )
     if status == 403:
         return AuthFailed(
             f"{action}: not authorised ({detail})",
             hint="the identity needs a role such as Virtual Machine Contributor on the scale set",
+            code=code,
+            status=status,
             request_id=rid,
         )
     if status == 412 or isinstance(err, ex.ResourceModifiedError):

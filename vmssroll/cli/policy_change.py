@@ -9,6 +9,7 @@ from vmssroll.cli.common import Invocation, confirm
 from vmssroll.domain import policy as rules
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady, TimedOut
 from vmssroll.domain.prereq import MAX_SURGE_FEATURE, Facts, Purpose, Report, evaluate, purpose_for
+from vmssroll.domain.unknown import Unknown
 
 if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
@@ -31,11 +32,13 @@ def preflight(
     stored = ss.upgrade_policy
     rolling = rules.apply(stored.mode, stored.rolling, change)[1] if change is not None else None
     purpose = purpose_for(purpose, rolling if rolling is not None else stored.rolling)
-    instances = azure.instances(inv.target)
+    listed = azure.instances_or_unknown(inv.target)
     lb = probe_load_balancer(ss)
     lb_probes = azure.load_balancer_probes(lb) if lb else None
     feature = azure.feature_state(*MAX_SURGE_FEATURE) if purpose is Purpose.MAX_SURGE else None
-    facts = Facts(ss, tuple(instances), lb_probes, feature, rolling)
+    missing = listed if isinstance(listed, Unknown) else None
+    instances = () if isinstance(listed, Unknown) else tuple(listed)
+    facts = Facts(ss, instances, lb_probes, feature, rolling, instances_unknown=missing)
     return facts, evaluate(purpose, facts)
 
 
@@ -93,6 +96,13 @@ def require_ready(
 
     facts, report = preflight(inv, azure, Purpose.ROLLING, change)
     failed = {r.name for r in report.failed}
+    if wait is not None and facts.instances_unknown is not None:
+        raise AzureRequestFailed(
+            f"--wait-healthy needs the instances, and they could not be listed: "
+            f"{facts.instances_unknown.line()}; nothing was sent",
+            hint="re-run once the instances can be listed (a 403 means the identity lacks read access to "
+            "the scale set's VMs)",
+        )
     if wait is not None and failed <= WAITABLE and not all_healthy(facts.instances):
         wait_until_healthy(inv, azure, wait)
         facts, report = preflight(inv, azure, Purpose.ROLLING, change)

@@ -48,6 +48,12 @@ def check(inv: Invocation, purpose: ForOpt = Purpose.ROLLING) -> int:
 def warn_behind(inv: Invocation, facts: Facts) -> None:
     from vmssroll.domain.health import count_health
 
+    if facts.instances_unknown is not None:
+        inv.out.warn(
+            f"{facts.instances_unknown.line()}: whether any instance is behind the model is unknown, and "
+            "switching to Rolling may start a rolling upgrade at once"
+        )
+        return
     counts = count_health(facts.members)
     if counts.behind:
         inv.out.warn(

@@ -12,6 +12,7 @@ from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import Conflict, ExitCode, NotReady
 from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
+from vmssroll.domain.unknown import Unknown, known
 from vmssroll.domain.watch import Deadlines
 
 TimeoutOpt = Annotated[
@@ -67,11 +68,15 @@ def deadlines(interval: str, timeout: str | None, progress_deadline: str | None)
 
 
 def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
-    """One scale-set GET, one latest-upgrade GET and one instance listing, joined."""
+    """One scale-set GET, one latest-upgrade GET and one instance listing, joined.
+
+    The upgrade status is the primary signal; when the instances cannot be listed, their part is null and
+    `unknown` says why."""
     ss = azure.scale_set(inv.target)
     status = azure.latest_upgrade(inv.target)
-    instances = azure.instances(inv.target)
-    summary = summarize(instances)
+    listed = azure.instances_or_unknown(inv.target)
+    instances = known(listed)
+    summary = None if instances is None else summarize(instances)
     verdict = watch_verdict(status, summary, ss.upgrade_policy.mode)
     return {
         "scaleSet": {
@@ -82,15 +87,16 @@ def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
         },
         "upgrade": None if status is None else status.document,
         "state": None if status is None else status.code,
-        "kind": upgrade_kind(status, summary),
+        "kind": None if summary is None else upgrade_kind(status, summary),
         "running": bool(status and status.running),
         "percentComplete": None if status is None else status.progress.percent,
         "error": None
         if status is None or not status.error_code
         else {"code": status.error_code, "message": status.error_message},
         "message": verdict.message,
-        "instances": summary.to_json(),
-        "rollingOut": [c.to_json() for c in rolling_out(ss, instances)],
+        "instances": None if summary is None else summary.to_json(),
+        "rollingOut": None if instances is None else [c.to_json() for c in rolling_out(ss, instances)],
+        "unknown": {listed.part: listed.reason} if isinstance(listed, Unknown) else {},
     }
 
 
@@ -134,11 +140,15 @@ def wait(
 
     limits = deadlines(interval, timeout, progress_deadline)
     verdict, snap = follow(inv, limits, quiet=True)
+    missing = snap.unknown if snap else None
     doc = {
         "message": verdict.message,
         "exitCode": int(verdict.exit_code),
         "upgrade": snap.status.document if snap and snap.status else None,
+        "unknown": {missing.part: missing.reason} if missing else {},
     }
+    if missing and not inv.json:
+        inv.out.note(missing.line())
     inv.out.result(doc, verdict.message)
     return int(verdict.exit_code)
 

@@ -18,6 +18,7 @@ from vmssroll.domain.rollout import (
     summarize,
     watch_verdict,
 )
+from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.upgrade import UpgradeStatus, Verdict
 from vmssroll.domain.watch import Deadlines, Transient, WatchLoop
 
@@ -32,6 +33,7 @@ class Snapshot:
     instances: list[Instance]
     summary: InstanceSummary | None
     fresh_instances: bool
+    unknown: Unknown | None = None  # the instances could not be listed: why (the verdict goes on without)
 
 
 # ARM tells every caller how much of its read budget is left: `x-ms-ratelimit-remaining-subscription-reads`
@@ -80,6 +82,7 @@ class Fetcher:
     summary: InstanceSummary | None = None
     listed_counts: Any = None
     paced: float | None = None
+    unknown: Unknown | None = None
 
     @property
     def credit(self) -> int:
@@ -98,13 +101,15 @@ class Fetcher:
         moved = counts != self.listed_counts
         low = self.paced is not None
         wanted = terminal or (not low and (moved or self.since_listing >= PERIODIC_LISTING * pages))
-        if self.summary is None or (wanted and self.credit >= pages):
-            self.instances = self.azure.instances(self.inv.target)
+        if (self.summary is None and self.unknown is None) or (wanted and self.credit >= pages):
+            listed = self.azure.instances_or_unknown(self.inv.target, transient=False)
             self.requests += self.azure.last_listing_pages
-            self.summary = summarize(self.instances)
+            self.unknown = listed if isinstance(listed, Unknown) else None
+            self.instances = [] if isinstance(listed, Unknown) else listed
+            self.summary = None if isinstance(listed, Unknown) else summarize(listed)
             self.since_listing = 0
             self.listed_counts = counts
-        return Snapshot(status, self.instances, self.summary, self.since_listing == 0)
+        return Snapshot(status, self.instances, self.summary, self.since_listing == 0, self.unknown)
 
     def _pace(self) -> None:
         """Before a request: wait longer than the interval while Azure says its read budget is low."""
@@ -137,6 +142,7 @@ class Reporter:
         self.previous_states: dict[str, str] = {}
         self.recent: list[str] = []
         self.last: tuple[Snapshot, Verdict] | None = None
+        self.unknown_said: Unknown | None = None
 
     def __enter__(self) -> Reporter:
         if self.inv.out.terminal and not self.inv.json:
@@ -170,11 +176,34 @@ class Reporter:
             moved = [k for k, v in states.items() if self.previous_states.get(k) not in (None, v)]
             self.recent = (moved + self.recent)[:8]
             self.previous_states = states
-        self.notice = None
+        self.notice = None if snap.unknown is None else snap.unknown.line()
         self.last = (snap, verdict)
         batch = batch_estimate(snap.status, self.scale_set.capacity) if snap.status else None
         kind = "done" if verdict.done else "status"
-        self._emit(event(kind, now, status=snap.status, verdict=verdict, summary=snap.summary, batch=batch))
+        missing = (
+            None
+            if snap.unknown is None
+            else {"instances": None, "unknown": {"instances": snap.unknown.reason}}
+        )
+        self._emit(
+            event(
+                kind,
+                now,
+                status=snap.status,
+                verdict=verdict,
+                summary=snap.summary,
+                batch=batch,
+                extra=missing,
+            )
+        )
+        if (
+            snap.unknown is not None
+            and snap.unknown != self.unknown_said
+            and self.live is None
+            and not self.inv.json
+        ):
+            self.inv.out.note(snap.unknown.line())
+        self.unknown_said = snap.unknown
         if self.live is not None:
             self._redraw()
         elif not self.inv.json:
@@ -247,6 +276,7 @@ def follow(
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
     reads = inv.azure(retries=False)
     scale_set = inv.azure().scale_set(inv.target)  # once, before the loop: with the SDK's retries
+    reads.scale_set_exists(inv.target)
     give_up_at = None if deadlines.timeout is None else inv.env.clock.monotonic() + deadlines.timeout
     # the scale-set GET counts in the request budget too
     fetch = Fetcher(reads, inv, interval=deadlines.interval, give_up_at=give_up_at, requests=1)

@@ -97,9 +97,22 @@ class Conflict(AzureRequestFailed):
 
 
 class AuthFailed(VmssrollError):
-    """No usable credential, or Azure refused the one we have."""
+    """No usable credential, or Azure refused the one we have (401), or the request (403)."""
 
     exit_code = ExitCode.AUTH
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, request_id=request_id)
+        self.code = code
+        self.status = status
 
 
 class TimedOut(VmssrollError):

@@ -10,7 +10,12 @@ from rich.text import Text
 
 from vmssroll.ui.tables import table
 
-_MARK = {"passed": ("ok", "green"), "failed": ("FAILED", "bold red"), "warning": ("warning", "yellow")}
+_MARK = {
+    "passed": ("ok", "green"),
+    "failed": ("FAILED", "bold red"),
+    "warning": ("warning", "yellow"),
+    "unknown": ("unknown", "yellow"),
+}
 
 
 def report_view(doc: Mapping[str, Any], *, fixes: bool = True) -> RenderableType:
@@ -18,8 +23,11 @@ def report_view(doc: Mapping[str, Any], *, fixes: bool = True) -> RenderableType
     rules = doc["rules"]
     failed = [r for r in rules if r["status"] == "failed"]
     warned = [r for r in rules if r["status"] == "warning"]
+    unknown = [r for r in rules if r["status"] == "unknown"]
     counts = (
-        f"{len(failed)} failed, {len(warned)} warning{'s' if len(warned) != 1 else ''}, {len(rules)} rules"
+        f"{len(failed)} failed, {len(warned)} warning{'s' if len(warned) != 1 else ''}, "
+        + (f"{len(unknown)} not verified, " if unknown else "")
+        + f"{len(rules)} rules"
     )
     if doc["ready"]:
         head = Text(f"{doc['scaleSet']}: ready for {doc['for']} ({counts})", style="bold green")
@@ -30,6 +38,8 @@ def report_view(doc: Mapping[str, Any], *, fixes: bool = True) -> RenderableType
         label, style = _MARK.get(rule["status"], (rule["status"], ""))
         t.add_row(Text(label, style=style), rule["name"], Text(rule["message"]))
     parts: list[RenderableType] = [head, t]
+    for part, reason in (doc.get("unknown") or {}).items():
+        parts.append(Text(f"Not verified: {part}: unknown ({reason})", style="yellow"))
     with_fix = [r for r in rules if r.get("fix")]
     if fixes and with_fix:
         parts.append(Text("To fix:", style="bold"))

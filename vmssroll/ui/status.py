@@ -29,7 +29,7 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
                 [
                     ("scale set", f"{ss['name']} ({ss['mode']} mode, {ss['capacity']} instances)"),
                     ("state", state),
-                    ("kind", "model change" if doc["kind"] == "model" else "not reported by Azure"),
+                    ("kind", _kind(doc)),
                     ("complete", f"{doc['percentComplete']}%"),
                     ("started", running.get("startTime")),
                     (
@@ -49,14 +49,18 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
         )
         if doc["error"]:
             parts.append(Text(f"{doc['error']['code']}: {doc['error']['message']}", style="red"))
-    health = ", ".join(f"{n} {h}" for h, n in sorted(inst["health"].items())) or "-"
-    rows = [
-        ("instances", f"{inst['onLatestModel']} of {inst['total']} on the latest model"),
-        ("health", health),
-        ("failed", inst["failed"] or "none"),
-        ("not on latest", _ids(inst["notOnLatestModel"])),
-    ]
-    parts += [Text(""), key_values(rows)]
+    if inst is None:
+        reason = (doc.get("unknown") or {}).get("instances", "not read")
+        parts += [Text(""), Text(f"instances: unknown ({reason})", style="yellow")]
+    else:
+        health = ", ".join(f"{n} {h}" for h, n in sorted(inst["health"].items())) or "-"
+        rows = [
+            ("instances", f"{inst['onLatestModel']} of {inst['total']} on the latest model"),
+            ("health", health),
+            ("failed", inst["failed"] or "none"),
+            ("not on latest", _ids(inst["notOnLatestModel"])),
+        ]
+        parts += [Text(""), key_values(rows)]
     if doc["rollingOut"]:
         t = table("rolling out", "from (instances behind)", "to (scale set model)")
         for change in doc["rollingOut"]:
@@ -65,6 +69,14 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
     if not doc["error"]:
         parts.append(Text(doc["message"], style="dim"))
     return Group(*parts)
+
+
+def _kind(doc: Mapping[str, Any]) -> str:
+    if doc["kind"] == "model":
+        return "model change"
+    return (
+        "unknown (the instances could not be listed)" if doc["instances"] is None else "not reported by Azure"
+    )
 
 
 def _ids(ids: list[str]) -> str:

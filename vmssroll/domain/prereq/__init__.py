@@ -47,6 +47,7 @@ from vmssroll.domain.prereq.sources import (
     set_probe_fix,
     single_source,
 )
+from vmssroll.domain.unknown import Unknown
 
 __all__ = [
     "COMMON",
@@ -111,6 +112,32 @@ def purpose_for(purpose: Purpose, rolling: Mapping[str, Any]) -> Purpose:
     return purpose
 
 
+# The rules that judge the instances themselves: `unknown` when they could not be listed.
+NEEDS_INSTANCES: Mapping[RuleFn, str] = {
+    instance_health: "instance-health",
+    latest_model: "latest-model",
+    unhealthy_share: "unhealthy-share",
+    attached_vms: "attached-vms",
+}
+
+
 def evaluate(purpose: Purpose, facts: Facts) -> Report:
-    results = [fn(facts) for fn in (*COMMON, *EXTRA[purpose])]
-    return Report(purpose, facts.scale_set.name, tuple(r for r in results if r is not None))
+    missing = facts.instances_unknown
+    results = [
+        _not_verified(NEEDS_INSTANCES[fn], missing, facts)
+        if missing is not None and fn in NEEDS_INSTANCES
+        else fn(facts)
+        for fn in (*COMMON, *EXTRA[purpose])
+    ]
+    return Report(
+        purpose,
+        facts.scale_set.name,
+        tuple(r for r in results if r is not None),
+        () if missing is None else (missing,),
+    )
+
+
+def _not_verified(name: str, missing: Unknown, facts: Facts) -> Rule | None:
+    if name == "attached-vms" and not facts.scale_set.is_flexible:
+        return None
+    return Rule(name, Status.UNKNOWN, f"not verified: {missing.line()}", {"unknown": missing.reason})

@@ -9,6 +9,7 @@ from typing import Any
 
 from vmssroll.domain.model import HEALTH_EXTENSION_PUBLISHER, Instance, ScaleSet
 from vmssroll.domain.policy import effective
+from vmssroll.domain.unknown import Unknown
 
 
 class Purpose(StrEnum):
@@ -23,6 +24,7 @@ class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     WARNING = "warning"
+    UNKNOWN = "unknown"  # what the rule needs could not be read: not verified, and not a failure
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Facts:
     lb_probes: Sequence[str] | None = None  # probe names on the probe's load balancer; None: no such LB
     feature_state: str | None = None  # Microsoft.Compute/MaxSurgeRollingUpgrade; None: not read / not found
     rolling: Mapping[str, Any] | None = None  # the rolling policy to check against; None: the stored one
+    instances_unknown: Unknown | None = None  # the instances could not be listed, and why
 
     @property
     def policy(self) -> dict[str, Any]:
@@ -71,6 +74,7 @@ class Report:
     purpose: Purpose
     scale_set: str
     rules: tuple[Rule, ...]
+    unknown: tuple[Unknown, ...] = ()  # what could not be read, so the rules that need it are not verified
 
     @property
     def ready(self) -> bool:
@@ -90,6 +94,7 @@ class Report:
             "for": self.purpose.value,
             "scaleSet": self.scale_set,
             "rules": [r.to_json() for r in self.rules],
+            "unknown": {u.part: u.reason for u in self.unknown},
         }
 
 
