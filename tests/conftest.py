@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,6 +78,12 @@ def emu(emulator: Emulator) -> Emulator:
 Run = Callable[..., Result]
 
 
+def lro_pollers() -> set[threading.Thread]:
+    """azure-core's LROPoller threads still alive. A command must never leave one behind: it would go on polling
+    after the command returned (its GETs landing in the next test's request log)."""
+    return {t for t in threading.enumerate() if t.name.startswith("LROPoller(") and t.is_alive()}
+
+
 @pytest.fixture
 def vmssroll(emu: Emulator) -> Run:
     """Run a vmssroll command in-process against the emulator: `vmssroll("status", "-g", "rg", ...)`."""
@@ -102,7 +109,10 @@ def vmssroll(emu: Emulator) -> Run:
             "NO_COLOR": "1",
             **(env or {}),
         }
+        before = lro_pollers()
         result = CliRunner().invoke(app, list(args), obj=environment, env=variables, catch_exceptions=False)
+        left = lro_pollers() - before
+        assert not left, f"`vmssroll {' '.join(args)}` returned with an SDK poller still running: {left}"
         return Result(result.exit_code, out.getvalue() + result.stdout, err.getvalue() + result.stderr)
 
     return run

@@ -301,20 +301,25 @@ class Azure:
 
         A POST is not retried by the SDK when its answer is lost: the latest upgrade is read back instead, and a
         cancel already in effect counts as accepted (re-sending would only meet "no ongoing upgrade").
+        `polling=False`: the SDK sends the POST and reads its answer, but starts no poller thread, which would
+        otherwise go on polling the operation after the command returned.
         """
         action = f"cancelling the rolling upgrade of {ref.name}"
         with self._uncertain_post(
             ref, action, lambda s: s is not None and (s.last_action or "").lower() == "cancel"
         ):
-            self.client.virtual_machine_scale_set_rolling_upgrades.begin_cancel(ref.resource_group, ref.name)
+            self.client.virtual_machine_scale_set_rolling_upgrades.begin_cancel(
+                ref.resource_group, ref.name, polling=False
+            )
 
     def start(self, ref: ScaleSetRef, kind: str) -> None:
-        """Start an OS-image or extension rolling upgrade; does not wait for it to finish (same read-back)."""
+        """Start an OS-image or extension rolling upgrade; does not wait for it to finish (same read-back, and
+        no poller left running, as for `cancel`)."""
         ops = self.client.virtual_machine_scale_set_rolling_upgrades
         begin = ops.begin_start_os_upgrade if kind == "os" else ops.begin_start_extension_upgrade
         action = f"starting the {kind} rolling upgrade of {ref.name}"
         with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
-            begin(ref.resource_group, ref.name)
+            begin(ref.resource_group, ref.name, polling=False)
 
     @contextmanager
     def _uncertain_post(
