@@ -18,7 +18,7 @@ from vmssroll.cli.app import app
 README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
-def leaves(group=None, prefix=()):  # type: ignore[no-untyped-def]
+def leaves(group=None, prefix=()):
     group = group or typer.main.get_command(app)
     for name, sub in group.commands.items():
         if hasattr(sub, "commands"):
