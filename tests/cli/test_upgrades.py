@@ -168,6 +168,7 @@ def test_restart_refuses_while_rolling_and_says_when_nothing_to_do(vmssroll, emu
 
 
 def test_start_os_upgrade_and_watch(vmssroll, emu):
+    emu.load_scenario("demo")  # a platform image: OS upgrades need one
     set_rolling(emu)
     result = vmssroll("start", "os", *target(), "--yes", "--watch")
     assert result.exit_code == 0, result.output

@@ -193,6 +193,7 @@ def test_a_patch_throttled_beyond_the_budget_changes_nothing(vmssroll, emu):
 
 @pytest.mark.parametrize("kind", ["os", "extension"])
 def test_a_start_whose_answer_is_lost_is_read_back(vmssroll, emu, kind):
+    emu.load_scenario("demo")  # a platform image: OS upgrades need one
     set_rolling(emu)
     emu.faults.add(kind="drop", method="POST", after_commit=True, count=1)
     result = vmssroll("start", kind, *target(), "--yes")
@@ -204,7 +205,7 @@ def test_a_start_whose_answer_is_lost_is_read_back(vmssroll, emu, kind):
 def test_a_start_that_did_not_land_is_exit_4(vmssroll, emu):
     set_rolling(emu)
     emu.faults.add(kind="drop", method="POST", count=1)
-    result = vmssroll("start", "os", *target(), "--yes")
+    result = vmssroll("start", "extension", *target(), "--yes")
     assert result.exit_code == 4
     one_clear_line(result)
 

@@ -72,7 +72,7 @@ CASES: list[tuple[str, str, Callable[[Any], None], tuple[str, ...], set[str]]] =
     ("disable-rolling", "uniform-extension", set_rolling, ("disable-rolling",), {f"{POLICY}.mode"}),
     ("restart", "uniform-probe", _cancelled, ("restart",), set()),
     ("cancel", "uniform-probe", _rolling_running, ("cancel", "--no-wait"), set()),
-    ("start-os", "uniform-probe", set_rolling, ("start", "os"), set()),
+    ("start-os", "demo", set_rolling, ("start", "os"), set()),
     ("start-extension", "uniform-extension", set_rolling, ("start", "extension"), set()),
 ]
 

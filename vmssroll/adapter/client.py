@@ -14,6 +14,7 @@ from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.adapter.requestlog import request_log_policy
 from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError
 from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.ratelimit import read_budgets
 from vmssroll.domain.target import ScaleSetRef
 from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.upgrade import UpgradeStatus
@@ -343,17 +344,8 @@ class Azure:
 
 
 def rate_limits(headers: Mapping[str, str]) -> dict[str, int]:
-    """`x-ms-ratelimit-remaining-subscription-reads: 11998` → {"subscription-reads": 11998}, and Compute's
-    `x-ms-ratelimit-remaining-resource: Microsoft.Compute/HighCostGet3Min;159,...` → one entry per counter."""
-    found: dict[str, int] = {}
-    reads = headers.get("x-ms-ratelimit-remaining-subscription-reads")
-    if reads is not None and reads.strip().isdigit():
-        found["subscription-reads"] = int(reads)
-    for counter in (headers.get("x-ms-ratelimit-remaining-resource") or "").split(","):
-        name, _, left = counter.strip().rpartition(";")
-        if name and left.isdigit():
-            found[name] = int(left)
-    return found
+    """The read budgets an answer states (see `domain.ratelimit`): what the watch slows down for."""
+    return read_budgets(headers)
 
 
 def _document(model: Any, action: str) -> dict[str, Any]:

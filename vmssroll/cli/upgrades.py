@@ -224,6 +224,8 @@ def start(
     """Start an OS-image or extension rolling upgrade (refused while one is running)."""
     limits = deadlines(interval, None, None)
     azure = inv.azure()
+    if kind is Kind.os:
+        _check_os_upgrade(inv, azure)
     latest = azure.latest_upgrade(inv.target)
     if latest is not None and latest.running:
         raise Conflict(
@@ -232,6 +234,22 @@ def start(
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
     azure.start(inv.target, kind.value)
     return _after_start(inv, limits, watch_, {"started": kind.value})
+
+
+def _check_os_upgrade(inv: Invocation, azure: Any) -> None:
+    """Refuse an OS upgrade Azure would refuse (not a platform image), before sending it; note a pinned one."""
+    from vmssroll.domain.image import os_upgrade_note, os_upgrade_refusal
+
+    ss = azure.scale_set(inv.target)
+    refusal = os_upgrade_refusal(ss.name, ss.image)
+    if refusal:
+        raise NotReady(
+            f"{refusal}; nothing was sent",
+            hint=f"roll out a new image version instead: vmssroll set-image {inv.target.args()} --version ...",
+        )
+    note = os_upgrade_note(ss.image)
+    if note:
+        inv.out.note(note)
 
 
 def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any]) -> int:

@@ -56,3 +56,49 @@ def consequence(mode: str | None) -> str:
             return "Automatic mode: EVERY instance is updated at once, with no batches and no health gate."
         case _:
             return "Manual mode: instances stay on their image until you upgrade them (manual upgrade)."
+
+
+# Azure's refusal of `osRollingUpgrade` on a scale set that is not built from a platform image (FACTS.md; quoted by
+# users, status code not verified).
+OS_UPGRADE_NEEDS_PLATFORM_IMAGE = (
+    "The OS Rolling Upgrade API cannot be used on a VM Scale Set unless the VM Scale Set is using a Platform "
+    "Image select the OS by setting imageReference."
+)
+
+
+def image_source(image: Mapping[str, Any]) -> str | None:
+    """What the scale set is built from when it is not a platform image (None: a platform image)."""
+    for key, what in (
+        ("sharedGalleryImageId", "a shared gallery image"),
+        ("communityGalleryImageId", "a community gallery image"),
+    ):
+        if image.get(key):
+            return f"{what} ({image[key]})"
+    if image.get("id"):
+        kind = "a gallery image" if "/galleries/" in str(image["id"]).lower() else "a custom image"
+        return f"{kind} ({image['id']})"
+    if not all(image.get(k) for k in ("publisher", "offer", "sku")):
+        return "no platform image reference (publisher, offer and sku)"
+    return None
+
+
+def os_upgrade_refusal(name: str, image: Mapping[str, Any]) -> str | None:
+    """Why Azure would refuse an OS rolling upgrade of this scale set, or None when it would accept it."""
+    source = image_source(image)
+    if source is None:
+        return None
+    return (
+        f"{name} is built from {source}: an OS rolling upgrade moves instances to the latest platform image "
+        f"version, and Azure refuses it on any other image: {OS_UPGRADE_NEEDS_PLATFORM_IMAGE}"
+    )
+
+
+def os_upgrade_note(image: Mapping[str, Any]) -> str | None:
+    """What an OS rolling upgrade of a platform image pinned to a version does (None for `latest`)."""
+    version = str(image.get("version") or "")
+    if image_source(image) is not None or version.lower() == "latest":
+        return None
+    return (
+        f"the image is pinned to version {version or '(none)'}: the OS upgrade moves instances to the latest "
+        "platform image version; instances already on it are not affected"
+    )
