@@ -182,14 +182,17 @@ def test_start_os_upgrade_and_watch(vmssroll, emu):
 def test_start_and_cancel_return_without_a_poller_running_and_poll_nothing_afterwards(vmssroll, emu):
     from tests.conftest import lro_pollers
 
+    emu.load_scenario("demo")  # a platform image: OS upgrades need one
     set_rolling(emu)
     emu.clear_requests()
     assert vmssroll("start", "os", *target(), "--yes").exit_code == 0
     assert vmssroll("cancel", *target(), "--yes", "--no-wait").exit_code == 0
     assert not lro_pollers()
-    # Only the commands' own requests: the latest upgrade read, the POST, and no GET of the operation.
+    # Only the commands' own requests: the scale set and latest upgrade reads, the POST, and no GET of the
+    # operation.
     paths = [(r.method, r.path.rsplit("/", 1)[-1]) for r in emu.requests]
-    assert paths == [("GET", "latest"), ("POST", "osRollingUpgrade"), ("POST", "cancel")], paths
+    expected = [("GET", "web"), ("GET", "latest"), ("POST", "osRollingUpgrade"), ("POST", "cancel")]
+    assert paths == expected, paths
 
 
 def test_max_surge_creates_new_instance_ids(vmssroll, emu):
