@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from tests.emulator.emu_helpers import Sim
+from tests.emulator.emu_helpers import Sim, rolling
+from tests.emulator.test_http import request, vmss_path
+from vmssroll.emulator import Emulator
 
 
 def no_signal(sim: Sim, **changes: Any) -> Sim:
@@ -48,3 +51,90 @@ def test_no_health_signal_never_faults_before_a_batch_and_after_one_as_the_scena
         assert props["progress"]["failedInstanceCount"] == 2
     else:  # the other: the upgrade ran to its end
         assert props["progress"]["successfulInstanceCount"] == 10
+
+
+# --- over HTTP (the served emulator) ------------------------------------------------------------------------
+
+AZURE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}[+-]\d\d:\d\d$")
+
+
+def test_latest_carries_only_type_location_properties_and_azures_times(live: Emulator) -> None:
+    request(live, "PATCH", vmss_path(live), rolling("2.0.0"))
+    status, _, body = request(live, "GET", vmss_path(live, "/rollingUpgrades/latest"))
+    assert status == 200
+    assert set(body) == {"type", "location", "properties"}
+    running = body["properties"]["runningStatus"]
+    assert AZURE_TIME.match(running["startTime"]) and AZURE_TIME.match(running["lastActionTime"])
+    assert running["lastActionTime"] < running["startTime"]  # recorded: tens of ms before
+
+
+@pytest.mark.parametrize(
+    "action", ["/osRollingUpgrade", "/extensionRollingUpgrade", "/rollingUpgrades/cancel"]
+)
+def test_post_actions_answer_202_with_both_operation_urls_and_no_retry_after(
+    live: Emulator, action: str
+) -> None:
+    if action.endswith("cancel"):
+        request(live, "PATCH", vmss_path(live), rolling("2.0.0"))
+    status, headers, body = request(live, "POST", vmss_path(live, action))
+    assert (status, body) == (202, None)
+    assert "retry-after" not in headers
+    operation, location = headers["azure-asyncoperation"], headers["location"]
+    assert "/operations/" in operation and "monitor=true" not in operation
+    assert location.startswith(operation.split("?")[0]) and "monitor=true" in location
+    path = location.split(live.url, 1)[1]
+    assert request(live, "GET", path)[0] == 202  # still running
+    live.clock.advance(3600)
+    status, _, body = request(live, "GET", path)
+    assert (status, body) == (200, None)  # done: 200 with an empty body
+
+
+def test_cancel_ends_the_start_operation_succeeded_a_second_later(live: Emulator) -> None:
+    _, started, _ = request(live, "POST", vmss_path(live, "/osRollingUpgrade"))
+    live.clock.advance(10)
+    _, cancelled, _ = request(live, "POST", vmss_path(live, "/rollingUpgrades/cancel"))
+
+    def op(headers: dict[str, str]) -> str:
+        return str(request(live, "GET", headers["azure-asyncoperation"].split(live.url, 1)[1])[2]["status"])
+
+    assert (op(started), op(cancelled)) == ("InProgress", "InProgress")
+    live.clock.advance(1)
+    assert (op(started), op(cancelled)) == ("Succeeded", "InProgress")
+    live.clock.advance(20)  # the batch in flight is done
+    assert op(cancelled) == "Succeeded"
+    props = request(live, "GET", vmss_path(live, "/rollingUpgrades/latest"))[2]["properties"]
+    assert (props["runningStatus"]["code"], props["runningStatus"]["lastAction"]) == ("Cancelled", "Cancel")
+    assert (
+        props["progress"]["pendingInstanceCount"] == 8 and props["progress"]["successfulInstanceCount"] == 2
+    )
+
+
+def test_manual_upgrade_accepts_a_star_on_uniform(live: Emulator) -> None:
+    request(live, "PATCH", vmss_path(live), {"properties": {"virtualMachineProfile": {
+        "storageProfile": {"imageReference": {"version": "2.0.0"}}}}})  # fmt: skip
+    status, headers, _ = request(live, "POST", vmss_path(live, "/manualupgrade"), {"instanceIds": ["*"]})
+    assert status == 202 and headers["azure-asyncoperation"]
+    assert all(v["phase"] == "updating" for v in live.vms("rg-demo", "web"))
+
+
+def test_a_mode_sent_in_lower_case_is_stored_and_returned_in_azures_spelling(live: Emulator) -> None:
+    status, _, body = request(
+        live, "PATCH", vmss_path(live), {"properties": {"upgradePolicy": {"mode": "rolling"}}}
+    )
+    assert status == 200 and body["properties"]["upgradePolicy"]["mode"] == "Rolling"
+    assert request(live, "GET", vmss_path(live))[2]["properties"]["upgradePolicy"]["mode"] == "Rolling"
+    live.load_scenario({**live.scenario, "scale_sets": [
+        {**live.scenario["scale_sets"][0], "upgrade_policy": {"mode": "AUTOMATIC"}}]})  # fmt: skip
+    assert request(live, "GET", vmss_path(live))[2]["properties"]["upgradePolicy"]["mode"] == "Automatic"
+
+
+def test_os_upgrade_of_a_custom_image_is_refused_with_azures_message(live: Emulator) -> None:
+    live.load_scenario("uniform-extension")  # a gallery image
+    status, _, body = request(live, "POST", vmss_path(live, "/osRollingUpgrade"))
+    assert status == 409 and body["error"]["code"] == "OperationNotAllowed"
+    assert body["error"]["message"] == (
+        "The OS Rolling Upgrade API cannot be used on a VM Scale Set unless the VM Scale Set is using a Platform "
+        "Image select the OS by setting imageReference."
+    )
+    assert request(live, "GET", vmss_path(live, "/rollingUpgrades/latest"))[0] == 404  # nothing started
+    assert request(live, "POST", vmss_path(live, "/extensionRollingUpgrade"))[0] == 202

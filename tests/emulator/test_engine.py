@@ -96,11 +96,13 @@ def test_cancel_lets_in_flight_instances_finish_then_restart_with_empty_patch(si
     assert resp.status == 202 and "monitor=true" in resp.headers["Location"]
     status = sim.latest()["properties"]["runningStatus"]
     assert status["code"] == "RollingForward" and status["lastAction"] == "Cancel"
-    assert status["lastActionTime"] == "2026-01-01T00:00:10.000Z"
+    assert status["lastActionTime"] == "2026-01-01T00:00:10.0000000+00:00"
     op = sim.call("GET", resp.headers["Location"].split("https://x")[1].split("?")[0])
     assert op.body["status"] == "InProgress"
     sim.advance(20)
-    assert sim.latest()["properties"]["runningStatus"]["code"] == "Cancelled"
+    props = sim.latest()["properties"]
+    assert props["runningStatus"]["code"] == "Cancelled" and props["runningStatus"]["lastAction"] == "Cancel"
+    assert props["progress"]["pendingInstanceCount"] == 8  # the instances not reached stay pending
     assert (
         sim.call("GET", resp.headers["Location"].split("https://x")[1].split("?")[0]).body["status"]
         == "Succeeded"
@@ -116,8 +118,8 @@ def test_cancel_lets_in_flight_instances_finish_then_restart_with_empty_patch(si
     assert sim.patch({}).status == 200
     props = sim.latest()["properties"]
     assert props["runningStatus"] == {
-        "code": "RollingForward", "startTime": "2026-01-01T00:10:30.000Z", "lastAction": "Start",
-        "lastActionTime": "2026-01-01T00:10:30.000Z",
+        "code": "RollingForward", "startTime": "2026-01-01T00:10:30.0000000+00:00", "lastAction": "Start",
+        "lastActionTime": "2026-01-01T00:10:29.9700000+00:00",  # recorded: a few tens of ms before startTime
     }  # fmt: skip
     assert props["progress"]["pendingInstanceCount"] + props["progress"]["inProgressInstanceCount"] == 8
     sim.advance(3600)

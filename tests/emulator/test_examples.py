@@ -38,7 +38,8 @@ def test_get_latest_matches_the_maximum_set_example() -> None:
     faulted = sim.latest()
     same_shape(faulted, theirs)
     assert set(faulted["properties"]) == set(theirs["properties"])
-    assert set(faulted) == set(theirs)
+    # the example has id, name and tags; real answers carry only these three (FACTS.md)
+    assert set(faulted) == {"type", "location", "properties"} < set(theirs)
 
 
 def test_post_actions_answer_202_with_a_location_like_the_examples() -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from vmssroll.domain.model import Extension, Health, Instance, ScaleSet, UpgradePolicy
+from vmssroll.domain.policy import canonical_mode
 from vmssroll.domain.upgrade import Progress, UpgradeStatus
 
 Doc = Mapping[str, Any]
@@ -83,7 +84,7 @@ def scale_set_from_rest(doc: Doc) -> ScaleSet:
         sku=_get(doc, "sku", "name"),
         etag=_str(doc.get("etag")),
         upgrade_policy=UpgradePolicy(
-            mode=_str(policy.get("mode")),
+            mode=canonical_mode(_str(policy.get("mode"))),
             rolling={k: v for k, v in _obj(policy.get("rollingUpgradePolicy")).items() if v is not None},
             automatic_os=_obj(policy.get("automaticOSUpgradePolicy")),
         ),

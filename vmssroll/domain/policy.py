@@ -114,6 +114,13 @@ class PolicyInvalid(InvalidInput):
         return [p.message for p in self.problems]
 
 
+def canonical_mode(value: str | None) -> str | None:
+    """A mode as Azure spells it, whatever the case read (`rolling` → `Rolling`); an unknown one as given."""
+    if value is None:
+        return None
+    return next((m for m in MODES if m.lower() == value.strip().lower()), value)
+
+
 def check_mode(value: Any, *, where: str = "--mode") -> str:
     for mode in MODES:
         if isinstance(value, str) and value.strip().lower() == mode.lower():

@@ -13,7 +13,7 @@ from . import arm, render
 from .arm import ArmError, Response
 from .engine import Engine
 from .rolling import Roller
-from .state import Instance, ScaleSet, World, keep_protected_settings, merge
+from .state import Instance, ScaleSet, World, canonical_enums, keep_protected_settings, merge
 from .validate import validate_model
 
 _READ_ONLY = ("id", "name", "type", "etag")
@@ -253,6 +253,7 @@ class Arm:
         new = merge(ss.model, self._body_dict(req))
         keep_protected_settings(ss.profile, (new.get("properties") or {}).get("virtualMachineProfile") or {})
         validate_model(self.engine, self.world, new, ss.model)
+        canonical_enums(new)
         ss.model = new
         ss.etag += 1
         return self._written(req, ss, 200)
@@ -266,6 +267,7 @@ class Arm:
         if not body.get("location"):
             raise arm.invalid_parameter("location", "The 'location' property is required.")
         validate_model(self.engine, self.world, body, ss.model if ss else None)
+        canonical_enums(body)
         if ss is not None:
             ss.model = body
             ss.etag += 1
@@ -321,6 +323,8 @@ class Arm:
             raise arm.invalid_parameter(
                 "instanceIds", "The 'instanceIds' list must contain at least one instance ID."
             )
+        if "*" in [str(i) for i in ids]:  # Azure accepts ["*"] on Uniform: every instance
+            ids = list(ss.instances)
         missing = [str(i) for i in ids if str(i) not in ss.instances]
         if missing:
             raise arm.invalid_parameter("instanceIds", f"Instance IDs not found: {', '.join(missing)}.")
@@ -358,6 +362,11 @@ class Arm:
         return self._accepted(req, ss, op.op_id)
 
     def os_upgrade(self, req: Request, p: dict[str, str]) -> Response:
+        ss = self._vmss(p)
+        image = (ss.profile.get("storageProfile") or {}).get("imageReference") or {}
+        custom = any(image.get(k) for k in ("id", "sharedGalleryImageId", "communityGalleryImageId"))
+        if custom or not all(image.get(k) for k in ("publisher", "offer", "sku")):  # not a platform image
+            raise arm.custom_image_os_upgrade()
         return self._start(req, p, "OS")
 
     def extension_upgrade(self, req: Request, p: dict[str, str]) -> Response:

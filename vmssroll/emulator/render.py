@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from typing import Any
 
-from .arm import VMSS_TYPE, iso, vmss_id
+from .arm import VMSS_TYPE, azure_time, iso, vmss_id
 from .engine import Engine
 from .state import (
     ROLLING_DEFAULTS,
@@ -177,25 +178,31 @@ def progress(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, int]
     }
 
 
+# Recorded: the Start action's time "may be a few tens of milliseconds before startTime" (FACTS.md).
+_START_ACTION_LEAD = timedelta(milliseconds=30)
+
+
 def rolling_status(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, Any]:
+    """`rollingUpgrades/latest` as Azure answers it: only type, location and properties at the top (no id, name
+    or tags), times with 7-digit fractions and an offset."""
+    action_time = up.last_action_time
+    if action_time is not None and up.last_action == "Start":
+        action_time -= _START_ACTION_LEAD
     props: dict[str, Any] = {
         "policy": dict(up.policy),
         "runningStatus": {
             "code": up.code,
-            "startTime": iso(up.start_time),
+            "startTime": azure_time(up.start_time),
             "lastAction": up.last_action,
-            "lastActionTime": iso(up.last_action_time),
+            "lastActionTime": azure_time(action_time),
         },
         "progress": progress(engine, ss, up),
     }
     if up.error:
         props["error"] = dict(up.error)
     return {
-        "id": vmss_id(ss.sub, ss.rg, ss.name) + "/rollingUpgrades/latest",
-        "name": "latest",
         "type": "Microsoft.Compute/virtualMachineScaleSets/rollingUpgrades",
         "location": ss.location,
-        "tags": copy.deepcopy(ss.model.get("tags") or {}),
         "properties": props,
     }
 

@@ -20,6 +20,8 @@ from . import arm
 from .engine import Engine
 from .state import Instance, Operation, RollingUpgrade, ScaleSet, effective_policy
 
+START_OP_AFTER_CANCEL = 1.0  # seconds: recorded "about a second after the cancel is accepted"
+
 
 def batch_instances(capacity: int, max_batch_percent: int) -> int:
     """maxBatchInstancePercent as a count of instances: "20% of 10 instances = batches of two"; fractions of an
@@ -116,8 +118,16 @@ class Roller:
         up.last_action = "Cancel"
         up.last_action_time = self.engine.now
         up.cancel_ops.append(op)
+        # Recorded: the start's operation ends Succeeded about a second after the cancel is accepted; the
+        # upgrade turns Cancelled once the batch in flight is done (its instances not reached stay pending),
+        # and the cancel's own operation ends then.
+        self.engine.after(START_OP_AFTER_CANCEL, lambda: self._finish_start_ops(up))
         if not up.current:
             self._end(up, "Cancelled")
+
+    def _finish_start_ops(self, up: RollingUpgrade) -> None:
+        for op in up.ops:
+            op.finish(self.engine.now)
 
     def _end(self, up: RollingUpgrade, code: str) -> None:
         now = self.engine.now
@@ -126,7 +136,7 @@ class Roller:
             if code == "Completed":
                 op.finish(now)
             elif code == "Cancelled":
-                op.finish(now, "Canceled", arm.cancelled_error())
+                pass  # the start's operation ends Succeeded a second after the cancel (`cancel`)
             else:
                 op.finish(now, "Failed", up.error)
         for op in up.cancel_ops:

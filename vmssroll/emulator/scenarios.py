@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .scenario_format import SCALE_SET, SCENARIO, ScenarioError, check
-from .state import Instance, ScaleSet, Timings, World, canonical
+from .state import Instance, ScaleSet, Timings, World, canonical, canonical_enums
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -152,6 +152,7 @@ def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
                              "sku": sku, "properties": props}  # fmt: skip
     if zones:
         model["zones"] = zones
+    canonical_enums(model)
     ss = ScaleSet(sub, rg["name"], spec["name"], model, now)
     ss.timings = Timings(**{k: float(v) for k, v in (spec.get("timings") or {}).items()})
     ss.no_signal_passes = spec.get("no_signal_after_batch") == "passed"

@@ -142,8 +142,9 @@ class ScaleSet:
 
     @property
     def mode(self) -> str:
+        """Automatic | Manual | Rolling, whatever the case stored."""
         up = self.props.get("upgradePolicy") or {}
-        return str(up.get("mode", "Manual")).capitalize()
+        return str(up.get("mode") or "Manual").capitalize()
 
     @property
     def zones(self) -> list[str]:
@@ -264,6 +265,25 @@ def keep_protected_settings(old_profile: dict[str, Any], new_profile: dict[str, 
             old_val = (old.get("properties") or {}).get(key)
             if old_val is not None and key not in props:
                 props[key] = copy.deepcopy(old_val)
+
+
+# Enum values Azure stores in its own spelling whatever the case they were sent in (FACTS.md: `mode` sent as
+# `rolling` is stored and returned as `Rolling`): property path -> canonical values.
+ENUMS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("properties", "upgradePolicy", "mode"): ("Automatic", "Manual", "Rolling"),
+    ("properties", "orchestrationMode"): ("Uniform", "Flexible"),
+}
+
+
+def canonical_enums(model: dict[str, Any]) -> None:
+    """Store enum values in Azure's spelling (compared case-insensitively); unknown values stay as sent."""
+    for path, values in ENUMS.items():
+        parent: Any = model
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get(path[-1]), str):
+            sent = parent[path[-1]]
+            parent[path[-1]] = next((v for v in values if v.lower() == sent.lower()), sent)
 
 
 def effective_policy(model: dict[str, Any]) -> dict[str, Any]:
