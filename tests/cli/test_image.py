@@ -25,7 +25,8 @@ def test_set_image_patches_only_the_image_and_starts_a_rolling_upgrade(vmssroll,
     result = vmssroll("set-image", *target(), "--version", "2.0.0", "--yes", "-o", "json")
     assert result.exit_code == 0, result.output
     assert result.json()["imageReference"]["id"].endswith("/versions/2.0.0")
-    assert "a rolling upgrade starts at once" in result.stderr
+    assert "What this sets in motion: starts a rolling upgrade of 10 instances" in result.stderr
+    assert result.json()["consequence"]["effect"] == "rolling-upgrade"
     patches = [r for r in emu.requests if r.method == "PATCH"]
     assert len(patches) == 1 and patches[0].if_match
     assert patches[0].body == {
@@ -57,4 +58,4 @@ def test_set_image_in_automatic_mode_warns_loudly(vmssroll, emu):
     patch(emu, {"properties": {"upgradePolicy": {"mode": "Automatic"}}})
     result = vmssroll("set-image", *target(), "--version", "2.0.0", "--yes")
     assert result.exit_code == 0
-    assert "EVERY instance is updated at once" in result.stderr
+    assert "upgrades all 10 instances at once (Automatic mode: no batches, no health checks)" in result.stderr

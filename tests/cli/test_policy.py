@@ -396,7 +396,8 @@ def test_set_dry_run_shows_the_diff_and_sends_nothing(vmssroll, emu):
     assert result.exit_code == 0, result.output
     assert "dry run: nothing sent" in result.stdout
     assert "maxSurge" in result.stdout and "PT2M" in result.stdout and "PT0S" in result.stdout
-    assert writes(emu) == [] and [r.method for r in emu.requests] == ["GET"]
+    # the scale set, the latest upgrade and the instances (for what the change sets in motion), all reads
+    assert writes(emu) == [] and [r.method for r in emu.requests] == ["GET"] * 3
     assert emu.vmss(RG, NAME) == before
     doc = vmssroll("policy", "set", *target(), "--max-surge", "--dry-run", "-o", "json").json()
     assert doc["dryRun"] is True and doc["applied"] is False

@@ -316,9 +316,12 @@ def test_enable_rolling_warns_about_instances_behind_the_model(vmssroll, emu):
     emu.clear_requests()
     result = vmssroll("enable-rolling", *target(), "--dry-run", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert "10 of 10 instances are not on the latest model (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)" in result.stderr
-    assert "may start a rolling upgrade for them at once" in result.stderr
-    assert json.loads(result.stdout)["dryRun"] is True
+    doc = json.loads(result.stdout)
+    assert doc["consequence"]["text"].startswith("starts a rolling upgrade of 10 instances")
+    assert (
+        "not verified: Azure may start it at once or with the next model change" in doc["consequence"]["text"]
+    )
+    assert doc["dryRun"] is True and doc["consequence"]["plan"]["candidates"] == [str(i) for i in range(10)]
     assert writes(emu) == []
 
 
@@ -371,9 +374,11 @@ def test_disable_rolling_says_a_running_upgrade_goes_on(vmssroll, emu):
     set_rolling(emu)
     push_image(emu, "2.0.0")  # Rolling: a model change starts an upgrade
     emu.clear_requests()
-    result = vmssroll("disable-rolling", *target(), "--yes")
+    result = vmssroll("disable-rolling", *target(), "--yes", "--force")  # refused without --force
     assert result.exit_code == 0, result.output
-    assert "a rolling upgrade is RollingForward now: switching to Manual does not stop it" in result.stderr
+    assert (
+        "the running upgrade (RollingForward) goes on: switching to Manual does not stop it" in result.stderr
+    )
     assert not any(r.path.endswith("/cancel") for r in emu.requests)
 
 

@@ -104,6 +104,13 @@ DebugOpt = Annotated[
         "--debug", help="As --verbose, plus each request's headers (secrets redacted), bodies and tracebacks."
     ),
 ]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Send a write refused for safety (failed checks, or a dangerous consequence); Azure may still refuse it.",
+    ),
+]
 
 
 @dataclass

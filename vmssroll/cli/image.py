@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.cli.common import ForceOpt, Invocation, command, confirm
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode
-from vmssroll.domain.image import check_image_args, consequence, new_image_reference
+from vmssroll.domain.image import check_image_args, new_image_reference
 from vmssroll.domain.policy import Difference
 
 app = typer.Typer()
@@ -26,8 +26,14 @@ def set_image(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: ForceOpt = False,
 ) -> int:
-    """Change the model's image (PATCH of storageProfile.imageReference with If-Match); says what follows."""
+    """Change the model's image (PATCH of storageProfile.imageReference with If-Match); says what follows.
+
+    Refused (exit 3) while a rolling upgrade is running, since Azure would change its target mid-flight,
+    unless --force."""
+    from vmssroll.cli.writes import guard, judge, preview, show
+    from vmssroll.domain.consequence import Write, WriteKind
     from vmssroll.ui.policy import changes_view
 
     check_image_args(version=version, image_id=image_id)
@@ -39,14 +45,24 @@ def set_image(
         for k, v in wanted.items()
         if ss.image.get(k) != v
     ]
-    doc = {"scaleSet": ss.id, "dryRun": dry_run, "changes": [c.__dict__ for c in changes], "applied": False}
-    if not changes or dry_run:
-        title = "Would change (dry run: nothing sent):" if dry_run else ""
-        inv.out.result(doc, changes_view(changes, title=title))
+    doc: dict[str, Any] = {
+        "scaleSet": ss.id,
+        "dryRun": dry_run,
+        "changes": [c.__dict__ for c in changes],
+        "applied": False,
+        "consequence": None,
+    }
+    if not changes:
+        inv.out.result(doc, changes_view(changes, title=""))
         return ExitCode.OK
-    if not yes:
-        inv.out.say(changes_view(changes, title=f"Model change for {ss.name}:"))
-    inv.out.note(consequence(ss.upgrade_policy.mode))
+    result = judge(inv, azure, ss, Write(WriteKind.MODEL))
+    doc["consequence"] = result.to_json()
+    if dry_run:
+        title = "Would change (dry run: nothing sent):"
+        return preview(inv, doc, result, changes_view(changes, title=title), force=force)
+    inv.out.say(changes_view(changes, title=f"Model change for {ss.name}:"))
+    show(inv, result)
+    guard(inv, result, force=force)
     confirm(inv, f"Change the image of {ss.name}?", yes=yes)
     body = {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": wanted}}}}
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, command
+from vmssroll.cli.common import ForceOpt, Invocation, command
 from vmssroll.cli.policy_change import apply_change, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
@@ -108,8 +108,11 @@ def set_policy(
     mode: ModeOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
+    force: ForceOpt = False,
 ) -> int:
-    """Change only the given fields with one PATCH (If-Match), then read back and confirm."""
+    """Change only the given fields with one PATCH (If-Match), then read back and confirm.
+
+    Says first what the change sets in motion; refuses (exit 3) a dangerous one unless --force."""
     change = policy.change()
     if change.empty:
         raise InvalidInput("nothing to set: give policy flags, --file or --mode")
@@ -117,7 +120,9 @@ def set_policy(
         raise InvalidInput("stdin is not a terminal, so pass --yes to confirm (or --dry-run to only look)")
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
+    instances = None
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
-        # The same checks as enable-rolling (no waiting, no --force): exit 3 with the fixes when not ready.
-        ss = require_ready(inv, azure, change).scale_set
-    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes)
+        # The same checks as enable-rolling (no waiting): exit 3 with the fixes when not ready, unless --force.
+        facts = require_ready(inv, azure, change, force=force)
+        ss, instances = facts.scale_set, facts.instances
+    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, instances=instances)

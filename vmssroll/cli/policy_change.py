@@ -3,6 +3,7 @@ health, refuse or go on, and apply a policy change with one PATCH."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from vmssroll.cli.common import Invocation, confirm
@@ -121,9 +122,20 @@ def require_ready(
 
 
 def apply_change(
-    inv: Invocation, azure: Any, ss: ScaleSet, change: rules.PolicyChange, *, dry_run: bool, yes: bool
+    inv: Invocation,
+    azure: Any,
+    ss: ScaleSet,
+    change: rules.PolicyChange,
+    *,
+    dry_run: bool,
+    yes: bool,
+    force: bool = False,
+    instances: Sequence[Instance] | None = None,
 ) -> int:
-    """Diff, confirm, PATCH only upgradePolicy with If-Match, read back and confirm (shared with enable-rolling)."""
+    """Diff, what it sets in motion, confirm, PATCH only upgradePolicy with If-Match, read back and confirm
+    (shared with enable-rolling and disable-rolling). A dangerous consequence is refused unless `force`."""
+    from vmssroll.cli.writes import guard, judge, preview, show
+    from vmssroll.domain.consequence import Write
     from vmssroll.ui.policy import changes_view, findings_view
 
     before = ss.upgrade_policy
@@ -142,12 +154,17 @@ def apply_change(
         "applied": False,
         "warnings": [f.message for f in findings],
     }
-    if not changes or dry_run:
-        inv.out.result(
-            doc, changes_view(changes, title="Would change (dry run: nothing sent):" if dry_run else "")
-        )
+    if not changes:
+        inv.out.result({**doc, "consequence": None}, changes_view(changes, title=""))
         return ExitCode.OK
+    result = judge(inv, azure, ss, Write.policy(change), instances=instances)
+    doc["consequence"] = result.to_json()
+    if dry_run:
+        title = "Would change (dry run: nothing sent):"
+        return preview(inv, doc, result, changes_view(changes, title=title), force=force)
     inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
+    show(inv, result)
+    guard(inv, result, force=force)
     confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)
     stored = azure.patch(
         inv.target,

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
-from vmssroll.cli.common import Invocation, command
+from vmssroll.cli.common import ForceOpt, Invocation, command
 from vmssroll.cli.policy_change import apply_change, preflight, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
 from vmssroll.domain.errors import ExitCode, InvalidInput
-from vmssroll.domain.prereq import Facts, Purpose
+from vmssroll.domain.prereq import Purpose
 
 ForOpt = Annotated[
     Purpose, typer.Option("--for", help="What to check for: rolling, max-surge or os-upgrade.")
@@ -26,10 +26,6 @@ WaitHealthyOpt = Annotated[
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and show the change; send nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-ForceOpt = Annotated[
-    bool,
-    typer.Option("--force", help="Send the change although checks failed (Azure may still refuse it)."),
-]
 
 app = typer.Typer()
 
@@ -43,25 +39,6 @@ def check(inv: Invocation, purpose: ForOpt = Purpose.ROLLING) -> int:
     doc = report.to_json()
     inv.out.result(doc, report_view(doc))
     return ExitCode.OK if report.ready else ExitCode.NOT_READY
-
-
-def warn_behind(inv: Invocation, facts: Facts) -> None:
-    from vmssroll.domain.health import count_health
-
-    if facts.instances_unknown is not None:
-        inv.out.warn(
-            f"{facts.instances_unknown.line()}: whether any instance is behind the model is unknown, and "
-            "switching to Rolling may start a rolling upgrade at once"
-        )
-        return
-    counts = count_health(facts.members)
-    if counts.behind:
-        inv.out.warn(
-            f"{len(counts.behind)} of {counts.total} instances are not on the latest model "
-            f"({', '.join(counts.behind)}): switching to Rolling may start a rolling upgrade for them at once"
-        )
-    else:
-        inv.out.note(f"all {counts.total} instances run the latest model: the switch alone starts no upgrade")
 
 
 def need_answer(inv: Invocation, *, dry_run: bool, yes: bool) -> None:
@@ -90,25 +67,24 @@ def enable_rolling(
     need_answer(inv, dry_run=dry_run, yes=yes)
     azure = inv.azure()
     facts = require_ready(inv, azure, change, wait=wait, force=force)
-    warn_behind(inv, facts)
-    return apply_change(inv, azure, facts.scale_set, change, dry_run=dry_run, yes=yes)
+    return apply_change(
+        inv, azure, facts.scale_set, change, dry_run=dry_run, yes=yes, force=force, instances=facts.instances
+    )
 
 
 @command(app, "disable-rolling")
-def disable_rolling(inv: Invocation, dry_run: DryRunOpt = False, yes: YesOpt = False) -> int:
-    """Back to Manual at once: no new automatic rollouts. A running upgrade is not cancelled by this."""
+def disable_rolling(
+    inv: Invocation, dry_run: DryRunOpt = False, yes: YesOpt = False, force: ForceOpt = False
+) -> int:
+    """Back to Manual at once: no new automatic rollouts. A running upgrade is not cancelled by this: while one
+    runs, the switch is refused (exit 3) unless --force."""
 
     need_answer(inv, dry_run=dry_run, yes=yes)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
-    latest = azure.latest_upgrade(inv.target)
-    cancel = f"`vmssroll cancel {inv.target.args()}`"
-    if latest is not None and latest.running:
-        inv.out.warn(
-            f"a rolling upgrade is {latest.code} now: switching to Manual does not stop it; run {cancel}"
-        )
-    else:
-        inv.out.note(
-            f"switching to Manual stops new automatic rollouts; it never cancels a running upgrade ({cancel} does)"
-        )
-    return apply_change(inv, azure, ss, rules.PolicyChange(mode="Manual"), dry_run=dry_run, yes=yes)
+    inv.out.note(
+        "switching to Manual stops new automatic rollouts; it never cancels a running upgrade "
+        f"(`vmssroll cancel {inv.target.args()}` does)"
+    )
+    change = rules.PolicyChange(mode="Manual")
+    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.domain.consequence import InstancesUnknown
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import Conflict, ExitCode, NotReady
 from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
@@ -122,9 +123,11 @@ def watch(
     from vmssroll.cli.watching import follow
 
     limits = deadlines(interval, timeout, progress_deadline)
-    verdict, _ = follow(inv, limits, events_file=events)
+    verdict, snap = follow(inv, limits, events_file=events)
     if inv.out.terminal and not inv.json:
         inv.out.note(verdict.message)
+    if not inv.json:
+        _next_step(inv, None, snap, listing=False)
     return int(verdict.exit_code)
 
 
@@ -146,6 +149,7 @@ def wait(
         "exitCode": int(verdict.exit_code),
         "upgrade": snap.status.document if snap and snap.status else None,
         "unknown": {missing.part: missing.reason} if missing else {},
+        "nextStep": _next_step(inv, None, snap, listing=False),
     }
     if missing and not inv.json:
         inv.out.note(missing.line())
@@ -173,6 +177,7 @@ def cancel(
         "cancelRequested": True,
         "message": verdict.message,
         "upgrade": snap.status.document if snap and snap.status else None,
+        "nextStep": _next_step(inv, azure, snap, listing=True),
     }
     inv.out.result(doc, verdict.message)
     return ExitCode.OK if verdict.exit_code in (ExitCode.CANCELLED, ExitCode.OK) else int(verdict.exit_code)
@@ -182,7 +187,13 @@ def cancel(
 def restart(
     inv: Invocation, yes: YesOpt = False, watch_: WatchOpt = False, interval: IntervalOpt = "10s"
 ) -> int:
-    """Restart after a cancel or a fault with an empty model update (PATCH with If-Match, touching nothing)."""
+    """Restart after a cancel or a fault with an empty model update (PATCH with If-Match, touching nothing).
+
+    With no instance behind the model the stopped upgrade was an OS image or extension upgrade: it says so and
+    names `start` (exit 3, nothing sent)."""
+    from vmssroll.cli.writes import judge, read_instances, show
+    from vmssroll.domain.consequence import Effect, Write, WriteKind
+
     limits = deadlines(interval, None, None)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
@@ -192,25 +203,34 @@ def restart(
             f"an upgrade is already {latest.code} on {ss.name}",
             hint=f"follow it: vmssroll watch {inv.target.args()}",
         )
-    behind = summarize(azure.instances(inv.target)).behind
-    if not behind:
-        inv.out.result(
-            {"restarted": False, "message": "nothing to do: every instance is on the latest model"},
-            "Nothing to do: every instance is on the latest model.",
-        )
+    instances = read_instances(inv, azure)
+    result = judge(inv, azure, ss, Write(WriteKind.RESTART), instances=instances, latest=latest)
+    if result.effect is Effect.NOTHING_TO_DO:
+        if result.next_step is not None:
+            raise NotReady(
+                f"nothing to restart on {ss.name}: {result.text}",
+                hint=f"start it again: {result.next_step.command(inv.target.args())}",
+            )
+        message = "Nothing to do: every instance is on the latest model."
+        inv.out.result({"restarted": False, "message": message, "consequence": result.to_json()}, message)
         return ExitCode.OK
     if (ss.upgrade_policy.mode or "Manual") != "Rolling":
         raise NotReady(
             f"{ss.name} is in {ss.upgrade_policy.mode or 'Manual'} mode: an empty model update starts no rolling upgrade",
             hint=f"switch with `vmssroll enable-rolling {inv.target.args()}`",
         )
-    inv.out.note(
-        f"{len(behind)} instance(s) not on the latest model: {', '.join(behind[:20])}{' …' if len(behind) > 20 else ''}"
-    )
+    behind = None if isinstance(instances, InstancesUnknown) else summarize(instances).behind
+    if behind:
+        inv.out.note(
+            f"{len(behind)} instance(s) not on the latest model: {', '.join(behind[:20])}{' …' if len(behind) > 20 else ''}"
+        )
+    if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
+        show(inv, result)
     confirm(inv, f"Restart the rolling upgrade of {ss.name}?", yes=yes)
     # An empty PATCH changes nothing but the etag: a new etag after a lost answer means it landed.
     azure.patch(inv.target, {}, ss.etag, applied=lambda now: now.etag != ss.etag)
-    return _after_start(inv, limits, watch_, {"restarted": True, "behind": list(behind)})
+    doc = {"restarted": True, "behind": None if behind is None else list(behind)}
+    return _after_start(inv, limits, watch_, doc | {"consequence": result.to_json()})
 
 
 @command(app, "start")
@@ -221,7 +241,10 @@ def start(
     watch_: WatchOpt = False,
     interval: IntervalOpt = "10s",
 ) -> int:
-    """Start an OS-image or extension rolling upgrade (refused while one is running)."""
+    """Start an OS-image or extension rolling upgrade of every instance (refused while one is running)."""
+    from vmssroll.cli.writes import judge, show
+    from vmssroll.domain.consequence import Write, WriteKind
+
     limits = deadlines(interval, None, None)
     azure = inv.azure()
     if kind is Kind.os:
@@ -231,9 +254,28 @@ def start(
         raise Conflict(
             f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
         )
+    write = Write(WriteKind.START_OS if kind is Kind.os else WriteKind.START_EXTENSION)
+    result = judge(inv, azure, azure.scale_set(inv.target), write, latest=latest)
+    if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
+        show(inv, result)
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
     azure.start(inv.target, kind.value)
-    return _after_start(inv, limits, watch_, {"started": kind.value})
+    return _after_start(inv, limits, watch_, {"started": kind.value, "consequence": result.to_json()})
+
+
+def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str | None:
+    """The next step after a stop, from the instances the watch saw (or, with `listing`, read now)."""
+    from vmssroll.cli.writes import next_step, read_instances
+
+    status = snap.status if snap else None
+    if status is None or status.code.lower() not in ("cancelled", "faulted"):
+        return None
+    if listing:
+        instances = read_instances(inv, azure)
+        behind = None if isinstance(instances, InstancesUnknown) else len(summarize(instances).behind)
+    else:
+        behind = len(snap.summary.behind) if snap.summary is not None else None
+    return next_step(inv, status, behind)
 
 
 def _check_os_upgrade(inv: Invocation, azure: Any) -> None:
@@ -253,9 +295,12 @@ def _check_os_upgrade(inv: Invocation, azure: Any) -> None:
 
 
 def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any]) -> int:
+    what = f" It {doc['consequence']['text']}." if doc.get("consequence") else ""
     if not watch_:
-        inv.out.result(doc, f"Started. Follow it with: vmssroll watch {inv.target.args()}")
+        inv.out.result(doc, f"Started.{what} Follow it with: vmssroll watch {inv.target.args()}")
         return ExitCode.OK
+    if what and not inv.json:
+        inv.out.note(f"Started.{what}")
     from vmssroll.cli.watching import follow
 
     verdict, _ = follow(inv, limits)

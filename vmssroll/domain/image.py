@@ -47,17 +47,6 @@ def new_image_reference(
     return {**{k: v for k, v in current.items() if k in ("publisher", "offer", "sku")}, "version": version}
 
 
-def consequence(mode: str | None) -> str:
-    """What Azure does with a model change in each upgrade mode."""
-    match (mode or "Manual").lower():
-        case "rolling":
-            return "Rolling mode: a rolling upgrade starts at once, in batches, as the policy says."
-        case "automatic":
-            return "Automatic mode: EVERY instance is updated at once, with no batches and no health gate."
-        case _:
-            return "Manual mode: instances stay on their image until you upgrade them (manual upgrade)."
-
-
 # Azure's refusal of `osRollingUpgrade` on a scale set that is not built from a platform image (FACTS.md; quoted by
 # users, status code not verified).
 OS_UPGRADE_NEEDS_PLATFORM_IMAGE = (

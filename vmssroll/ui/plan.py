@@ -37,7 +37,7 @@ def plan_view(doc: Mapping[str, Any]) -> RenderableType:
                 Text("(--all plans a re-image of every instance, as an OS or extension upgrade would)")
             )
         return Group(*parts)
-    parts += [Text(""), _batch_table(doc)]
+    parts += [Text(""), batch_table(doc)]
     if doc["policy"].get("maxSurge"):
         parts.append(Text(f"MaxSurge: at most {doc['peakInstances']} instances exist at once."))
     style = "bold red" if doc["refused"] else "green"
@@ -78,7 +78,8 @@ def _instances_line(plan: Mapping[str, Any]) -> str:
     return f"{len(plan['candidates'])} of {plan['capacity']} {what}{sick}"
 
 
-def _batch_table(plan: Mapping[str, Any]) -> RenderableType:
+def batch_table(plan: Mapping[str, Any]) -> RenderableType:
+    """The batches in order, with the health checks before and after each (also under a write's consequence)."""
     policy = plan["policy"]
     t = table(
         "#",

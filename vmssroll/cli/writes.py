@@ -1,0 +1,111 @@
+"""What every write shares: read what the consequence needs, show it, and refuse the dangerous ones unless
+--force."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from vmssroll.cli.common import Invocation
+from vmssroll.domain.consequence import Consequence, InstancesUnknown, Write, consequence
+from vmssroll.domain.errors import AuthFailed, AzureRequestFailed, NotReady
+
+if TYPE_CHECKING:
+    from vmssroll.domain.model import Instance, ScaleSet
+    from vmssroll.domain.upgrade import UpgradeStatus
+
+_UNREAD: Any = object()
+
+
+def read_instances(inv: Invocation, azure: Any) -> Sequence[Instance] | InstancesUnknown:
+    """The instances, or why they could not be read (a supplementary read: it never aborts the write)."""
+    try:
+        return list(azure.instances(inv.target))
+    except AuthFailed:
+        raise
+    except AzureRequestFailed as err:
+        inv.out.warn(
+            f"the instances could not be read ({err.message}): what the write sets in motion is unsure"
+        )
+        return InstancesUnknown(err.message)
+
+
+def judge(
+    inv: Invocation,
+    azure: Any,
+    ss: ScaleSet,
+    write: Write,
+    *,
+    instances: Sequence[Instance] | InstancesUnknown | None = None,
+    latest: UpgradeStatus | None = _UNREAD,
+) -> Consequence:
+    """The write's consequence; reads the latest upgrade and the instances unless the command has them."""
+    if latest is _UNREAD:
+        latest = azure.latest_upgrade(inv.target)
+    if instances is None:
+        instances = read_instances(inv, azure)
+    return consequence(ss, instances, latest, write)
+
+
+def show(inv: Invocation, result: Consequence) -> None:
+    """The consequence on stderr, beside the diff and before the question (the JSON result carries it too)."""
+    from vmssroll.ui.consequence import consequence_view
+
+    inv.out.say(consequence_view(result.to_json()))
+
+
+def preview(inv: Invocation, doc: dict[str, Any], result: Consequence, diff: Any, *, force: bool) -> int:
+    """--dry-run: the diff and the consequence as the result; one that would be refused exits 3 all the same."""
+    from vmssroll.domain.errors import ExitCode
+    from vmssroll.ui.consequence import consequence_view
+
+    if result.refusal is None or force:
+        inv.out.result(doc, consequence_view(result.to_json(), above=diff))
+    else:
+        inv.out.say(diff)
+        show(inv, result)
+    guard(inv, result, force=force)
+    return ExitCode.OK
+
+
+def guard(inv: Invocation, result: Consequence, *, force: bool) -> None:
+    """Refuse a dangerous write (exit 3, nothing sent) unless --force; with --force, say loudly what goes."""
+    if result.refusal is None:
+        return
+    if not force:
+        raise NotReady(f"refused: {result.refusal.message}; nothing was sent", hint=_hint(inv, result))
+    inv.out.warn(f"--force: sending although {result.refusal.message}")
+
+
+def next_step(inv: Invocation, status: UpgradeStatus | None, behind: int | None) -> str | None:
+    """After a cancelled or faulted upgrade: the command that carries on, by the kind of upgrade it was (a note
+    on stderr, and returned for the JSON result)."""
+    from vmssroll.domain.consequence import NextStep, after_stop
+
+    step = after_stop(status, behind)
+    if step is None or status is None:
+        return None
+    command = step.command(inv.target.args())
+    if step is NextStep.RESTART:
+        why = f"a model change with {behind} instance(s) still behind: an empty model update rolls them again"
+    else:
+        why = "no instance is behind the model, so it was an OS image or extension upgrade: start it again"
+    inv.out.note(f"The upgrade {status.code.lower()}; {why}: {command}")
+    return command
+
+
+def _hint(inv: Invocation, result: Consequence) -> str:
+    from vmssroll.domain.consequence import Danger
+
+    args = inv.target.args()
+    assert result.refusal is not None
+    match result.refusal.danger:
+        case Danger.MANUAL_WHILE_ROLLING:
+            first = f"to stop the upgrade: vmssroll cancel {args}; "
+        case Danger.MODEL_CHANGE_WHILE_ROLLING:
+            first = f"let it finish (vmssroll wait {args}) or cancel it first; "
+        case Danger.AUTOMATIC_WITH_INSTANCES_BEHIND:
+            first = f"to roll them in batches instead: vmssroll enable-rolling {args}; "
+        case _:
+            first = ""
+    return first + "--force sends it anyway"
