@@ -15,7 +15,6 @@ from vmssroll.domain.consequence import (
     Consequence,
     Danger,
     Effect,
-    InstancesUnknown,
     NextStep,
     Write,
     WriteKind,
@@ -24,9 +23,10 @@ from vmssroll.domain.consequence import (
 )
 from vmssroll.domain.model import Health, Instance, ScaleSet, UpgradePolicy
 from vmssroll.domain.policy import PolicyChange
+from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.upgrade import Progress, UpgradeStatus
 
-UNKNOWN = InstancesUnknown("429 Too Many Requests")
+UNKNOWN = Unknown("instances", "listing throttled: 429 TooManyRequests")
 
 
 def scale_set(mode: str | None, **rolling: Any) -> ScaleSet:
@@ -188,7 +188,7 @@ def test_consequence_table(
     assert text in c.text
     assert c.certain is (behind is not None)
     if behind is None:
-        assert "429 Too Many Requests" in (c.unknown or "")
+        assert "listing throttled: 429 TooManyRequests" in (c.unknown or "")
     doc = c.to_json()
     assert doc["effect"] == effect.value and doc["text"] == c.text and doc["certain"] is c.certain
 

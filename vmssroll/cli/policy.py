@@ -124,5 +124,5 @@ def set_policy(
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
         # The same checks as enable-rolling (no waiting): exit 3 with the fixes when not ready, unless --force.
         facts = require_ready(inv, azure, change, force=force)
-        ss, instances = facts.scale_set, facts.instances
+        ss, instances = facts.scale_set, facts.instances_unknown or facts.instances
     return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, instances=instances)

@@ -130,7 +130,7 @@ def apply_change(
     dry_run: bool,
     yes: bool,
     force: bool = False,
-    instances: Sequence[Instance] | None = None,
+    instances: Sequence[Instance] | Unknown | None = None,
 ) -> int:
     """Diff, what it sets in motion, confirm, PATCH only upgradePolicy with If-Match, read back and confirm
     (shared with enable-rolling and disable-rolling). A dangerous consequence is refused unless `force`."""

@@ -68,7 +68,14 @@ def enable_rolling(
     azure = inv.azure()
     facts = require_ready(inv, azure, change, wait=wait, force=force)
     return apply_change(
-        inv, azure, facts.scale_set, change, dry_run=dry_run, yes=yes, force=force, instances=facts.instances
+        inv,
+        azure,
+        facts.scale_set,
+        change,
+        dry_run=dry_run,
+        yes=yes,
+        force=force,
+        instances=facts.instances_unknown or facts.instances,
     )
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from vmssroll.cli.common import Invocation, command, confirm
-from vmssroll.domain.consequence import InstancesUnknown
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import Conflict, ExitCode, NotReady
 from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
@@ -219,7 +218,7 @@ def restart(
             f"{ss.name} is in {ss.upgrade_policy.mode or 'Manual'} mode: an empty model update starts no rolling upgrade",
             hint=f"switch with `vmssroll enable-rolling {inv.target.args()}`",
         )
-    behind = None if isinstance(instances, InstancesUnknown) else summarize(instances).behind
+    behind = None if isinstance(instances, Unknown) else summarize(instances).behind
     if behind:
         inv.out.note(
             f"{len(behind)} instance(s) not on the latest model: {', '.join(behind[:20])}{' …' if len(behind) > 20 else ''}"
@@ -272,7 +271,7 @@ def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str 
         return None
     if listing:
         instances = read_instances(inv, azure)
-        behind = None if isinstance(instances, InstancesUnknown) else len(summarize(instances).behind)
+        behind = None if isinstance(instances, Unknown) else len(summarize(instances).behind)
     else:
         behind = len(snap.summary.behind) if snap.summary is not None else None
     return next_step(inv, status, behind)

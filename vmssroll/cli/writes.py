@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from vmssroll.cli.common import Invocation
-from vmssroll.domain.consequence import Consequence, InstancesUnknown, Write, consequence
-from vmssroll.domain.errors import AuthFailed, AzureRequestFailed, NotReady
+from vmssroll.domain.consequence import Consequence, Write, consequence
+from vmssroll.domain.errors import NotReady
+from vmssroll.domain.unknown import Unknown
 
 if TYPE_CHECKING:
     from vmssroll.domain.model import Instance, ScaleSet
@@ -17,17 +18,12 @@ if TYPE_CHECKING:
 _UNREAD: Any = object()
 
 
-def read_instances(inv: Invocation, azure: Any) -> Sequence[Instance] | InstancesUnknown:
+def read_instances(inv: Invocation, azure: Any) -> Sequence[Instance] | Unknown:
     """The instances, or why they could not be read (a supplementary read: it never aborts the write)."""
-    try:
-        return list(azure.instances(inv.target))
-    except AuthFailed:
-        raise
-    except AzureRequestFailed as err:
-        inv.out.warn(
-            f"the instances could not be read ({err.message}): what the write sets in motion is unsure"
-        )
-        return InstancesUnknown(err.message)
+    listed: Sequence[Instance] | Unknown = azure.instances_or_unknown(inv.target)
+    if isinstance(listed, Unknown):
+        inv.out.warn(f"{listed.line()}: what the write sets in motion is unsure")
+    return listed
 
 
 def judge(
@@ -36,7 +32,7 @@ def judge(
     ss: ScaleSet,
     write: Write,
     *,
-    instances: Sequence[Instance] | InstancesUnknown | None = None,
+    instances: Sequence[Instance] | Unknown | None = None,
     latest: UpgradeStatus | None = _UNREAD,
 ) -> Consequence:
     """The write's consequence; reads the latest upgrade and the instances unless the command has them."""

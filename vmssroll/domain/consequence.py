@@ -20,6 +20,7 @@ from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.plan import DEFAULT_BATCH_TIME, Plan, PreCheck, batch_size, plan_rollout, pre_check
 from vmssroll.domain.policy import PolicyChange, apply, effective
 from vmssroll.domain.rollout import batch_estimate
+from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.upgrade import UpgradeStatus
 
 # not verified against Azure: whether a running upgrade picks up a policy change. Its status document keeps the
@@ -45,13 +46,6 @@ class Write:
     @classmethod
     def policy(cls, change: PolicyChange) -> Write:
         return cls(WriteKind.POLICY, change)
-
-
-@dataclass(frozen=True)
-class InstancesUnknown:
-    """The instances could not be read (a failed supplementary read): the consequence says so."""
-
-    reason: str
 
 
 class Effect(StrEnum):
@@ -114,7 +108,7 @@ class Consequence:
         }
 
 
-Instances = Sequence[Instance] | InstancesUnknown
+Instances = Sequence[Instance] | Unknown  # Unknown: the listing failed (a supplementary read)
 
 
 def consequence(
@@ -157,7 +151,7 @@ class _Facts:
     @property
     def members(self) -> list[Instance] | None:
         """Instances made from the model (attached Flexible VMs are not upgraded by it); None: unknown."""
-        if isinstance(self.instances, InstancesUnknown):
+        if isinstance(self.instances, Unknown):
             return None
         return [i for i in self.instances if not i.attached]
 
@@ -168,7 +162,7 @@ class _Facts:
 
     @property
     def unknown(self) -> str | None:
-        if isinstance(self.instances, InstancesUnknown):
+        if isinstance(self.instances, Unknown):
             return f"the instances could not be read ({self.instances.reason})"
         return None
 
