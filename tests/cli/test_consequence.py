@@ -202,6 +202,7 @@ def test_dry_run_of_a_refused_write_exits_3(vmssroll, emu):
     ],
 )
 def test_every_write_carries_its_consequence_in_json(vmssroll, emu, args, effect):
+    emu.load_scenario("demo")  # a platform image: an OS upgrade is possible
     if args[0] == "disable-rolling":
         set_rolling(emu)
     command, rest = args[:2] if args[0] in ("policy", "start") else args[:1], args[2:] if args[0] in (
@@ -219,6 +220,7 @@ def test_every_write_carries_its_consequence_in_json(vmssroll, emu, args, effect
 
 
 def test_restart_after_a_cancelled_os_upgrade_names_start(vmssroll, emu):
+    emu.load_scenario("demo")  # a platform image: an OS upgrade is possible
     set_rolling(emu)
     assert vmssroll("start", "os", *target(), "--yes").exit_code == 0
     emu.clock.advance(100)

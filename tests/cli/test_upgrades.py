@@ -182,17 +182,18 @@ def test_start_os_upgrade_and_watch(vmssroll, emu):
 def test_start_and_cancel_return_without_a_poller_running_and_poll_nothing_afterwards(vmssroll, emu):
     from tests.conftest import lro_pollers
 
-    emu.load_scenario("demo")  # a platform image: OS upgrades need one
+    emu.load_scenario("demo")  # a platform image: an OS upgrade is possible
     set_rolling(emu)
     emu.clear_requests()
-    assert vmssroll("start", "os", *target(), "--yes").exit_code == 0
+    start = vmssroll("start", "os", *target(), "--yes")
+    assert start.exit_code == 0, start.output
     assert vmssroll("cancel", *target(), "--yes", "--no-wait").exit_code == 0
     assert not lro_pollers()
-    # Only the commands' own requests: the scale set and latest upgrade reads, the POST, and no GET of the
-    # operation.
+    # Only the commands' own requests: the reads for what the start sets in motion (scale set, latest upgrade,
+    # instances), the POST, and no GET of the operation.
     paths = [(r.method, r.path.rsplit("/", 1)[-1]) for r in emu.requests]
-    expected = [("GET", "web"), ("GET", "latest"), ("POST", "osRollingUpgrade"), ("POST", "cancel")]
-    assert paths == expected, paths
+    reads = [("GET", "web"), ("GET", "latest"), ("GET", "virtualMachines")]
+    assert paths == [*reads, ("POST", "osRollingUpgrade"), ("POST", "cancel")], paths
 
 
 def test_max_surge_creates_new_instance_ids(vmssroll, emu):

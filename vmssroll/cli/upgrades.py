@@ -246,15 +246,16 @@ def start(
 
     limits = deadlines(interval, None, None)
     azure = inv.azure()
+    ss = azure.scale_set(inv.target)
     if kind is Kind.os:
-        _check_os_upgrade(inv, azure)
+        _check_os_upgrade(inv, ss)
     latest = azure.latest_upgrade(inv.target)
     if latest is not None and latest.running:
         raise Conflict(
             f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
         )
     write = Write(WriteKind.START_OS if kind is Kind.os else WriteKind.START_EXTENSION)
-    result = judge(inv, azure, azure.scale_set(inv.target), write, latest=latest)
+    result = judge(inv, azure, ss, write, latest=latest)
     if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
         show(inv, result)
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
@@ -277,11 +278,10 @@ def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str 
     return next_step(inv, status, behind)
 
 
-def _check_os_upgrade(inv: Invocation, azure: Any) -> None:
+def _check_os_upgrade(inv: Invocation, ss: Any) -> None:
     """Refuse an OS upgrade Azure would refuse (not a platform image), before sending it; note a pinned one."""
     from vmssroll.domain.image import os_upgrade_note, os_upgrade_refusal
 
-    ss = azure.scale_set(inv.target)
     refusal = os_upgrade_refusal(ss.name, ss.image)
     if refusal:
         raise NotReady(
