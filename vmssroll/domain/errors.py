@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+from typing import Any
+
+# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides that reorder what a terminal shows.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+EXCERPT = 40
+
+
+def shown(value: Any, limit: int = EXCERPT) -> str:
+    """A value quoted for an error message: at most `limit` characters of it, every control character escaped
+    (a hostile value may be megabytes long or carry terminal escape sequences)."""
+    text = value if isinstance(value, str) else repr(value)
+    cut = text[:limit]
+    quoted = repr(cut)
+    quoted = CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+    return quoted + (f" (… {len(text) - limit} more characters)" if len(text) > limit else "")
+
+
+def has_control(value: str) -> bool:
+    return CONTROL.search(value) is not None
 
 
 class ExitCode(IntEnum):

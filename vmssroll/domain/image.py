@@ -6,11 +6,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from vmssroll.domain.errors import InvalidInput
+from vmssroll.domain.errors import InvalidInput, has_control, shown
 
-_VERSION = re.compile(r"^(latest|[0-9A-Za-z][0-9A-Za-z.\-_]{0,63})$")
+# Used with fullmatch (`$` also matches before a trailing newline).
+_VERSION = re.compile(r"latest|[0-9A-Za-z][0-9A-Za-z.\-_]{0,63}")
 _GALLERY_VERSION = re.compile(
-    r"^(?P<base>/subscriptions/.+/images/[^/]+)/versions/(?P<version>[^/]+)$", re.IGNORECASE
+    r"(?P<base>/subscriptions/.+/images/[^/]+)/versions/(?P<version>[^/]+)", re.IGNORECASE
+)
+# What --image-id may name: a managed image, a gallery image version, or a gallery image definition (its latest
+# version). Segments are ARM names: no slash, no control character, no whitespace.
+_SEGMENT = r"[^/\s\x00-\x1f\x7f]{1,260}"
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_IMAGE_ID = re.compile(
+    rf"/subscriptions/{_GUID}/resourceGroups/[\w()\-.]{{1,90}}/providers/Microsoft\.Compute/"
+    rf"(?:images/{_SEGMENT}|galleries/{_SEGMENT}/images/{_SEGMENT}(?:/versions/{_SEGMENT})?)",
+    re.IGNORECASE,
 )
 
 
@@ -18,13 +28,14 @@ def check_image_args(*, version: str | None, image_id: str | None) -> None:
     """The flags alone, checked before any request."""
     if (version is None) == (image_id is None):
         raise InvalidInput("give exactly one of --version or --image-id")
-    lowered = (image_id or "").lower()
-    if image_id is not None and (
-        not lowered.startswith("/subscriptions/") or "/providers/microsoft.compute/" not in lowered
-    ):
-        raise InvalidInput(f"--image-id {image_id!r} is not an image resource id")
-    if version is not None and not _VERSION.match(version):
-        raise InvalidInput(f"--version {version!r} is not an image version (e.g. 1.2.3 or latest)")
+    if image_id is not None and (not _IMAGE_ID.fullmatch(image_id) or has_control(image_id)):
+        raise InvalidInput(
+            f"--image-id {shown(image_id, 200)} is not the resource id of an image or a gallery image version "
+            "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/images/NAME or "
+            ".../galleries/GALLERY/images/DEFINITION/versions/VERSION)"
+        )
+    if version is not None and not _VERSION.fullmatch(version):
+        raise InvalidInput(f"--version {shown(version)} is not an image version (e.g. 1.2.3 or latest)")
 
 
 def new_image_reference(
@@ -35,10 +46,10 @@ def new_image_reference(
     if image_id is not None:
         return {"id": image_id}
     assert version is not None
-    if not _VERSION.match(version):
-        raise InvalidInput(f"--version {version!r} is not an image version (e.g. 1.2.3 or latest)")
+    if not _VERSION.fullmatch(version):
+        raise InvalidInput(f"--version {shown(version)} is not an image version (e.g. 1.2.3 or latest)")
     if current.get("id"):
-        match = _GALLERY_VERSION.match(str(current["id"]))
+        match = _GALLERY_VERSION.fullmatch(str(current["id"]))
         if not match:
             raise InvalidInput("the scale set's image is not a gallery image version; use --image-id")
         return {"id": f"{match['base']}/versions/{version}"}

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vmssroll.domain.errors import InvalidInput
+from vmssroll.domain.errors import InvalidInput, has_control, shown
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Every pattern is used with fullmatch: `$` also matches before a trailing newline, so `rg\n` would pass.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Azure's naming rules: resource groups 1-90 of letters, digits, _ ( ) - . and not ending in a period;
 # scale sets 1-64 of letters, digits, _ . - starting with a letter or digit and ending with one or _.
-_RESOURCE_GROUP = re.compile(r"^[\w()\-.]{1,90}$")
-_SCALE_SET = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?$")
+_RESOURCE_GROUP = re.compile(r"[\w()\-.]{1,90}")
+_SCALE_SET = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?")
 _ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)/?$",
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)/?",
     re.IGNORECASE,
 )
 
@@ -44,24 +45,24 @@ def check_subscription(value: str | None) -> str:
         raise InvalidInput(
             "no subscription: pass --subscription/-s or set AZURE_SUBSCRIPTION_ID",
         )
-    if not _GUID.match(value):
-        raise InvalidInput(f"--subscription {value!r} is not a subscription id (a GUID)")
+    if not _GUID.fullmatch(value):
+        raise InvalidInput(f"--subscription {shown(value)} is not a subscription id (a GUID)")
     return value.lower()
 
 
 def check_resource_group(value: str) -> str:
-    if not _RESOURCE_GROUP.match(value) or value.endswith("."):
+    if not _RESOURCE_GROUP.fullmatch(value) or value.endswith(".") or has_control(value):
         raise InvalidInput(
-            f"--resource-group {value!r} is not a valid resource group name "
+            f"--resource-group {shown(value)} is not a valid resource group name "
             "(1-90 letters, digits, _ ( ) - . and not ending in a period)"
         )
     return value
 
 
 def check_scale_set_name(value: str) -> str:
-    if not _SCALE_SET.match(value):
+    if not _SCALE_SET.fullmatch(value):
         raise InvalidInput(
-            f"--name {value!r} is not a valid scale set name "
+            f"--name {shown(value)} is not a valid scale set name "
             "(1-64 letters, digits, _ . - starting with a letter or digit)"
         )
     return value
@@ -78,10 +79,10 @@ def resolve_target(
     if resource_id is not None:
         if resource_group is not None or name is not None:
             raise InvalidInput("give either --id or --resource-group/--name, not both")
-        match = _ID.match(resource_id.strip())
-        if not match:
+        match = _ID.fullmatch(resource_id.strip(" "))  # spaces around a pasted id, never a newline
+        if not match or has_control(resource_id):
             raise InvalidInput(
-                f"--id {resource_id!r} is not a scale set id "
+                f"--id {shown(resource_id, 160)} is not a scale set id "
                 "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/virtualMachineScaleSets/NAME)"
             )
         return ScaleSetRef(
