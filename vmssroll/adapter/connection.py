@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from vmssroll.domain.errors import AuthFailed, InvalidInput
+from vmssroll.domain.errors import AuthFailed, InvalidInput, shown
 
 # The static token vmssroll presents to an endpoint on a loopback address (the emulator needs no login).
 EMULATOR_TOKEN = "vmssroll-emulator-token-7f3a9c"
@@ -71,13 +71,14 @@ def resolve_connection(
             f"--endpoint {endpoint!r} must be an https:// URL (bearer tokens are never sent over http)"
         )
     if ca_bundle is not None:
+        from vmssroll.documents import DocumentError, read_bounded
+
         try:
-            with open(ca_bundle, "rb") as handle:
-                head = handle.read(4096)
-        except OSError as exc:
-            raise InvalidInput(f"--ca-bundle {ca_bundle!r}: {exc.strerror}") from None
+            head = read_bounded(ca_bundle, limit=4 * 1024 * 1024)[:4096]  # a regular file: a FIFO never hangs
+        except DocumentError as exc:
+            raise InvalidInput(f"--ca-bundle {shown(ca_bundle, 200)}: {exc}") from None
         if b"-----BEGIN CERTIFICATE-----" not in head:
-            raise InvalidInput(f"--ca-bundle {ca_bundle!r} is not a PEM certificate file")
+            raise InvalidInput(f"--ca-bundle {shown(ca_bundle, 200)} is not a PEM certificate file")
     return Connection(
         endpoint=url,
         scope=f"{chosen.endpoint}/.default",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from vmssroll.domain.errors import InvalidInput
+from vmssroll.domain.errors import InvalidInput, shown
 from vmssroll.domain.policy import (
     BY_REST,
     FIELDS,
@@ -123,22 +122,11 @@ class PolicyFlags:
 
 
 def read_policy_file(path: Path) -> PolicyChange:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"--file {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    """A policy file, read bounded and parsed strictly (see vmssroll.documents)."""
+    from vmssroll.documents import DocumentError, load_file
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise InvalidInput(f"--file {str(path)!r}: not valid YAML{where}") from None
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInput(f"--file {str(path)!r}: not valid JSON ({exc})") from None
+    try:
+        data = load_file(path)
+    except DocumentError as exc:
+        raise InvalidInput(f"--file {shown(str(path), 200)}: {exc}") from None
     return change_from_document(data)

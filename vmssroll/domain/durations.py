@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import isodate
 
-from vmssroll.domain.errors import InvalidInput
+from vmssroll.domain.errors import InvalidInput, shown
 
 _FRIENDLY = re.compile(
     r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$", re.IGNORECASE | re.ASCII
@@ -29,27 +29,29 @@ def parse_duration(text: str, *, what: str) -> timedelta:
             parsed = isodate.parse_duration(value.upper())
         except (isodate.ISO8601Error, ValueError, OverflowError):
             raise InvalidInput(
-                f"{what}: {text!r} is not an ISO 8601 duration (e.g. PT30S, PT5M, PT1H30M)"
+                f"{what}: {shown(text)} is not an ISO 8601 duration (e.g. PT30S, PT5M, PT1H30M)"
             ) from None
         if not isinstance(parsed, timedelta):
-            raise InvalidInput(f"{what}: {text!r} uses months or years; give days, hours, minutes or seconds")
+            raise InvalidInput(
+                f"{what}: {shown(text)} uses months or years; give days, hours, minutes or seconds"
+            )
         delta = parsed
     else:
         match = _FRIENDLY.match(value)
         if not match or not any(match.groupdict().values()):
-            raise InvalidInput(f"{what}: {text!r} is not a duration (use e.g. 30s, 2m, 1h30m or PT30S)")
+            raise InvalidInput(f"{what}: {shown(text)} is not a duration (use e.g. 30s, 2m, 1h30m or PT30S)")
         try:
             delta = timedelta(
                 hours=int(match["h"] or 0), minutes=int(match["m"] or 0), seconds=float(match["s"] or 0)
             )
         except OverflowError:
-            raise InvalidInput(f"{what}: {text!r} is too long") from None
+            raise InvalidInput(f"{what}: {shown(text)} is too long") from None
     if delta < timedelta(0):
-        raise InvalidInput(f"{what}: {text!r} is negative")
+        raise InvalidInput(f"{what}: {shown(text)} is negative")
     if delta > _MAX:
-        raise InvalidInput(f"{what}: {text!r} is longer than 7 days")
+        raise InvalidInput(f"{what}: {shown(text)} is longer than 7 days")
     if delta.microseconds:
-        raise InvalidInput(f"{what}: {text!r} has a fraction of a second; give whole seconds")
+        raise InvalidInput(f"{what}: {shown(text)} has a fraction of a second; give whole seconds")
     return delta
 
 

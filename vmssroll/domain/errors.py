@@ -16,7 +16,7 @@ def shown(value: Any, limit: int = EXCERPT) -> str:
     (a hostile value may be megabytes long or carry terminal escape sequences)."""
     text = value if isinstance(value, str) else repr(value)
     cut = text[:limit]
-    quoted = repr(cut)
+    quoted = repr(cut) if isinstance(value, str) else cut
     quoted = CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
     return quoted + (f" (… {len(text) - limit} more characters)" if len(text) > limit else "")
 

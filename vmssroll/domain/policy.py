@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vmssroll.domain.durations import parse_duration, to_iso
-from vmssroll.domain.errors import InvalidInput
+from vmssroll.domain.errors import InvalidInput, shown
 from vmssroll.domain.model import ScaleSet
 
 MODES = ("Manual", "Automatic", "Rolling")
@@ -77,7 +77,7 @@ def check_value(spec: Field, value: Any, *, source: str) -> Any:
             if isinstance(value, str) and _WHOLE.fullmatch(value):
                 value = int(value)
             else:
-                raise InvalidInput(f"{where}: {value!r} is not a whole number ({spec.low}-{spec.high})")
+                raise InvalidInput(f"{where}: {shown(value)} is not a whole number ({spec.low}-{spec.high})")
         if not spec.low <= value <= spec.high:
             raise InvalidInput(
                 f"{where}: {value} is out of range; it must be between {spec.low} and {spec.high}"
@@ -85,10 +85,10 @@ def check_value(spec: Field, value: Any, *, source: str) -> Any:
         return value
     if spec.kind == "bool":
         if not isinstance(value, bool):
-            raise InvalidInput(f"{where}: {value!r} is not true or false")
+            raise InvalidInput(f"{where}: {shown(value)} is not true or false")
         return value
     if not isinstance(value, str):
-        raise InvalidInput(f"{where}: {value!r} is not a duration (e.g. PT30S, 2m, 1h30m)")
+        raise InvalidInput(f"{where}: {shown(value)} is not a duration (e.g. PT30S, 2m, 1h30m)")
     return to_iso(parse_duration(value, what=where))
 
 
@@ -125,7 +125,7 @@ def check_mode(value: Any, *, where: str = "--mode") -> str:
     for mode in MODES:
         if isinstance(value, str) and value.strip().lower() == mode.lower():
             return mode
-    raise InvalidInput(f"{where}: {value!r} is not one of {', '.join(MODES)}")
+    raise InvalidInput(f"{where}: {shown(value)} is not one of {', '.join(MODES)}")
 
 
 def _unknown(key: str, known: tuple[str, ...], where: str) -> Finding:
@@ -142,7 +142,7 @@ def _unknown(key: str, known: tuple[str, ...], where: str) -> Finding:
     return Finding(
         "error",
         f"{where}{key}",
-        f"policy file: unknown key {where + key!r}{hint}",
+        f"policy file: unknown key {shown(where + key, 80)}{hint}",
         f"rename it to {near!r}" if near else "remove it",
     )
 

@@ -96,9 +96,10 @@ class Emulator:
 
     # --- state ---
 
-    def load_scenario(self, source: str | Path | dict[str, Any]) -> None:
-        """Replace all state with a scenario; clears the request log and the faults."""
-        data = scenarios.load(source)
+    def load_scenario(self, source: str | Path | dict[str, Any], *, paths: bool = True) -> None:
+        """Replace all state with a scenario; clears the request log and the faults. `paths=False` (the HTTP
+        control API) loads built-in names and inline documents only, never a file."""
+        data = scenarios.load(source, paths=paths)
         with self.lock:
             now = self.clock.now()
             world, pending = scenarios.build(data, now)

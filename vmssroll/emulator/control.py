@@ -48,7 +48,7 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
             return _bad('body must be a scenario or {"name": ...}')
         source: Any = body["name"] if set(body) == {"name"} else body
         try:
-            emu.load_scenario(source)
+            emu.load_scenario(source, paths=False)
         except ScenarioError as exc:
             return _bad(str(exc))
         return Response(200, {"subscription_id": emu.subscription_id})

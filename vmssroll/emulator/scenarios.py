@@ -10,8 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .scenario_format import SCALE_SET, SCENARIO, ScenarioError, check
 from .state import Instance, ScaleSet, Timings, World, canonical, canonical_enums
 
@@ -26,24 +24,32 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
 
-def load(source: str | Path | dict[str, Any]) -> dict[str, Any]:
-    """Read a scenario from a built-in name, a .json/.yaml path, or a dict; validate it."""
+def load(source: str | Path | dict[str, Any], *, paths: bool = True) -> dict[str, Any]:
+    """Read a scenario from a built-in name, a .json/.yaml path (only with `paths`: the command line may name a
+    file, the HTTP control API may not), or a dict; validate it. Files are read bounded and parsed strictly."""
+    from vmssroll.documents import DocumentError, excerpt, load_file
+
     if not isinstance(source, str | Path):
         data: Any = source  # a dict, or anything else `check` refuses
     else:
         text = str(source)
-        path = SCENARIO_DIR / f"{text}.yaml"
-        if not path.exists():
-            path = Path(text)
-        if not path.exists():
+        if text in builtin_names():
+            path = SCENARIO_DIR / f"{text}.yaml"
+        elif not paths:
             raise ScenarioError(
-                f"unknown scenario {text!r}: not a built-in ({', '.join(builtin_names())}) nor a file"
+                f"unknown scenario {excerpt(text)}: the control API loads built-in scenarios only "
+                f"({', '.join(builtin_names())}); a file can be named on the command line"
             )
+        else:
+            path = Path(text)
+            if not path.exists():
+                raise ScenarioError(
+                    f"unknown scenario {excerpt(text)}: not a built-in ({', '.join(builtin_names())}) nor a file"
+                )
         try:
-            raw = path.read_text(encoding="utf-8")
-            data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise ScenarioError(f"{path.name}: cannot be read: {exc}") from exc
+            data = load_file(path, yaml_if=path.suffix.lower() != ".json")
+        except DocumentError as exc:
+            raise ScenarioError(f"{excerpt(path.name)}: cannot be read: {exc}") from None
     check(data)
     return data
 
