@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from vmssroll.domain.errors import AuthFailed, InvalidInput, shown
+from vmssroll.domain.errors import AuthFailed, InvalidInput, has_control, shown
 
 # The static token vmssroll presents to an endpoint on a loopback address (the emulator needs no login).
 EMULATOR_TOKEN = "vmssroll-emulator-token-7f3a9c"
@@ -66,9 +66,28 @@ def resolve_connection(
         raise InvalidInput(f"--cloud {cloud!r} is not one of {', '.join(c.name for c in CLOUDS.values())}")
     url = (endpoint or chosen.endpoint).rstrip("/")
     parsed = urlparse(url)
-    if parsed.scheme != "https" or not parsed.hostname:
+    if "@" in parsed.netloc:
+        # Never quoted back, not even in part: it holds a user name and maybe a password.
         raise InvalidInput(
-            f"--endpoint {endpoint!r} must be an https:// URL (bearer tokens are never sent over http)"
+            "--endpoint must not carry user info (user:password@host): vmssroll sends only a bearer token, "
+            "from your Azure sign-in"
+        )
+    try:
+        port_ok = parsed.port is None or parsed.port > 0
+    except ValueError:
+        port_ok = False
+    if (
+        parsed.scheme != "https"
+        or not parsed.hostname
+        or not port_ok
+        or parsed.query
+        or parsed.fragment
+        or has_control(url)
+        or " " in url
+    ):
+        raise InvalidInput(
+            f"--endpoint {shown(endpoint or url, 120)} must be an https:// URL with a host, and no query "
+            "(bearer tokens are never sent over http)"
         )
     if ca_bundle is not None:
         from vmssroll.documents import DocumentError, read_bounded

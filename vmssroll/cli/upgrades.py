@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
-from vmssroll.domain.errors import Conflict, ExitCode, NotReady
+from vmssroll.domain.errors import Conflict, ExitCode, InvalidInput, NotReady, shown
 from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
 from vmssroll.domain.unknown import Unknown, known
 from vmssroll.domain.watch import Deadlines
@@ -36,7 +36,7 @@ IntervalOpt = Annotated[
 ]
 EventsOpt = Annotated[
     Path | None,
-    typer.Option("--events", metavar="FILE", help="Append every event to this file as JSON Lines."),
+    typer.Option("--events", metavar="FILE", help="Append every event to this file as JSON Lines (- for stdout)."),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]
@@ -65,6 +65,34 @@ def deadlines(interval: str, timeout: str | None, progress_deadline: str | None)
             else None
         ),
     )
+
+
+def open_events(inv: Invocation, path: Path | None) -> IO[str] | None:
+    """--events, checked before any request: `-` (stdout) or a regular file we can append to.
+
+    Opened without blocking, so a FIFO with no reader is refused instead of hanging the watch, and checked with
+    fstat on the open descriptor, so a directory, device or socket is refused too."""
+    import os
+    import stat
+
+    if path is None:
+        return None
+    if str(path) == "-":
+        return inv.env.stdout
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise InvalidInput(
+            f"--events {shown(str(path), 200)}: {exc.strerror or 'cannot be opened'}"
+        ) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InvalidInput(
+            f"--events {shown(str(path), 200)}: not a regular file (give a file, or - for stdout)"
+        )
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
@@ -122,7 +150,13 @@ def watch(
     from vmssroll.cli.watching import follow
 
     limits = deadlines(interval, timeout, progress_deadline)
-    verdict, snap = follow(inv, limits, events_file=events)
+    _ = inv.target  # validated before the events file is created
+    sink = open_events(inv, events)
+    try:
+        verdict, snap = follow(inv, limits, events_file=sink)
+    finally:
+        if sink is not None and sink is not inv.env.stdout:
+            sink.close()
     if inv.out.terminal and not inv.json:
         inv.out.note(verdict.message)
     if not inv.json:

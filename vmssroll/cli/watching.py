@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from vmssroll.domain.errors import ExitCode
 from vmssroll.domain.model import Instance, ScaleSet
@@ -130,12 +130,15 @@ class Reporter:
     """Turns each change into output: a Rich Live view on a terminal, lines without one, JSON with -o json."""
 
     def __init__(
-        self, inv: Invocation, scale_set: ScaleSet, events_file: Path | None, interval: float = 10.0
+        self, inv: Invocation, scale_set: ScaleSet, events_file: Path | IO[str] | None, interval: float = 10.0
     ) -> None:
         self.inv = inv
         self.interval = interval
         self.scale_set = scale_set
-        self.events = events_file.open("a", encoding="utf-8") if events_file else None
+        self.events = (
+            events_file.open("a", encoding="utf-8") if isinstance(events_file, Path) else events_file
+        )
+        self.owns_events = isinstance(events_file, Path)
         self.live: Any = None
         self.notice: str | None = None
         self.pace_notice: str | None = None
@@ -155,13 +158,13 @@ class Reporter:
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.__exit__(None, None, None)
-        if self.events:
+        if self.events and self.owns_events:
             self.events.close()
 
     def _emit(self, doc: dict[str, Any]) -> None:
         from vmssroll.ui.console import json_default
 
-        if self.events:
+        if self.events and not (self.inv.json and self.events is self.inv.env.stdout):
             self.events.write(json.dumps(doc, default=json_default, separators=(",", ":")) + "\n")
             self.events.flush()
         if self.inv.json:
@@ -271,7 +274,7 @@ class Reporter:
 
 
 def follow(
-    inv: Invocation, deadlines: Deadlines, *, events_file: Path | None = None, quiet: bool = False
+    inv: Invocation, deadlines: Deadlines, *, events_file: Path | IO[str] | None = None, quiet: bool = False
 ) -> tuple[Verdict, Snapshot | None]:
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
     reads = inv.azure(retries=False)

@@ -74,6 +74,7 @@ class Emulator:
         if self._server is None:
             self._server, self._thread, self._ca_dir, self.ca_path = start_server(self, self.host, self.port)
             host, port = self._server.server_address[:2]
+            host = connectable(host)
             shown = f"[{host}]" if ":" in host else host
             self.port = port
             self.url = f"https://{shown}:{port}"
@@ -244,3 +245,17 @@ class Emulator:
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+def connectable(host: str) -> str:
+    """The address to give clients for a bound address: 0.0.0.0 and :: mean "every address" when binding, but
+    are not addresses to connect to, so the URL names the loopback address of the same family."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return host
+    if address.is_unspecified:
+        return "::1" if address.version == 6 else "127.0.0.1"
+    return host
