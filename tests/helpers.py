@@ -26,7 +26,7 @@ def ref(emu: Emulator, name: str = NAME, rg: str = RG) -> ScaleSetRef:
 
 
 def patch(emu: Emulator, body: dict[str, Any], name: str = NAME) -> None:
-    azure(emu).patch(ref(emu, name), body, None, applied=lambda _: False)
+    azure(emu).patch(ref(emu, name), body, None, applied=lambda _: False, unconditional=True)
 
 
 def set_rolling(emu: Emulator, name: str = NAME, **policy: Any) -> None:

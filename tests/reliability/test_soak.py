@@ -42,6 +42,7 @@ def test_a_thousand_instances_watched_to_the_end_through_five_percent_failures(v
         },
         None,
         applied=lambda _: False,
+        unconditional=True,
     )
     emu.clear_requests()
     for status in (429, 500, 503):

@@ -12,6 +12,7 @@ from vmssroll.adapter.connection import Connection, credential_for
 from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, upgrade_from_rest
 from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.adapter.requestlog import request_log_policy
+from vmssroll.adapter.transport import Budget, bounded_transport, host_bound_auth_policy, host_of
 from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.ratelimit import read_budgets
@@ -22,6 +23,8 @@ from vmssroll.domain.upgrade import UpgradeStatus
 log = logging.getLogger("vmssroll.adapter")
 
 FEATURES_API = "2021-07-01"
+SDK_MAX_WAIT = 30.0  # the longest Retry-After the SDK's own retries wait out; longer ones end the request
+MAX_PAGES = 200  # 1,000 instances (a scale set's most) at ARM's smallest page size are far fewer
 NETWORK_API = "2024-05-01"
 
 
@@ -64,7 +67,17 @@ class Azure:
             options["retry_total"] = retry_total
         if not retries:
             options["retry_total"] = 0
-        options["retry_policy"] = visible_retry_policy(**options)
+        # Deadlines, bounded bodies, sane Retry-After, and the token for the endpoint's host only (transport.py).
+        self.budget = Budget()
+        options["retry_policy"] = visible_retry_policy(deadline=self.budget, **options)
+        options["transport"] = bounded_transport(
+            self.budget,
+            connection_verify=options["connection_verify"],
+            connection_timeout=connection_timeout,
+            read_timeout=options["read_timeout"],
+        )
+        credential = credential_for(conn)
+        options["authentication_policy"] = host_bound_auth_policy(credential, conn.scope, conn.endpoint)
         options["per_retry_policies"] = [request_log_policy()]
         self.last_listing_pages = 1
         self._scale_sets_read: set[str] = set()  # ids this client read successfully (see latest_upgrade)
@@ -72,7 +85,11 @@ class Azure:
         # {"subscription-reads": 11998, "Microsoft.Compute/HighCostGet3Min": 159}; the watch slows down on them.
         self.rate_limits: dict[str, int] = {}
         options["raw_response_hook"] = self._note_rate_limits
-        self.client = ComputeManagementClient(credential_for(conn), conn.subscription, **options)
+        self.client = ComputeManagementClient(credential, conn.subscription, **options)
+
+    def set_deadline(self, clock: Any, at: float | None) -> None:
+        """Every request from now on ends by `at` (on `clock.monotonic()`), whatever the server does."""
+        self.budget.set(clock, at)
 
     def _note_rate_limits(self, pipeline_response: Any) -> None:
         answer = pipeline_response.http_response
@@ -122,6 +139,7 @@ class Azure:
         url: Any = f"{ref.id}/virtualMachines?api-version=2026-04-01&$expand=instanceView"
         found: list[Instance] = []
         pages = 0
+        visited: set[str] = set()
         with azure_errors(action):
             while url:
                 response = self.client.send_request(HttpRequest("GET", url))
@@ -137,7 +155,7 @@ class Azure:
                     raise AzureRequestFailed(f"{action}: page {pages} of the answer was not a JSON object")
                 values = body.get("value")
                 found.extend(instance_from_rest(vm) for vm in values or () if isinstance(vm, dict))
-                url = body.get("nextLink") if isinstance(body.get("nextLink"), str) else None
+                url = self._next_page(body.get("nextLink"), visited, pages, action)
         self.last_listing_pages = max(1, pages)
         return found
 
@@ -155,6 +173,24 @@ class Azure:
                 raise
             log.info("could not list the instances of %s: %s", ref.name, err.message)
             return Unknown.of("instances", "listing", err)
+
+    def _next_page(self, link: Any, visited: set[str], pages: int, action: str) -> str | None:
+        """The next page's URL, or None at the end; a listing that leaves the endpoint's host, comes back to a
+        page it has read, or goes on past MAX_PAGES ends with an error instead of following it."""
+        if not isinstance(link, str) or not link:
+            return None
+        if link.startswith("/"):
+            link = self.conn.endpoint + link
+        if host_of(link) != host_of(self.conn.endpoint) or not link.lower().startswith("https://"):
+            raise AzureRequestFailed(f"{action}: the answer's next page is on another host; not followed")
+        if link in visited:
+            raise AzureRequestFailed(
+                f"{action}: the answer's next page is one already read (a loop); stopped"
+            )
+        if pages >= MAX_PAGES:
+            raise AzureRequestFailed(f"{action}: more than {MAX_PAGES} pages; stopped")
+        visited.add(link)
+        return link
 
     def latest_upgrade(self, ref: ScaleSetRef) -> UpgradeStatus | None:
         """The latest rolling upgrade, or None when none has ever run (Azure answers 404)."""
@@ -226,6 +262,7 @@ class Azure:
         etag: str | None,
         *,
         applied: Callable[[ScaleSet], bool],
+        unconditional: bool = False,
     ) -> ScaleSet:
         """PATCH only `body`, with If-Match on `etag`; wait, re-read and return what Azure stored.
 
@@ -236,6 +273,12 @@ class Azure:
         """
         from azure.core.exceptions import ResourceModifiedError, ServiceRequestError, ServiceResponseError
 
+        if not etag and not unconditional:
+            raise AzureRequestFailed(
+                f"updating scale set {ref.name}: Azure returned no etag for it, so the change cannot be made "
+                "conditional on what was read (If-Match); nothing was sent",
+                hint="re-run; if Azure keeps returning no etag, report it",
+            )
         uncertain = (ServiceRequestError, ServiceResponseError, ResourceModifiedError)
         for attempt in (1, 2):
             try:
@@ -364,16 +407,30 @@ def default_ca_bundle() -> str:
     return str(DEFAULT_CA_BUNDLE_PATH)
 
 
-def visible_retry_policy(**options: Any) -> Any:
+def visible_retry_policy(deadline: Budget | None = None, **options: Any) -> Any:
     """azure-core's RetryPolicy with the same settings and decisions, but every wait is said on the log
     (a warning, so a command that is slow because Azure throttles or fails says so instead of looking hung)."""
     from azure.core.pipeline.policies import RetryPolicy
 
     class VisibleRetryPolicy(RetryPolicy):
+        def increment(self, settings: Any, response: Any = None, error: Any = None) -> bool:
+            # Azure asking for a longer wait than a command should sit silent for (or longer than the time
+            # left): the answer is returned as it is, and the command reports it (a watch waits on its own).
+            answered = response is not None and hasattr(response, "http_response")
+            wait = self.get_retry_after(response) if answered else None
+            left = deadline.left() if deadline is not None else None
+            if wait is not None and (wait > SDK_MAX_WAIT or (left is not None and wait >= left)):
+                return False
+            return bool(super().increment(settings, response=response, error=error))
+
         def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
             wait = self.get_retry_after(response) if response is not None else None
             if not wait:
                 wait = self.get_backoff_time(settings)
+            if deadline is not None:
+                wait = deadline.cap(
+                    wait
+                )  # never past the deadline (Retry-After is already capped and finite)
             history = settings.get("history") or []
             if response is not None:
                 http = response.http_response
@@ -393,6 +450,6 @@ def visible_retry_policy(**options: Any) -> Any:
                 len(history),
                 budget,
             )
-            super().sleep(settings, transport, response)
+            transport.sleep(wait)  # what RetryPolicy.sleep would wait, capped
 
     return VisibleRetryPolicy(**options)

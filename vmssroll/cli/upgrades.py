@@ -36,7 +36,9 @@ IntervalOpt = Annotated[
 ]
 EventsOpt = Annotated[
     Path | None,
-    typer.Option("--events", metavar="FILE", help="Append every event to this file as JSON Lines (- for stdout)."),
+    typer.Option(
+        "--events", metavar="FILE", help="Append every event to this file as JSON Lines (- for stdout)."
+    ),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]

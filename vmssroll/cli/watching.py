@@ -278,9 +278,12 @@ def follow(
 ) -> tuple[Verdict, Snapshot | None]:
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
     reads = inv.azure(retries=False)
-    scale_set = inv.azure().scale_set(inv.target)  # once, before the loop: with the SDK's retries
+    clock = inv.env.clock
+    give_up_at = None if deadlines.timeout is None else clock.monotonic() + deadlines.timeout
+    first = inv.azure()
+    first.set_deadline(clock, give_up_at)  # every request ends by the deadline, whatever the server does
+    scale_set = first.scale_set(inv.target)  # once, before the loop: with the SDK's retries
     reads.scale_set_exists(inv.target)
-    give_up_at = None if deadlines.timeout is None else inv.env.clock.monotonic() + deadlines.timeout
     # the scale-set GET counts in the request budget too
     fetch = Fetcher(reads, inv, interval=deadlines.interval, give_up_at=give_up_at, requests=1)
     mode = scale_set.upgrade_policy.mode
@@ -310,6 +313,7 @@ def follow(
                 key=key,
                 on_change=(lambda s, v: None) if quiet else report.change,
                 on_transient=(lambda t: None) if quiet else report.transient,
+                on_deadline=lambda at: reads.set_deadline(clock, at),
             )
             verdict = loop.run()
     except KeyboardInterrupt:

@@ -49,6 +49,7 @@ class WatchLoop(Generic[S]):
         on_change: Callable[[S, Verdict], None],
         on_transient: Callable[[Transient], None],
         max_failures: int = 30,
+        on_deadline: Callable[[float | None], None] = lambda at: None,
     ) -> None:
         self.clock = clock
         self.deadlines = deadlines
@@ -58,6 +59,7 @@ class WatchLoop(Generic[S]):
         self.on_change = on_change
         self.on_transient = on_transient
         self.max_failures = max_failures
+        self.on_deadline = on_deadline  # told the nearest absolute deadline before each fetch
 
     def run(self) -> Verdict:
         start = last_progress = self.clock.monotonic()
@@ -65,6 +67,7 @@ class WatchLoop(Generic[S]):
         failures = 0
         while True:
             wait = self.deadlines.interval
+            self.on_deadline(self._nearest(start, last_progress))
             try:
                 snapshot = self.fetch()
             except AzureRequestFailed as err:
@@ -84,15 +87,33 @@ class WatchLoop(Generic[S]):
                     self.on_change(snapshot, verdict)
                 if verdict.done:
                     return verdict
-            now = self.clock.monotonic()
-            deadlines = self.deadlines
-            if deadlines.timeout is not None and now - start >= deadlines.timeout:
-                raise TimedOut(f"timed out after {_secs(deadlines.timeout)}; the upgrade goes on")
-            if deadlines.progress_deadline is not None and now - last_progress >= deadlines.progress_deadline:
-                raise TimedOut(
-                    f"no progress within {_secs(deadlines.progress_deadline)}; the upgrade goes on"
-                )
+            self._check(start, last_progress)
+            nearest = self._nearest(start, last_progress)
+            if nearest is not None and self.clock.monotonic() + wait >= nearest:
+                # A long Retry-After or back-off never carries the watch past its deadline.
+                self.clock.sleep(max(0.0, nearest - self.clock.monotonic()))
+                self._check(start, last_progress, at=nearest)
             self.clock.sleep(wait)
+
+    def _nearest(self, start: float, last_progress: float) -> float | None:
+        d = self.deadlines
+        found = [
+            at
+            for at in (
+                None if d.timeout is None else start + d.timeout,
+                None if d.progress_deadline is None else last_progress + d.progress_deadline,
+            )
+            if at is not None
+        ]
+        return min(found, default=None)
+
+    def _check(self, start: float, last_progress: float, at: float | None = None) -> None:
+        now = max(self.clock.monotonic(), at or 0.0)
+        deadlines = self.deadlines
+        if deadlines.timeout is not None and now - start >= deadlines.timeout:
+            raise TimedOut(f"timed out after {_secs(deadlines.timeout)}; the upgrade goes on")
+        if deadlines.progress_deadline is not None and now - last_progress >= deadlines.progress_deadline:
+            raise TimedOut(f"no progress within {_secs(deadlines.progress_deadline)}; the upgrade goes on")
 
 
 def _secs(seconds: float) -> str:
