@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from vmssroll.domain.errors import AuthFailed, InvalidInput, has_control, shown
+from vmssroll.redaction import remember
 
 # The static token vmssroll presents to an endpoint on a loopback address (the emulator needs no login).
 EMULATOR_TOKEN = "vmssroll-emulator-token-7f3a9c"
@@ -114,6 +115,7 @@ class EmulatorCredential:
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
 
+        remember(EMULATOR_TOKEN)
         return AccessToken(EMULATOR_TOKEN, NEVER_EXPIRES)
 
 
@@ -143,7 +145,9 @@ class QuietDefaultCredential:
         from vmssroll.adapter.errors import looks_like_network, network_failure
 
         try:
-            return self._inner.get_token(*scopes, **kwargs)
+            token = self._inner.get_token(*scopes, **kwargs)
+            remember(token.token)  # redacted from every output from now on, in any form
+            return token
         except ClientAuthenticationError as err:
             # The chain stops at the first credential that failed for a reason other than "not configured"; when
             # that reason is the network, saying "run az login" would send the operator the wrong way.

@@ -253,7 +253,7 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
 
     With --debug the traceback follows, redacted like every other line (exception messages can carry what a
     server echoed back, Authorization header included)."""
-    from vmssroll.ui.console import configure_logging, redact
+    from vmssroll.ui.console import configure_logging, escape_controls, redact
 
     configure_logging(inv.env.stderr, verbose=inv.verbose, debug=inv.debug)
     try:
@@ -261,7 +261,7 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
     except VmssrollError as err:
         inv.out.error(err, verbose=inv.verbose or inv.debug)
         if inv.debug:
-            inv.env.stderr.write(redact(traceback.format_exc()))
+            inv.env.stderr.write(escape_controls(redact(traceback.format_exc())))
         return int(err.exit_code)
     except KeyboardInterrupt:
         inv.out.note("interrupted; nothing was cancelled")
@@ -272,7 +272,7 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
         logging.getLogger("vmssroll").debug("unexpected error", exc_info=True)
         inv.out.error(VmssrollError(f"unexpected error: {type(err).__name__}: {err}"), verbose=False)
         if inv.debug:
-            inv.env.stderr.write(redact(traceback.format_exc()))
+            inv.env.stderr.write(escape_controls(redact(traceback.format_exc())))
         else:
             inv.env.stderr.write("re-run with --debug for the traceback\n")
         return int(ExitCode.UNEXPECTED)

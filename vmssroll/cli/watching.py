@@ -162,10 +162,10 @@ class Reporter:
             self.events.close()
 
     def _emit(self, doc: dict[str, Any]) -> None:
-        from vmssroll.ui.console import json_default
+        from vmssroll.ui.console import json_default, redact
 
         if self.events and not (self.inv.json and self.events is self.inv.env.stdout):
-            self.events.write(json.dumps(doc, default=json_default, separators=(",", ":")) + "\n")
+            self.events.write(redact(json.dumps(doc, default=json_default, separators=(",", ":"))) + "\n")
             self.events.flush()
         if self.inv.json:
             self.inv.out.event(doc)

@@ -11,18 +11,50 @@ from typing import IO, Any, Protocol
 
 from rich.console import Console, RenderableType
 
-# An Authorization header's value (with its scheme: "Authorization: Bearer X" must not leave X behind), or a
-# bearer token wherever it appears; a token has a digit or punctuation or is long, so prose ("bearer tokens are
-# never sent over http") is left alone.
-_SECRET = re.compile(
-    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?)[^'\",\s}]+"
-    r"|(bearer\s+)(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/]|[A-Za-z0-9\-._~+/]{16})[A-Za-z0-9\-._~+/]+=*"
-)
+from vmssroll.redaction import redact
+
+# C0 and C1 controls (but newline and tab), DEL and the bidirectional overrides: from a server, they could move
+# the cursor, retitle the window, hide text or reorder it. Shown escaped in table and line output.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def redact(text: str) -> str:
-    """Remove bearer tokens and Authorization header values from a line."""
-    return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "REDACTED", text)
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as a visible escape (\\x1b, \\u202e)."""
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+class SafeConsole(Console):
+    """A Console whose text segments have their control characters escaped before they reach the terminal.
+
+    Rich's own styles and cursor movements are not text segments (styles are rendered from Style objects after
+    this, cursor moves are control segments), so they pass; a server's escape sequence inside a value does not."""
+
+    def render(self, renderable: Any, options: Any = None) -> Any:
+        from rich.segment import Segment
+
+        for segment in super().render(renderable, options):
+            if segment.control or not _UNSAFE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(escape_controls(segment.text), segment.style, segment.control)
+
+
+class RedactingStream:
+    """A text stream that removes secrets from everything written through it."""
+
+    def __init__(self, inner: IO[str]) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 class _Streams(Protocol):
@@ -40,15 +72,15 @@ class Out:
         terminal = env.is_terminal()
         self.json = json
         self.terminal = terminal
-        self.stdout = Console(
-            file=env.stdout,
+        self.stdout = SafeConsole(
+            file=RedactingStream(env.stdout),  # type: ignore[arg-type]
             force_terminal=terminal,
             width=env.width or (None if terminal else 160),
             highlight=False,
             soft_wrap=not terminal,
         )
-        self.stderr = Console(
-            file=env.stderr,
+        self.stderr = SafeConsole(
+            file=RedactingStream(env.stderr),  # type: ignore[arg-type]
             force_terminal=terminal,
             width=env.width or (None if terminal else 160),
             highlight=False,
@@ -108,7 +140,7 @@ def json_default(value: Any) -> Any:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = escape_controls(redact(record.getMessage()))
         record.args = None
         return True
 
