@@ -13,7 +13,7 @@ from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, up
 from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.adapter.requestlog import request_log_policy
 from vmssroll.adapter.transport import Budget, bounded_transport, host_bound_auth_policy, host_of
-from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError
+from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError, WriteInterrupted
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.ratelimit import read_budgets
 from vmssroll.domain.target import ScaleSetRef
@@ -280,9 +280,11 @@ class Azure:
                 hint="re-run; if Azure keeps returning no etag, report it",
             )
         uncertain = (ServiceRequestError, ServiceResponseError, ResourceModifiedError)
+        sent: list[bool] = []
         for attempt in (1, 2):
             try:
-                self._send_patch(ref, body, etag)
+                with interrupted_write(ref, sent):
+                    self._send_patch(ref, body, etag, sent)
             except AzureRequestFailed as err:
                 cause = err.__cause__
                 if not isinstance(cause, uncertain):
@@ -316,7 +318,9 @@ class Azure:
                 return self.scale_set(ref)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_patch(self, ref: ScaleSetRef, body: Mapping[str, Any], etag: str | None) -> None:
+    def _send_patch(
+        self, ref: ScaleSetRef, body: Mapping[str, Any], etag: str | None, sent: list[bool] | None = None
+    ) -> None:
         from azure.core import MatchConditions
         from azure.mgmt.compute.models import VirtualMachineScaleSetUpdate
 
@@ -327,6 +331,8 @@ class Azure:
                 VirtualMachineScaleSetUpdate(dict(body)),
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified if etag else None,
+                # noted as the PATCH leaves (the last policy before the transport), for a Ctrl-C's message
+                raw_request_hook=lambda _: sent.append(True) if sent is not None else None,
             )
             poller.result()
 
@@ -384,6 +390,23 @@ class Azure:
             if not landed(status):
                 raise
             log.info("%s: no answer, but the latest upgrade shows it took effect", action)
+
+
+@contextmanager
+def interrupted_write(ref: ScaleSetRef, sent: list[bool]) -> Iterator[None]:
+    """Ctrl-C during a write: say whether the change was sent, and how to check whether it landed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not sent:
+            raise WriteInterrupted(
+                f"interrupted before the update of {ref.name} was sent: nothing was changed"
+            ) from None
+        raise WriteInterrupted(
+            f"interrupted after the update of {ref.name} was sent: Azure may have applied it. Check with "
+            f"`vmssroll status {ref.args()}` (and `vmssroll policy show {ref.args()}`) before re-running; "
+            "nothing was cancelled"
+        ) from None
 
 
 def rate_limits(headers: Mapping[str, str]) -> dict[str, int]:

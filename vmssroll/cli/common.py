@@ -263,9 +263,13 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
         if inv.debug:
             inv.env.stderr.write(escape_controls(redact(traceback.format_exc())))
         return int(err.exit_code)
-    except KeyboardInterrupt:
-        inv.out.note("interrupted; nothing was cancelled")
+    except KeyboardInterrupt as err:
+        inv.out.note(getattr(err, "message", None) or "interrupted; nothing was cancelled")
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`| head`): end quietly, as a process ended by SIGPIPE would (128 + 13).
+        _silence_stdout()
+        return 141
     except typer.Exit:
         raise
     except Exception as err:  # the last line of defence: one line, a traceback only with --debug
@@ -291,3 +295,15 @@ def confirm(inv: Invocation, question: str, *, yes: bool) -> None:
         from vmssroll.domain.errors import NotReady
 
         raise NotReady("not confirmed; nothing was sent")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not complain of the broken pipe."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests): nothing will be flushed to a pipe

@@ -139,3 +139,11 @@ class TimedOut(VmssrollError):
     """A deadline passed."""
 
     exit_code = ExitCode.TIMEOUT
+
+
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a write was in progress; the message says whether it was sent and how to check it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

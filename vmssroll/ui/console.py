@@ -42,6 +42,9 @@ class SafeConsole(Console):
             else:
                 yield Segment(escape_controls(segment.text), segment.style, segment.control)
 
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError  # handled once, at the command's error boundary (quiet, exit 141)
+
 
 class RedactingStream:
     """A text stream that removes secrets from everything written through it."""
