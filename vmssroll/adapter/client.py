@@ -182,13 +182,16 @@ class Azure:
         if link.startswith("/"):
             link = self.conn.endpoint + link
         if host_of(link) != host_of(self.conn.endpoint) or not link.lower().startswith("https://"):
-            raise AzureRequestFailed(f"{action}: the answer's next page is on another host; not followed")
+            raise AzureRequestFailed(
+                f"{action}: the answer's next page is on another host; not followed",
+                code="NextLinkOnAnotherHost",
+            )
         if link in visited:
             raise AzureRequestFailed(
-                f"{action}: the answer's next page is one already read (a loop); stopped"
+                f"{action}: the answer's next page is one already read (a loop); stopped", code="NextLinkLoop"
             )
         if pages >= MAX_PAGES:
-            raise AzureRequestFailed(f"{action}: more than {MAX_PAGES} pages; stopped")
+            raise AzureRequestFailed(f"{action}: more than {MAX_PAGES} pages; stopped", code="TooManyPages")
         visited.add(link)
         return link
 

@@ -33,7 +33,7 @@ class Unknown:
         status = getattr(err, "status", None)
         code = getattr(err, "code", None) or ""
         if status is None:
-            what = f"{verb} failed: no answer from Azure"
+            what = f"{verb} stopped: {code}" if code else f"{verb} failed: no answer from Azure"
         elif status == 429:
             what = f"{verb} throttled: 429 {code}".rstrip()
         elif status >= 500:
