@@ -54,6 +54,7 @@ def test_a_trailing_newline_is_not_a_name(vmssroll, emu):
 def test_a_control_character_anywhere_is_refused(vmssroll, emu, data):
     emu.clear_requests()
     which = data.draw(st.sampled_from(["rg", "name", "id"]))
+    args: tuple[str, ...]
     if which == "rg":
         args = ("-g", data.draw(spliced(RG)), "-n", NAME)
     elif which == "name":
