@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -62,3 +63,13 @@ def test_the_start_of_a_cancelled_upgrade_succeeds_and_the_upgrade_says_cancelle
     running = doc["upgrade"]["properties"]["runningStatus"]
     assert (running["code"], running["lastAction"], doc["running"]) == ("Cancelled", "Cancel", False)
     assert doc["upgrade"]["properties"]["progress"]["pendingInstanceCount"] == 8
+
+
+def test_the_emulators_compute_budgets_do_not_slow_a_watch_after_a_write_and_an_action(vmssroll, emu):
+    set_rolling(emu)  # answered with VmssQueuedVMOperations;0, as Azure does on every write
+    result = vmssroll("start", "extension", *target(), "--yes", "--watch", "-o", "json", "--interval", "10s")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert events and not [e for e in events if e.get("event") == "pace"]
+    sent = [r for r in emu.requests if r.method == "POST"]
+    assert len(sent) == 1

@@ -138,3 +138,38 @@ def test_os_upgrade_of_a_custom_image_is_refused_with_azures_message(live: Emula
     )
     assert request(live, "GET", vmss_path(live, "/rollingUpgrades/latest"))[0] == 404  # nothing started
     assert request(live, "POST", vmss_path(live, "/extensionRollingUpgrade"))[0] == 202
+
+
+def budgets(headers: dict[str, str]) -> dict[str, int]:
+    pairs = (p.rpartition(";") for p in headers["x-ms-ratelimit-remaining-resource"].split(","))
+    return {name: int(left) for name, _, left in pairs}
+
+
+def test_every_compute_answer_carries_the_resource_budgets(live: Emulator) -> None:
+    sub = live.subscription_id
+    first = budgets(request(live, "GET", vmss_path(live))[1])
+    assert list(first) == ["Microsoft.Compute/GetVMScaleSet3Min", "Microsoft.Compute/GetVMScaleSet30Min"]
+    second = budgets(request(live, "GET", vmss_path(live, "/rollingUpgrades/latest"))[1])  # a 404 too
+    assert [second[k] for k in first] == [first[k] - 1 for k in first]  # each call spends one
+    listing = budgets(request(live, "GET", vmss_path(live, "/virtualMachines"))[1])
+    assert set(listing) == {
+        "Microsoft.Compute/HighCostGetVMScaleSet3Min",
+        "Microsoft.Compute/HighCostGetVMScaleSet30Min",
+    }
+    write = budgets(request(live, "PATCH", vmss_path(live), {"tags": {"a": "b"}})[1])
+    assert (
+        write["Microsoft.Compute/VmssQueuedVMOperations"] == 0
+        and "Microsoft.Compute/CreateVMScaleSet3Min" in write
+    )
+    action = budgets(request(live, "POST", vmss_path(live, "/extensionRollingUpgrade"))[1])
+    assert (
+        action["Microsoft.Compute/VmssQueuedVMOperations"] == 0
+        and action["Microsoft.Compute/VMScaleSetActions3Min"] > 0
+    )
+    live.clock.advance(180)
+    assert (
+        budgets(request(live, "GET", vmss_path(live))[1])["Microsoft.Compute/GetVMScaleSet3Min"]
+        == (first["Microsoft.Compute/GetVMScaleSet3Min"])
+    )  # a new 3-minute window
+    rg = request(live, "GET", f"/subscriptions/{sub}/resourceGroups/rg-demo?api-version=2021-04-01")
+    assert rg[0] == 200 and "x-ms-ratelimit-remaining-resource" not in rg[1]  # not a Compute call

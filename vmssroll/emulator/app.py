@@ -17,6 +17,7 @@ from .clock import Clock, ManualClock, ScaledClock
 from .engine import Engine
 from .faults import Faults
 from .handlers import Arm, Request
+from .ratelimits import ComputeBudgets
 
 DROP = Response(0)  # sentinel: close the connection without answering
 
@@ -112,6 +113,7 @@ class Emulator:
                 self.engine.after(seconds, self._settler(ss, inst))
             self._requests.clear()
             self.faults.clear()
+            self.budgets = ComputeBudgets()
 
     def _settler(self, ss: Any, inst: Any) -> Any:
         gen = inst.gen
@@ -210,6 +212,9 @@ class Emulator:
                 resp = self._dispatch(req, authorized)
                 drop = rule is not None and rule.kind == "drop"
             self._record(req, 0 if drop else resp.status)
+            budgets = self.budgets.header(req.method, req.path, self.engine.now)
+            if budgets is not None and not drop:
+                resp.headers.setdefault("x-ms-ratelimit-remaining-resource", budgets)
             if req.method == "GET" and not drop:
                 self._reads += 1
                 remaining = "0" if resp.status == 429 else str(11999 - self._reads % 11000)
