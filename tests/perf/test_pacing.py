@@ -82,9 +82,10 @@ def test_a_low_read_budget_stretches_the_interval_and_skips_optional_listings(vm
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
     paced = [e for e in events if e["event"] == "pace"]
-    assert (
-        paced and paced[0]["interval"] == 25 and paced[0]["rateLimitRemaining"] == {"subscription-reads": 40}
-    )
+    assert paced and paced[0]["interval"] == 25
+    # the lowest is the subscription's; Compute's own counters (emulated on every answer) are reported too
+    assert paced[0]["rateLimitRemaining"]["subscription-reads"] == 40
+    assert all(n > 100 for k, n in paced[0]["rateLimitRemaining"].items() if k != "subscription-reads")
     assert min(_latest_gaps(emu)) >= 25
     listings = [r for r in emu.requests if r.path.endswith("/virtualMachines")]
     assert len(listings) <= 2  # the first (for the view) and the last (for the verdict)
