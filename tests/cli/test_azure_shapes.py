@@ -26,8 +26,10 @@ def test_latest_with_seven_digit_fractions_and_offsets_is_read(vmssroll, emu):
 
 
 def test_a_mode_stored_in_any_case_reads_as_azures_spelling(vmssroll, emu):
-    azure(emu).patch(
-        ref(emu), {"properties": {"upgradePolicy": {"mode": "rolling"}}}, None, applied=lambda _: True
+    client = azure(emu)
+    etag = client.scale_set(ref(emu)).etag
+    client.patch(
+        ref(emu), {"properties": {"upgradePolicy": {"mode": "rolling"}}}, etag, applied=lambda _: True
     )
     shown = vmssroll("policy", "show", *target(), "-o", "json")
     assert shown.exit_code == 0, shown.output
