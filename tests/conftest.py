@@ -25,11 +25,22 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None, 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 
-class SimClock:
-    """The tool's clock in tests: sleeping advances the emulator's simulated clock, nothing waits for real."""
+class SimulatedTimeRanOut(BaseException):
+    """A command slept longer on the simulated clock than any test needs: it would loop forever. A BaseException,
+    so no error boundary turns it into an ordinary exit code."""
 
-    def __init__(self, emu: Emulator) -> None:
+
+class SimClock:
+    """The tool's clock in tests: sleeping advances the emulator's simulated clock, nothing waits for real.
+
+    A command that sleeps more than `limit` simulated seconds in all fails the test at once (a wait that never
+    ends, e.g. a terminal state read as "not done", would otherwise spin until the per-test timeout)."""
+
+    LIMIT = 3 * 3600.0
+
+    def __init__(self, emu: Emulator, limit: float = LIMIT) -> None:
         self.emu = emu
+        self.limit = limit
         self.slept: list[float] = []
 
     def monotonic(self) -> float:
@@ -37,6 +48,10 @@ class SimClock:
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
+        if sum(self.slept) > self.limit:
+            raise SimulatedTimeRanOut(
+                f"slept {sum(self.slept):.0f} s of simulated time (limit {self.limit:.0f} s)"
+            )
         if seconds > 0:
             self.emu.clock.advance(seconds)
 

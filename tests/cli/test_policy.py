@@ -381,9 +381,14 @@ def test_set_mode_only(vmssroll, emu):
     assert stored_policy(emu)["mode"] == "Automatic"
 
 
-def test_set_mode_rolling_never_skips_the_prerequisites_in_a_dry_run(vmssroll, emu):
-    result = vmssroll("policy", "set", *target(), "--mode", "Rolling", "--dry-run")
-    assert result.exit_code in (0, 3), result.output
+@pytest.mark.parametrize("yes", [(), ("--yes",)])
+def test_set_mode_rolling_never_skips_the_prerequisites_in_a_dry_run(vmssroll, emu, yes):
+    emu.load_scenario("uniform-missing-probe")  # not ready: the health probe it names does not exist
+    result = vmssroll("policy", "set", *target(), "--mode", "Rolling", "--dry-run", *yes)
+    assert result.exit_code == 3, result.output
+    assert "web is not ready for rolling (" in result.stderr and "nothing was sent" in result.stderr
+    assert "health-probe" in result.stderr  # the probe it names is missing
+    assert "Would change" not in result.output
     assert writes(emu) == []
     assert stored_policy(emu)["mode"] == "Manual"
 

@@ -311,6 +311,40 @@ def test_enable_rolling_dry_run_sends_nothing(vmssroll, emu):
     assert writes(emu) == []
 
 
+@pytest.mark.parametrize("yes", [(), ("--yes",)])
+def test_enable_rolling_dry_run_still_checks_the_prerequisites(vmssroll, emu, yes):
+    emu.load_scenario("uniform-missing-probe")  # not ready: the health probe it names does not exist
+    result = vmssroll("enable-rolling", *target(), "--dry-run", *yes)
+    assert result.exit_code == 3, result.output
+    assert "web is not ready for rolling (" in result.stderr and "nothing was sent" in result.stderr
+    assert "health-probe" in result.stderr  # the probe it names is missing
+    assert "Would change" not in result.output
+    assert writes(emu) == [] and stored_mode(emu) == "Manual"
+
+
+# Each command that writes, with --dry-run and --yes together: --yes answers a question that is never asked.
+DRY_RUN_WITH_YES = [
+    ("policy", "set", "--max-surge"),
+    ("enable-rolling",),
+    ("disable-rolling",),
+    ("set-image", "--version", "2.0.0"),
+]
+
+
+@pytest.mark.parametrize("command", DRY_RUN_WITH_YES, ids=lambda c: " ".join(c))
+def test_dry_run_with_yes_sends_nothing(vmssroll, emu, command):
+    if command[0] == "disable-rolling":
+        set_rolling(emu)
+    before = emu.vmss("rg-demo", "web")
+    emu.clear_requests()
+    result = vmssroll(*command, *target(), "--dry-run", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["dryRun"] is True and doc["applied"] is False and doc["changes"], doc
+    assert emu.requests and writes(emu) == []
+    assert emu.vmss("rg-demo", "web") == before
+
+
 def test_enable_rolling_warns_about_instances_behind_the_model(vmssroll, emu):
     push_image(emu, "2.0.0")
     emu.clear_requests()

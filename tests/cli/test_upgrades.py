@@ -50,6 +50,7 @@ def test_watch_completes_and_the_events_file_holds_every_transition(vmssroll, em
     set_rolling(emu)
     push_image(emu, "2.0.0")
     events = tmp_path / "events.jsonl"
+    emu.clear_requests()
     result = vmssroll("watch", *target(), "--events", str(events))
     assert result.exit_code == 0, result.output
     assert "Completed" in result.stdout
@@ -59,7 +60,7 @@ def test_watch_completes_and_the_events_file_holds_every_transition(vmssroll, em
     done = [e["upgrade"]["properties"]["progress"]["successfulInstanceCount"] for e in lines]
     assert done == sorted(done) and done[-1] == 10
     assert len({e["percent"] for e in lines}) >= 5  # each batch's progress shows up
-    assert writes(emu)[-1][0] == "PATCH"  # the watch itself wrote nothing
+    assert emu.requests and writes(emu) == []  # the watch read, and wrote nothing
 
 
 def test_watch_json_is_one_event_per_change_in_rest_shape(vmssroll, emu):
@@ -123,21 +124,54 @@ def test_cancel_midway_lets_in_flight_finish_then_restart_completes(vmssroll, em
     doc = result.json()
     assert doc["upgrade"]["properties"]["runningStatus"]["code"] == "Cancelled"
     assert doc["upgrade"]["properties"]["runningStatus"]["lastAction"] == "Cancel"
-    assert vmssroll("wait", *target()).exit_code == 6
+    # --timeout: were Cancelled ever read as a success, the wait would otherwise look for an upgrade forever
+    assert vmssroll("wait", *target(), "--timeout", "1h").exit_code == 6
     status = vmssroll("status", *target(), "-o", "json").json()
     assert set(in_flight) <= set(_latest(emu))  # the instances in flight finished
     assert status["instances"]["notOnLatestModel"]
-    restart = vmssroll("restart", *target(), "--yes", "--watch")
+    etag = emu.vmss(RG, NAME)["etag"]
+    emu.clear_requests()
+    restart = vmssroll("restart", *target(), "--yes", "--watch", "--interval", "30s")
     assert restart.exit_code == 0, restart.output
     assert vmssroll("status", *target(), "-o", "json").json()["instances"]["notOnLatestModel"] == []
-    assert (
-        "PATCH",
-        f"/subscriptions/{emu.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{NAME}",
-    ) in writes(emu)
+    # The restart's own write: one empty PATCH of the scale set, conditional on the etag it read.
+    patches = [r for r in emu.requests if r.method in ("PUT", "PATCH", "POST", "DELETE")]
+    assert [(r.method, r.path.rsplit("/", 1)[-1], r.if_match, r.body) for r in patches] == [
+        ("PATCH", NAME, etag, {})
+    ]
 
 
 def _latest(emu):
     return [vm["instance_id"] for vm in emu.vms(RG, NAME) if vm["latest_model_applied"]]
+
+
+def _until_rolling_back(emu):
+    """Advance the simulated clock until the latest upgrade is RollingBack (a breach with rollback on)."""
+    from tests.helpers import azure, ref
+
+    for _ in range(200):
+        latest = azure(emu).latest_upgrade(ref(emu))
+        if latest is not None and latest.code == "RollingBack":
+            return
+        emu.clock.advance(5)
+    raise AssertionError(f"never RollingBack: {latest}")
+
+
+def test_a_rollback_is_running_status_says_so_and_restart_and_start_are_refused(vmssroll, emu):
+    emu.load_scenario("demo")
+    set_rolling(emu, rollbackFailedInstancesOnPolicyBreach=True)
+    push_image(emu, "3.0.0-bad")
+    _until_rolling_back(emu)
+    doc = vmssroll("status", *target(), "-o", "json").json()
+    assert doc["state"] == "RollingBack" and doc["running"] is True, doc
+    emu.clear_requests()
+    restart = vmssroll("restart", *target(), "--yes")
+    assert restart.exit_code == 8, restart.output
+    assert "RollingBack" in restart.stderr
+    start = vmssroll("start", "os", *target(), "--yes")
+    assert start.exit_code == 8, start.output
+    assert writes(emu) == []
+    assert vmssroll("wait", *target(), "--timeout", "1h").exit_code == 5  # the rollback ends Faulted
 
 
 def test_cancel_with_nothing_running_is_exit_8_with_azures_message(vmssroll, emu):
@@ -328,7 +362,10 @@ def test_restart_whose_answer_is_lost_is_confirmed_by_reading_back(vmssroll, emu
     emu.clock.advance(100)
     assert vmssroll("cancel", *target(), "--yes").exit_code == 0
     emu.faults.add(kind="drop", method="PATCH", after_commit=True, count=1)
+    etag = emu.vmss(RG, NAME)["etag"]
+    emu.clear_requests()
     result = vmssroll("restart", *target(), "--yes", "-o", "json")
     assert result.exit_code == 0, result.output
     assert vmssroll("status", *target(), "-o", "json").json()["running"] is True
-    assert len([m for m, _ in writes(emu) if m == "PATCH"]) == 3  # set_rolling, push_image, one restart
+    # one PATCH only (its answer was lost; the new etag read back confirmed it), with If-Match
+    assert [(r.method, r.if_match) for r in emu.requests if r.method != "GET"] == [("PATCH", etag)]
