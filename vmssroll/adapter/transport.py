@@ -158,6 +158,11 @@ def bounded_adapter(budget: Budget, *, max_body: int = MAX_BODY) -> Any:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = dict(classes)
 
+        def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(*args, **kwargs)  # through a proxy, the watchdog holds too
+            manager.pool_classes_by_scheme = dict(classes)
+            return manager
+
         def send(  # type: ignore[override]
             self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any
         ) -> Any:
