@@ -92,7 +92,7 @@ AT_ONCE = "(Automatic mode: no batches, no health checks)"
 CASES: list[tuple[str, str | None, int | None, str | None, Write, Effect, int | None, Danger | None, str]] = [
     # policy fields only
     ("rolling, 8 behind, idle: the PATCH starts the upgrade with the new policy", "Rolling", 8, None, POLICY,
-     Effect.ROLLING_UPGRADE, 8, None, "starts a rolling upgrade of 8 instances in 8 batches of 1 (plan below)"),
+     Effect.ROLLING_UPGRADE, 8, None, "starts a rolling upgrade of 8 instances in 8 batches of 1"),
     ("rolling, none behind", "Rolling", 0, None, POLICY, Effect.NEXT_UPGRADE, 0, None,
      "starts no upgrade now (every instance is on the latest model); applies to the next upgrade"),
     ("rolling, running", "Rolling", 8, "RollingForward", POLICY, Effect.NEXT_UPGRADE, None, None,
@@ -103,7 +103,7 @@ CASES: list[tuple[str, str | None, int | None, str | None, Write, Effect, int | 
      "the next model change updates every instance at once"),
     # mode switches
     ("manual → rolling, 8 behind", "Manual", 8, None, TO_ROLLING, Effect.ROLLING_UPGRADE, 8, None,
-     "starts a rolling upgrade of 8 instances in 4 batches of 2 (plan below)"),
+     "starts a rolling upgrade of 8 instances in 4 batches of 2"),
     ("manual → rolling, none behind", "Manual", 0, None, TO_ROLLING, Effect.NEXT_UPGRADE, 0, None,
      "starts no upgrade now"),
     ("manual → rolling, instances unknown", "Manual", None, None, TO_ROLLING, Effect.ROLLING_UPGRADE, None,
@@ -124,7 +124,7 @@ CASES: list[tuple[str, str | None, int | None, str | None, Write, Effect, int | 
      "6 instances behind the model stay as they are"),
     # model changes
     ("model, rolling", "Rolling", 0, None, MODEL, Effect.ROLLING_UPGRADE, 10, None,
-     "starts a rolling upgrade of 10 instances in 5 batches of 2 (plan below)"),
+     "starts a rolling upgrade of 10 instances in 5 batches of 2"),
     ("model, rolling, after a fault", "Rolling", 4, "Faulted", MODEL, Effect.ROLLING_UPGRADE, 10, None,
      "starts a rolling upgrade of 10 instances"),
     ("model, rolling, running", "Rolling", 8, "RollingForward", MODEL, Effect.RETARGETS_RUNNING, None,
@@ -141,7 +141,7 @@ CASES: list[tuple[str, str | None, int | None, str | None, Write, Effect, int | 
      "starts a rolling upgrade of every instance (10 by the scale set's capacity)"),
     # restart
     ("restart after a cancel, 6 behind", "Rolling", 6, "Cancelled", RESTART, Effect.ROLLING_UPGRADE, 6, None,
-     "starts a rolling upgrade of 6 instances in 3 batches of 2 (plan below)"),
+     "starts a rolling upgrade of 6 instances in 3 batches of 2"),
     ("restart while running", "Rolling", 6, "RollingForward", RESTART, Effect.ALREADY_RUNNING, 0, None,
      "an upgrade is already RollingForward"),
     ("restart, none behind", "Rolling", 0, "Completed", RESTART, Effect.NOTHING_TO_DO, 0, None,
@@ -154,7 +154,7 @@ CASES: list[tuple[str, str | None, int | None, str | None, Write, Effect, int | 
      "an empty model update starts no upgrade in Manual mode"),
     # start os / extension: every instance, in any mode, with the rolling policy
     ("start os, manual", "Manual", 0, None, START_OS, Effect.ROLLING_UPGRADE, 10, None,
-     "starts an OS image rolling upgrade of 10 instances in 5 batches of 2 (plan below)"),
+     "starts an OS image rolling upgrade of 10 instances in 5 batches of 2"),
     ("start extension, rolling, after a cancel", "Rolling", 0, "Cancelled", START_EXTENSION,
      Effect.ROLLING_UPGRADE, 10, None, "starts an extension rolling upgrade of 10 instances in 5 batches of 2"),
     ("start os, running", "Automatic", 0, "RollingForward", START_OS, Effect.ALREADY_RUNNING, 0, None,

@@ -86,7 +86,8 @@ def next_step(inv: Invocation, status: UpgradeStatus | None, behind: int | None)
         why = f"a model change with {behind} instance(s) still behind: an empty model update rolls them again"
     else:
         why = "no instance is behind the model, so it was an OS image or extension upgrade: start it again"
-    inv.out.note(f"The upgrade {status.code.lower()}; {why}: {command}")
+    stopped = "was cancelled" if status.code.lower() == "cancelled" else "faulted"
+    inv.out.note(f"The upgrade {stopped}; {why}: {command}")
     return command
 
 

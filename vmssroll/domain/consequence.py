@@ -82,7 +82,7 @@ class Consequence:
     """What a write sets in motion, and how sure that is."""
 
     effect: Effect
-    text: str  # one sentence: "starts a rolling upgrade of 8 instances in 4 batches of 2 (plan below)"
+    text: str  # one sentence: "starts a rolling upgrade of 8 instances in 4 batches of 2" (`plan` has them)
     instances: int | None  # how many instances it sets in motion; None: unknown
     plan: Plan | None = None  # the batches, when a rolling upgrade starts and the instances are known
     unknown: str | None = None  # why it is not sure (the instances could not be read)
@@ -199,7 +199,7 @@ def _rolling(facts: _Facts, policy: Mapping[str, Any], *, everything: bool, note
         notes.append(plan.verdict())
     return Consequence(
         Effect.ROLLING_UPGRADE,
-        f"starts a rolling upgrade of {_count(len(plan.candidates))} in {_batches(plan)} (plan below){note}",
+        f"starts a rolling upgrade of {_count(len(plan.candidates))} in {_batches(plan)}{note}",
         len(plan.candidates),
         plan=plan,
         notes=tuple(notes),
