@@ -75,3 +75,14 @@ def test_the_emulators_compute_budgets_do_not_slow_a_watch_after_a_write_and_an_
     assert events and not [e for e in events if e.get("event") == "pace"]
     sent = [r for r in emu.requests if r.method == "POST"]
     assert len(sent) == 1
+
+
+def test_status_shows_instances_without_a_health_signal_as_such_never_as_failed(vmssroll, emu):
+    emu.load_scenario("uniform-missing-probe")  # the probe does not exist: no instance reports vmHealth
+    result = vmssroll("status", *target())
+    assert result.exit_code == 0, result.output
+    lines = {line.split(None, 1)[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "10 no health signal" in lines["health"]
+    assert lines["failed"].split()[-1] == "none"
+    doc = vmssroll("status", *target(), "-o", "json").json()
+    assert doc["instances"]["health"] == {"silent": 10} and doc["instances"]["failed"] == []

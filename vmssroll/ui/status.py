@@ -11,6 +11,9 @@ from rich.text import Text
 from vmssroll.ui.tables import fmt, key_values, table
 from vmssroll.ui.watch import STATE_STYLE, policy_line
 
+# No vmHealth at all is not a failure (FACTS.md): say what it is.
+HEALTH_LABELS = {"silent": "no health signal"}
+
 
 def status_view(doc: Mapping[str, Any]) -> RenderableType:
     ss = doc["scaleSet"]
@@ -53,7 +56,7 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
         reason = (doc.get("unknown") or {}).get("instances", "not read")
         parts += [Text(""), Text(f"instances: unknown ({reason})", style="yellow")]
     else:
-        health = ", ".join(f"{n} {h}" for h, n in sorted(inst["health"].items())) or "-"
+        health = ", ".join(f"{n} {HEALTH_LABELS.get(h, h)}" for h, n in sorted(inst["health"].items())) or "-"
         rows = [
             ("instances", f"{inst['onLatestModel']} of {inst['total']} on the latest model"),
             ("health", health),
