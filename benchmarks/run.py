@@ -465,16 +465,16 @@ def watch_child(args: dict[str, Any]) -> None:
     client.instance_from_rest = timed("parse", client.instance_from_rest)
     watching.summarize = timed("join", watching.summarize)
     watching.watch_verdict = timed("join", watching.watch_verdict)
-    for method in ("change", "transient", "pace"):
+    for method in ("change", "refresh", "transient"):
         setattr(watching.Reporter, method, timed("render", getattr(watching.Reporter, method)))
-    original_instances = client.Azure.instances
+    original_instances = client.Azure.instances_reading
     listed = [False]
 
     def instances(self: Any, ref: Any) -> Any:
         listed[0] = True
         return original_instances(self, ref)
 
-    client.Azure.instances = instances  # type: ignore[method-assign]
+    client.Azure.instances_reading = instances  # type: ignore[method-assign]
 
     refreshes: list[dict[str, Any]] = []
     mark = [time.thread_time()]

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import SimClock
 from tests.helpers import azure, push_image, ref, set_rolling, target
 from vmssroll.adapter.client import rate_limits
-from vmssroll.cli.watching import MAX_PACED_INTERVAL, paced_interval
+from vmssroll.domain.watch import MAX_PACED_INTERVAL, paced_interval
 from vmssroll.emulator import Emulator
 
 READS = "x-ms-ratelimit-remaining-subscription-reads"
@@ -119,7 +119,7 @@ def test_retry_after_on_a_listing_page_is_honoured_at_1000_instances(vmssroll, e
     emu.faults.add(
         kind="status", status=429, retry_after=60, method="GET", path_regex="virtualMachines$", count=3
     )
-    result = vmssroll("wait", "-g", "rg-large", "-n", "fleet", "--interval", "10s")
+    result = vmssroll("wait", "-g", "rg-large", "-n", "fleet", "--interval", "10s", "--instances")
     assert result.exit_code == 0, result.output
     log = emu.requests
     throttled = [i for i, r in enumerate(log) if r.status == 429]

@@ -59,7 +59,11 @@ def test_a_whole_upgrade_watch_averages_at_most_two_requests_per_refresh(vmssrol
     result = vmssroll("watch", *TARGET, "-o", "json", "--interval", "10s", clock=clock)
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert events[-1]["state"] == "Completed" and events[-1]["instances"]["onLatestModel"] == SIZE
+    assert events[-1]["state"] == "Completed"
+    # the last listing is either fresh or says it predates the end; never read as current
+    fresh = events[-1]["instancesAsOf"] == events[-1]["time"]
+    assert events[-1]["instancesStale"] is not fresh
+    assert fresh or events[-1]["instances"]["onLatestModel"] < SIZE
     requests = large.requests
     kinds = Counter(_kind(r.path) for r in requests)
     refreshes = kinds["latest"]
@@ -77,10 +81,14 @@ def test_a_whole_upgrade_watch_averages_at_most_two_requests_per_refresh(vmssrol
 def test_instance_pages_are_listed_only_once_the_refreshes_paid_for_them(vmssroll, large):
     """After each listing of P pages, the next waits until the refreshes since have earned P requests."""
     _push_image(large, "2.0.0")
-    vmssroll("wait", *TARGET, "--interval", "10s")
+    vmssroll("wait", *TARGET, "--interval", "10s", "--instances")
     pages = math.ceil(SIZE / large.page_size)
     earned = checked = 0
-    for spent, r in enumerate(large.requests, start=1):
+    requests = large.requests
+    last_refresh = max(i for i, r in enumerate(requests) if _kind(r.path) == "latest")
+    # after the verdict, --instances lists once more (asked for: the report must not predate the end)
+    assert [_kind(r.path) for r in requests[last_refresh + 1 :]] == ["page"] * pages
+    for spent, r in enumerate(requests[: last_refresh + 1], start=1):
         kind = _kind(r.path)
         if kind == "latest":
             earned += 2

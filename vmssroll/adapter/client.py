@@ -19,6 +19,7 @@ from vmssroll.domain.ratelimit import read_budgets
 from vmssroll.domain.target import ScaleSetRef
 from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.upgrade import UpgradeStatus
+from vmssroll.domain.watch import Reading, server_time
 
 log = logging.getLogger("vmssroll.adapter")
 
@@ -79,25 +80,12 @@ class Azure:
         credential = credential_for(conn)
         options["authentication_policy"] = host_bound_auth_policy(credential, conn.scope, conn.endpoint)
         options["per_retry_policies"] = [request_log_policy()]
-        self.last_listing_pages = 1
         self._scale_sets_read: set[str] = set()  # ids this client read successfully (see latest_upgrade)
-        # ARM's remaining request budgets from the latest answer that carried them, e.g.
-        # {"subscription-reads": 11998, "Microsoft.Compute/HighCostGet3Min": 159}; the watch slows down on them.
-        self.rate_limits: dict[str, int] = {}
-        options["raw_response_hook"] = self._note_rate_limits
         self.client = ComputeManagementClient(credential, conn.subscription, **options)
 
     def set_deadline(self, clock: Any, at: float | None) -> None:
         """Every request from now on ends by `at` (on `clock.monotonic()`), whatever the server does."""
         self.budget.set(clock, at)
-
-    def _note_rate_limits(self, pipeline_response: Any) -> None:
-        answer = pipeline_response.http_response
-        if answer.status_code >= 400:
-            return  # a refusal (429: budget 0) carries Retry-After, which governs the wait on its own
-        seen = rate_limits(answer.headers)
-        if seen:
-            self.rate_limits = seen
 
     # Reads -------------------------------------------------------------------------------------------------
 
@@ -116,7 +104,11 @@ class Azure:
         self._scale_sets_read.add(ref.id.lower())
 
     def instances(self, ref: ScaleSetRef) -> list[Instance]:
-        """Every instance with its instance view; one GET per page, counted in `last_listing_pages`.
+        return self.instances_reading(ref).value
+
+    def instances_reading(self, ref: ScaleSetRef) -> Reading[list[Instance]]:
+        """Every instance with its instance view; one GET per page, with the pages counted, the last page's
+        remaining read budgets and Azure's time of the first page.
 
         The pages go through the client's own pipeline (credential, retries, policies), as the SDK's `list`
         would send them, but are read as JSON straight into domain values: the SDK's model deserialisation and
@@ -140,10 +132,14 @@ class Azure:
         found: list[Instance] = []
         pages = 0
         visited: set[str] = set()
+        limits: dict[str, int] = {}
+        when = None
         with azure_errors(action):
             while url:
                 response = self.client.send_request(HttpRequest("GET", url))
                 pages += 1
+                when = when or server_time(response.headers.get("Date"))
+                limits = rate_limits(response.headers) or limits
                 if response.status_code != 200:
                     map_error(status_code=response.status_code, response=response, error_map=errors)
                     raise HttpResponseError(response=response, error_format=ARMErrorFormat)
@@ -156,8 +152,7 @@ class Azure:
                 values = body.get("value")
                 found.extend(instance_from_rest(vm) for vm in values or () if isinstance(vm, dict))
                 url = self._next_page(body.get("nextLink"), visited, pages, action)
-        self.last_listing_pages = max(1, pages)
-        return found
+        return Reading(found, max(1, pages), limits, when)
 
     def instances_or_unknown(self, ref: ScaleSetRef, *, transient: bool = True) -> list[Instance] | Unknown:
         """The instances, or why they could not be listed: a supplementary read never ends a command.
@@ -197,21 +192,35 @@ class Azure:
 
     def latest_upgrade(self, ref: ScaleSetRef) -> UpgradeStatus | None:
         """The latest rolling upgrade, or None when none has ever run (Azure answers 404)."""
+        return self.latest_reading(ref).value
+
+    def latest_reading(self, ref: ScaleSetRef) -> Reading[UpgradeStatus | None]:
+        """The latest rolling upgrade (None: none has run yet), with Azure's clock and remaining read budgets
+        from the answer's headers."""
         action = f"reading the latest rolling upgrade of {ref.name}"
+        answered: list[Mapping[str, str]] = [{}]
+
+        def keep_headers(pipeline_response: Any, deserialized: Any, _: Any) -> Any:
+            answered[0] = pipeline_response.http_response.headers  # case-insensitive, as HTTP has it
+            return deserialized
+
         try:
             with azure_errors(action):
                 doc = self.client.virtual_machine_scale_set_rolling_upgrades.get_latest(
-                    ref.resource_group, ref.name
+                    ref.resource_group, ref.name, cls=keep_headers
                 )
         except NotFound as err:
             # A 404 here means "no upgrade has run yet", unless the scale set or its group is what is missing:
             # right after this client read the scale set, it means that whatever the error text says.
-            if ref.id.lower() in self._scale_sets_read:
-                return None
-            if err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message:
+            missing = err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message
+            if missing and ref.id.lower() not in self._scale_sets_read:
                 raise
-            return None
-        return upgrade_from_rest(_document(doc, action))
+            return Reading(None, server_time=_date_of(err))
+        return Reading(
+            upgrade_from_rest(_document(doc, action)),
+            rate_limits=rate_limits(answered[0]),
+            server_time=server_time(answered[0].get("Date")),
+        )
 
     def raw_get(self, path: str, api_version: str) -> dict[str, Any] | None:
         """GET an ARM path outside Microsoft.Compute (features, load balancers); None on 404."""
@@ -415,6 +424,13 @@ def interrupted_write(ref: ScaleSetRef, sent: list[bool]) -> Iterator[None]:
 def rate_limits(headers: Mapping[str, str]) -> dict[str, int]:
     """The read budgets an answer states (see `domain.ratelimit`): what the watch slows down for."""
     return read_budgets(headers)
+
+
+def _date_of(err: Exception) -> Any:
+    """Azure's `Date` from the answer behind a translated error, when there was one."""
+    response = getattr(err.__cause__, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    return server_time(headers.get("Date"))
 
 
 def _document(model: Any, action: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import typer
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import Conflict, ExitCode, InvalidInput, NotReady, shown
-from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
+from vmssroll.domain.rollout import outset, rolling_out, summarize, upgrade_kind, watch_verdict
 from vmssroll.domain.unknown import Unknown, known
 from vmssroll.domain.watch import Deadlines
 
@@ -42,6 +42,10 @@ EventsOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]
+InstancesOpt = Annotated[
+    bool,
+    typer.Option("--instances", help="Also list the instances (on a budget of pages) and report them at the end."),
+]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Return once Azure accepted the cancel.")]
 
 
@@ -107,7 +111,7 @@ def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
     listed = azure.instances_or_unknown(inv.target)
     instances = known(listed)
     summary = None if instances is None else summarize(instances)
-    verdict = watch_verdict(status, summary, ss.upgrade_policy.mode)
+    verdict = watch_verdict(status, outset(status, summary, ss.upgrade_policy.mode, inv.target.args()))
     return {
         "scaleSet": {
             "id": ss.id,
@@ -172,14 +176,17 @@ def wait(
     timeout: TimeoutOpt = None,
     progress_deadline: DeadlineOpt = None,
     interval: IntervalOpt = "10s",
+    instances: InstancesOpt = False,
 ) -> int:
-    """Wait for the latest upgrade to end, with no live view: the same exit codes as watch."""
+    """Wait for the latest upgrade to end, with no live view: the same exit codes as watch.
+
+    One request per refresh (the latest upgrade) unless --instances."""
     from vmssroll.cli.watching import follow
 
     limits = deadlines(interval, timeout, progress_deadline)
-    verdict, snap = follow(inv, limits, quiet=True)
+    verdict, snap = follow(inv, limits, quiet=True, instances=instances)
     missing = snap.unknown if snap else None
-    doc = {
+    doc: dict[str, Any] = {
         "message": verdict.message,
         "exitCode": int(verdict.exit_code),
         "upgrade": snap.status.document if snap and snap.status else None,
@@ -188,6 +195,9 @@ def wait(
     }
     if missing and not inv.json:
         inv.out.note(missing.line())
+    if instances:
+        doc["instances"] = snap.summary.to_json() if snap and snap.summary else None
+        doc["instancesAsOf"] = snap.listing.at if snap and snap.listing else None
     inv.out.result(doc, verdict.message)
     return int(verdict.exit_code)
 

@@ -1,282 +1,436 @@
-"""Following an upgrade: lean fetching, and reporting each change as a live view, lines or JSON events."""
+"""Following an upgrade: one latest-upgrade read per refresh, the instances on a budget, one sink per output mode."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from vmssroll.domain.errors import ExitCode
+from vmssroll.domain.clock import Clock
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode, TimedOut, VmssrollError
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.rollout import (
+    BatchEstimate,
     InstanceSummary,
+    Outset,
     batch_estimate,
     eta_seconds,
+    in_flight,
+    outset,
     state_of,
     summarize,
     watch_verdict,
 )
-from vmssroll.domain.unknown import Unknown
+from vmssroll.domain.target import ScaleSetRef
+from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.upgrade import UpgradeStatus, Verdict
-from vmssroll.domain.watch import Deadlines, Transient, WatchLoop
+from vmssroll.domain.watch import Deadlines, Pacer, Reading, Transient, WatchLoop
 
 if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
     from vmssroll.cli.common import Invocation
 
-
-@dataclass
-class Snapshot:
-    status: UpgradeStatus | None
-    instances: list[Instance]
-    summary: InstanceSummary | None
-    fresh_instances: bool
-    unknown: Unknown | None = None  # the instances could not be listed: why (the verdict goes on without)
-
-
-# ARM tells every caller how much of its read budget is left: `x-ms-ratelimit-remaining-subscription-reads`
-# (the subscription's reads in the current window) and, from Compute, `x-ms-ratelimit-remaining-resource`
-# counters such as `Microsoft.Compute/HighCostGet3Min;159`. Below these floors the watch slows down, so one long
-# watch never starves everything else that reads the subscription.
-LOW_READS = 100
-LOW_RESOURCE_CALLS = 20
-MAX_PACED_INTERVAL = 300.0
 PERIODIC_LISTING = 10  # with nothing moving, the instances are still listed every 10 x (pages) refreshes
 
 
-def paced_interval(interval: float, remaining: dict[str, int]) -> float:
-    """The time a refresh should take given Azure's remaining budgets: the interval, stretched by how far the
-    lowest budget is below its floor (half the floor left: twice the interval), capped at five minutes but
-    never shorter than the interval the user set."""
-    factor = 1.0
-    for name, left in remaining.items():
-        floor = LOW_READS if name == "subscription-reads" else LOW_RESOURCE_CALLS
-        if left < floor:
-            factor = max(factor, floor / max(left, 1))
-    return max(interval, min(interval * factor, MAX_PACED_INTERVAL))
+@dataclass(frozen=True)
+class Listing:
+    """The instances as listed at `at` (Azure's clock), while the upgrade was `running` or not."""
+
+    instances: tuple[Instance, ...]
+    summary: InstanceSummary
+    at: datetime
+    running: bool
+    pages: int
+    in_flight_since: Mapping[str, datetime]  # when each instance in flight was first seen in flight
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One refresh: Azure's status (the verdict's only source) and the latest listing, however old."""
+
+    status: UpgradeStatus | None
+    at: datetime  # Azure's clock at this refresh (the local clock when Azure sent no `Date`)
+    listing: Listing | None
+    fresh: bool  # the listing was made in this refresh
+    unknown: Unknown | None = None  # the last listing failed: why (the verdict goes on without it)
+
+    @property
+    def age(self) -> float | None:
+        """Seconds between the listing and this refresh."""
+        return None if self.listing is None else max(0.0, (self.at - self.listing.at).total_seconds())
+
+    @property
+    def stale(self) -> bool:
+        """The listing predates the end of the upgrade: its instance counts are from before it ended."""
+        running = self.status is not None and self.status.running
+        return self.listing is not None and self.listing.running and not running
+
+    # for callers that only want the instances
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        return () if self.listing is None else self.listing.instances
+
+    @property
+    def summary(self) -> InstanceSummary | None:
+        return None if self.listing is None else self.listing.summary
 
 
 @dataclass
 class Fetcher:
     """The latest-upgrade document every refresh; the instance list only when it is worth its pages.
 
-    Every refresh earns one request of credit beyond its latest-upgrade GET; a listing spends one request per
-    page and is made only when the credit covers it (the first one, which the view needs, is an advance). A
-    watch therefore averages at most two requests per refresh over its life, whatever the scale set's size. It
-    lists when the upgrade's counters moved since the last listing, when the upgrade ended (the verdict needs
-    fresh instances), and now and then regardless; when Azure's read budget runs low it stretches its interval
-    and lists only for the verdict.
+    The pacer's budget pays for listings: the first is an advance (the view needs it), the next wait until the
+    refreshes since have earned their pages, so a watch averages at most two requests per refresh whatever the
+    scale set's size. It lists when the upgrade's counters moved since the last listing, now and then
+    regardless, and at the end only if already paid for: nothing about instances delays the verdict. Without
+    `list_instances` (wait) it lists once, on the first refresh, and only when no upgrade is running then
+    (whether instances are behind decides what that means).
     """
 
     azure: Azure
-    inv: Invocation
-    interval: float = 10.0
-    give_up_at: float | None = None  # the clock's monotonic time of --timeout: pacing never sleeps past it
-    on_pace: Callable[[float, dict[str, int]], None] = lambda seconds, remaining: None
-    refreshes: int = 0
-    requests: int = 0
-    since_listing: int = 0
-    instances: list[Instance] = field(default_factory=list)
-    summary: InstanceSummary | None = None
+    ref: ScaleSetRef
+    pacer: Pacer
+    clock: Clock
+    list_instances: bool = True
+    listing: Listing | None = None
     listed_counts: Any = None
-    paced: float | None = None
+    since_listing: int = 0
     unknown: Unknown | None = None
 
-    @property
-    def credit(self) -> int:
-        """Requests still spendable while averaging at most two per refresh."""
-        return 2 * self.refreshes - self.requests
-
     def __call__(self) -> Snapshot:
-        self._pace()
-        self.refreshes += 1
-        self.requests += 1
-        status = self.azure.latest_upgrade(self.inv.target)
+        reading = self.azure.latest_reading(self.ref)
+        self.pacer.refreshed(reading)
+        status = reading.value
+        at = reading.server_time or self.clock.utcnow()
         self.since_listing += 1
         counts = None if status is None else (status.code, status.last_action, status.progress)
-        pages = max(1, self.azure.last_listing_pages)
-        terminal = status is None or not status.running
-        moved = counts != self.listed_counts
-        low = self.paced is not None
-        wanted = terminal or (not low and (moved or self.since_listing >= PERIODIC_LISTING * pages))
-        if (self.summary is None and self.unknown is None) or (wanted and self.credit >= pages):
-            listed = self.azure.instances_or_unknown(self.inv.target, transient=False)
-            self.requests += self.azure.last_listing_pages
-            self.unknown = listed if isinstance(listed, Unknown) else None
-            self.instances = [] if isinstance(listed, Unknown) else listed
-            self.summary = None if isinstance(listed, Unknown) else summarize(listed)
-            self.since_listing = 0
+        fresh = False
+        if self._wanted(status, counts):
             self.listed_counts = counts
-        return Snapshot(status, self.instances, self.summary, self.since_listing == 0, self.unknown)
+            fresh = self._try_listing(running=status is not None and status.running, at=at)
+        return Snapshot(status, at, self.listing, fresh, self.unknown)
 
-    def _pace(self) -> None:
-        """Before a request: wait longer than the interval while Azure says its read budget is low."""
-        remaining = dict(getattr(self.azure, "rate_limits", None) or {})
-        wanted = paced_interval(self.interval, remaining)
-        paced = wanted if wanted > self.interval else None
-        if (paced is None) != (self.paced is None):
-            self.on_pace(wanted, remaining)  # said when slowing down starts and when it ends
-        self.paced = paced
-        if paced is not None and self.refreshes:
-            extra = paced - self.interval  # the watch loop already waited the interval
-            if self.give_up_at is not None:
-                extra = min(extra, max(0.0, self.give_up_at - self.inv.env.clock.monotonic()))
-            self.inv.env.clock.sleep(extra)
+    def _try_listing(self, *, running: bool, at: datetime) -> bool:
+        """A supplementary read: when it fails, the instances are unknown (and why) until the next listing."""
+        try:
+            self.list(running=running, at=at)
+        except VmssrollError as err:
+            if not is_supplementary_failure(err):
+                raise
+            self.pacer.spent(Reading(None))
+            self.since_listing = 0
+            self.unknown = Unknown.of("instances", "listing", err)
+            return False
+        self.unknown = None
+        return True
 
+    def _wanted(self, status: UpgradeStatus | None, counts: object) -> bool:
+        running = status is not None and status.running
+        if self.listing is None and self.unknown is None:
+            return self.list_instances or (self.pacer.refreshes == 1 and not running)
+        pages = self.listing.pages if self.listing else 1
+        if not self.list_instances or not self.pacer.affords(pages):
+            return False
+        if not running:
+            return True  # the end, already paid for
+        if self.pacer.slowed:
+            return False  # Azure's read budget is low: only the verdict's reads
+        return counts != self.listed_counts or self.since_listing >= PERIODIC_LISTING * pages
 
-class Reporter:
-    """Turns each change into output: a Rich Live view on a terminal, lines without one, JSON with -o json."""
-
-    def __init__(
-        self, inv: Invocation, scale_set: ScaleSet, events_file: Path | IO[str] | None, interval: float = 10.0
-    ) -> None:
-        self.inv = inv
-        self.interval = interval
-        self.scale_set = scale_set
-        self.events = (
-            events_file.open("a", encoding="utf-8") if isinstance(events_file, Path) else events_file
+    def list(self, *, running: bool, at: datetime | None = None) -> Listing:
+        reading = self.azure.instances_reading(self.ref)
+        self.pacer.spent(reading)
+        when = reading.server_time or at or self.clock.utcnow()
+        before = self.listing.in_flight_since if self.listing else {}
+        since = {i.instance_id: before.get(i.instance_id, when) for i in reading.value if in_flight(i)}
+        self.listing = Listing(
+            tuple(reading.value), summarize(reading.value), when, running, reading.pages, since
         )
-        self.owns_events = isinstance(events_file, Path)
-        self.live: Any = None
-        self.notice: str | None = None
-        self.pace_notice: str | None = None
-        self.previous_states: dict[str, str] = {}
-        self.recent: list[str] = []
-        self.last: tuple[Snapshot, Verdict] | None = None
-        self.unknown_said: Unknown | None = None
+        self.since_listing = 0
+        return self.listing
 
-    def __enter__(self) -> Reporter:
-        if self.inv.out.terminal and not self.inv.json:
-            from rich.live import Live
 
-            self.live = Live(console=self.inv.out.stdout, auto_refresh=False, transient=False)
-            self.live.__enter__()
-        return self
+# Output -----------------------------------------------------------------------------------------------------
 
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.__exit__(None, None, None)
-        if self.events and self.owns_events:
-            self.events.close()
 
-    def _emit(self, doc: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Frame:
+    """Everything a sink shows of one refresh."""
+
+    name: str
+    snap: Snapshot
+    verdict: Verdict
+    batch: BatchEstimate | None
+    eta: float | None
+    recent: tuple[str, ...]
+    notice: str | None
+
+
+class Sink(Protocol):
+    """One output mode: a live view, lines, or JSON events."""
+
+    def change(self, frame: Frame) -> None:
+        """The upgrade moved (or ended)."""
+
+    def refresh(self, frame: Frame) -> None:
+        """Nothing moved; the tables' age (or the tables) changed."""
+
+    def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
+        """A retry or a change of pace."""
+
+    def close(self) -> None: ...
+
+
+class EventSink:
+    """JSON Lines events: on stdout with -o json, and into the --events file."""
+
+    def __init__(self, write: Any) -> None:
+        self.write = write
+
+    def change(self, frame: Frame) -> None:
+        from vmssroll.ui.watch import event
+
+        snap = frame.snap
+        self.write(
+            event(
+                "done" if frame.verdict.done else "status",
+                snap.at,
+                status=snap.status,
+                verdict=frame.verdict,
+                summary=None if snap.unknown else snap.summary,
+                batch=frame.batch,
+                extra=_instances_extra(snap),
+            )
+        )
+
+    def refresh(self, frame: Frame) -> None:
+        pass
+
+    def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
+        from vmssroll.ui.watch import event
+
+        self.write(event(kind, at, extra=extra))
+
+    def close(self) -> None:
+        pass
+
+
+def _instances_extra(snap: Snapshot) -> dict[str, Any] | None:
+    if snap.unknown is not None:
+        return {"instances": None, "unknown": {snap.unknown.part: snap.unknown.reason}}
+    if snap.listing is None:
+        return None
+    return {"instancesAsOf": snap.listing.at, "instancesStale": snap.stale}
+
+
+class FileSink(EventSink):
+    """--events: a file this sink opened (and closes), or a stream the caller owns (`-`: stdout)."""
+
+    def __init__(self, target: Path | IO[str]) -> None:
+        self.owns = isinstance(target, Path)
+        self.file: IO[str] = target.open("a", encoding="utf-8") if isinstance(target, Path) else target
+        super().__init__(self._line)
+
+    def _line(self, doc: dict[str, Any]) -> None:
         from vmssroll.ui.console import json_default, redact
 
-        if self.events and not (self.inv.json and self.events is self.inv.env.stdout):
-            self.events.write(redact(json.dumps(doc, default=json_default, separators=(",", ":"))) + "\n")
-            self.events.flush()
-        if self.inv.json:
-            self.inv.out.event(doc)
+        self.file.write(redact(json.dumps(doc, default=json_default, separators=(",", ":"))) + "\n")
+        self.file.flush()
 
-    def change(self, snap: Snapshot, verdict: Verdict) -> None:
-        from vmssroll.ui.watch import event, one_line
+    def close(self) -> None:
+        if self.owns:
+            self.file.close()
 
-        now = self.inv.env.clock.utcnow()
-        if snap.fresh_instances:
-            states = {i.instance_id: state_of(i) for i in snap.instances}
-            moved = [k for k, v in states.items() if self.previous_states.get(k) not in (None, v)]
-            self.recent = (moved + self.recent)[:8]
-            self.previous_states = states
-        self.notice = None if snap.unknown is None else snap.unknown.line()
-        self.last = (snap, verdict)
-        batch = batch_estimate(snap.status, self.scale_set.capacity) if snap.status else None
-        kind = "done" if verdict.done else "status"
-        missing = (
-            None
-            if snap.unknown is None
-            else {"instances": None, "unknown": {"instances": snap.unknown.reason}}
-        )
-        self._emit(
-            event(
-                kind,
-                now,
-                status=snap.status,
-                verdict=verdict,
-                summary=snap.summary,
-                batch=batch,
-                extra=missing,
-            )
-        )
-        if (
-            snap.unknown is not None
-            and snap.unknown != self.unknown_said
-            and self.live is None
-            and not self.inv.json
-        ):
-            self.inv.out.note(snap.unknown.line())
+
+class LineSink:
+    """One timestamped line per change on stdout, notices on stderr: for pipes, logs and dumb terminals."""
+
+    def __init__(self, inv: Invocation) -> None:
+        self.out = inv.out
+        self.unknown_said: Unknown | None = None
+
+    def change(self, frame: Frame) -> None:
+        from vmssroll.ui.watch import one_line
+
+        snap = frame.snap
+        if snap.unknown is not None and snap.unknown != self.unknown_said:
+            self.out.note(snap.unknown.line())  # once, not every refresh
         self.unknown_said = snap.unknown
-        if self.live is not None:
-            self._redraw()
-        elif not self.inv.json:
-            self.inv.out.stdout.print(
-                one_line(now, snap.status, verdict, batch, name=self.scale_set.name), markup=False
-            )
+        line = one_line(snap.at, snap.status, frame.verdict, frame.batch, name=frame.name)
+        self.out.stdout.print(line, markup=False, soft_wrap=True)
 
-    def transient(self, t: Transient) -> None:
-        from vmssroll.ui.watch import event
+    def refresh(self, frame: Frame) -> None:
+        pass
 
-        err = t.error
-        what = f"{err.status} {err.code}" if err.status else "no answer"
-        self.notice = f"Azure: {what}; retrying in {t.wait:.0f}s (attempt {t.attempt})"
-        now = self.inv.env.clock.utcnow()
-        self._emit(
-            event("retry", now, extra={"error": err.code, "httpStatus": err.status, "retryIn": t.wait})
-        )
-        if self.live is not None:
-            self._redraw()
-        elif not self.inv.json:
-            self.inv.out.note(f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')} {self.notice}")
+    def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
+        self.out.note(f"{at.strftime('%Y-%m-%dT%H:%M:%SZ')} {text}")
 
-    def pace(self, seconds: float, remaining: dict[str, int]) -> None:
-        """Azure's read budget ran low (or recovered): say how often the watch now refreshes."""
-        from vmssroll.ui.watch import event
+    def close(self) -> None:
+        pass
 
-        lowest = min(remaining.items(), key=lambda kv: kv[1], default=None)
-        slow = seconds > self.interval
-        self.pace_notice = (
-            f"Azure's read budget is low ({lowest[1]} {lowest[0]} left): refreshing every {seconds:.0f}s"
-            if slow and lowest
-            else None
-        )
-        now = self.inv.env.clock.utcnow()
-        self._emit(event("pace", now, extra={"interval": seconds, "rateLimitRemaining": remaining}))
-        if self.live is not None:
-            self._redraw()
-        elif not self.inv.json:
-            text = self.pace_notice or f"Azure's read budget recovered: refreshing every {seconds:.0f}s"
-            self.inv.out.note(f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')} {text}")
 
-    def _redraw(self) -> None:
+class LiveSink:
+    """A Rich Live view redrawn in place on every refresh."""
+
+    def __init__(self, inv: Invocation, scale_set: ScaleSet) -> None:
+        from rich.live import Live
+
+        self.scale_set = scale_set
+        self.live = Live(console=inv.out.stdout, auto_refresh=False, transient=False)
+        self.live.__enter__()
+        self.last: Frame | None = None
+        self.note: str | None = None
+
+    def change(self, frame: Frame) -> None:
+        self.note = None
+        self.refresh(frame)
+
+    def refresh(self, frame: Frame) -> None:
+        self.last = frame
+        self._draw()
+
+    def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
+        self.note = text if kind == "retry" else self.note
+        self._draw()
+
+    def _draw(self) -> None:
         from vmssroll.ui.watch import view
 
-        if self.last is None:
+        frame = self.last
+        if frame is None:
             return
-        snap, verdict = self.last
-        now = self.inv.env.clock.utcnow()
-        status = snap.status
+        snap = frame.snap
         self.live.update(
             view(
-                name=self.scale_set.name,
-                status=status,
-                verdict=verdict,
+                name=frame.name,
+                status=snap.status,
+                verdict=frame.verdict,
                 summary=snap.summary,
                 instances=snap.instances,
-                recent=self.recent,
-                batch=batch_estimate(status, self.scale_set.capacity) if status else None,
-                now=now,
-                eta=eta_seconds(status, now) if status else None,
-                notice=self.notice or self.pace_notice,
+                recent=frame.recent,
+                batch=frame.batch,
+                now=snap.at,
+                eta=frame.eta,
+                notice=self.note or (snap.unknown.line() if snap.unknown else None) or frame.notice,
+                age=snap.age,
+                stale=snap.stale,
             ),
             refresh=True,
         )
 
+    def close(self) -> None:
+        self.live.__exit__(None, None, None)
+
+
+@dataclass
+class Reporter:
+    """Turns refreshes into frames and hands them to every sink."""
+
+    scale_set: ScaleSet
+    pacer: Pacer
+    sinks: list[Sink] = field(default_factory=list)
+    previous_states: dict[str, str] = field(default_factory=dict)
+    recent: tuple[str, ...] = ()
+    slowed: bool = False
+    pace_notice: str | None = None
+
+    def change(self, snap: Snapshot, verdict: Verdict) -> None:
+        frame = self._frame(snap, verdict)
+        for sink in self.sinks:
+            sink.change(frame)
+
+    def refresh(self, snap: Snapshot, verdict: Verdict) -> None:
+        frame = self._frame(snap, verdict)
+        for sink in self.sinks:
+            sink.refresh(frame)
+
+    def _frame(self, snap: Snapshot, verdict: Verdict) -> Frame:
+        if snap.fresh and snap.listing is not None:
+            states = {i.instance_id: state_of(i) for i in snap.listing.instances}
+            moved = [k for k, v in states.items() if self.previous_states.get(k) not in (None, v)]
+            self.recent = tuple([*moved, *self.recent][:8])
+            self.previous_states = states
+        self._pace(snap.at)
+        status = snap.status
+        return Frame(
+            name=self.scale_set.name,
+            snap=snap,
+            verdict=verdict,
+            batch=batch_estimate(status, self.scale_set.capacity) if status else None,
+            eta=eta_seconds(status, snap.at) if status else None,
+            recent=self.recent,
+            notice=self.pace_notice,
+        )
+
+    def _pace(self, at: datetime) -> None:
+        """Say when Azure's read budget runs low (the watch slows down) and when it recovers."""
+        if self.pacer.slowed == self.slowed:
+            return
+        self.slowed = self.pacer.slowed
+        seconds, remaining = self.pacer.paced, dict(self.pacer.remaining)
+        lowest = min(remaining.items(), key=lambda kv: kv[1], default=None)
+        if self.slowed and lowest:
+            text = (
+                f"Azure's read budget is low ({lowest[1]} {lowest[0]} left): refreshing every {seconds:.0f}s"
+            )
+            self.pace_notice = text
+        else:
+            text = f"Azure's read budget recovered: refreshing every {seconds:.0f}s"
+            self.pace_notice = None
+        for sink in self.sinks:
+            sink.notice("pace", at, text, {"interval": seconds, "rateLimitRemaining": remaining})
+
+    def transient(self, t: Transient, at: datetime) -> None:
+        err = t.error
+        what = f"{err.status} {err.code}" if err.status else "no answer"
+        text = f"Azure: {what}; retrying in {t.wait:.0f}s (attempt {t.attempt})"
+        extra = {"error": err.code, "httpStatus": err.status, "retryIn": t.wait}
+        for sink in self.sinks:
+            sink.notice("retry", at, text, extra)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+
+def sinks_for(
+    inv: Invocation, scale_set: ScaleSet, events_file: Path | IO[str] | None, quiet: bool
+) -> list[Sink]:
+    """One sink per output mode: JSON events (-o json), a live view (a terminal Rich can drive), or lines;
+    and the --events file (not a second copy when it is stdout and the events go there already)."""
+    duplicate = inv.json and not quiet and events_file is inv.env.stdout
+    sinks: list[Sink] = [FileSink(events_file)] if events_file and not duplicate else []
+    if quiet:
+        return sinks
+    if inv.json:
+        sinks.append(EventSink(inv.out.event))
+    elif inv.out.terminal and not inv.out.stdout.is_dumb_terminal:
+        sinks.append(LiveSink(inv, scale_set))
+    else:
+        sinks.append(LineSink(inv))
+    return sinks
+
+
+# The watch ------------------------------------------------------------------------------------------------------
+
 
 def follow(
-    inv: Invocation, deadlines: Deadlines, *, events_file: Path | IO[str] | None = None, quiet: bool = False
+    inv: Invocation,
+    deadlines: Deadlines,
+    *,
+    events_file: Path | IO[str] | None = None,
+    quiet: bool = False,
+    instances: bool | None = None,
 ) -> tuple[Verdict, Snapshot | None]:
-    """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
+    """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything.
+
+    The verdict comes from Azure's status alone and is returned on the refresh that first reads a terminal
+    state. `instances` lists the instances on a budget (default: unless `quiet`).
+    """
     reads = inv.azure(retries=False)
     clock = inv.env.clock
     give_up_at = None if deadlines.timeout is None else clock.monotonic() + deadlines.timeout
@@ -284,45 +438,82 @@ def follow(
     first.set_deadline(clock, give_up_at)  # every request ends by the deadline, whatever the server does
     scale_set = first.scale_set(inv.target)  # once, before the loop: with the SDK's retries
     reads.scale_set_exists(inv.target)
-    # the scale-set GET counts in the request budget too
-    fetch = Fetcher(reads, inv, interval=deadlines.interval, give_up_at=give_up_at, requests=1)
+    pacer = Pacer(deadlines.interval, requests=1)  # the scale-set GET counts in the request budget too
+    listing = (not quiet) if instances is None else instances
+    fetch = Fetcher(reads, inv.target, pacer, clock, list_instances=listing)
     mode = scale_set.upgrade_policy.mode
+    began = clock.monotonic()
+    start: list[Outset | None] = []
     last: list[Snapshot] = []
 
     def judge(snap: Snapshot) -> Verdict:
+        if not start:  # the first refresh: did the latest upgrade end while instances are behind the model?
+            start.append(outset(snap.status, snap.summary, mode, inv.target.args()))
         last[:] = [snap]
-        return watch_verdict(snap.status, snap.summary, mode)
+        return watch_verdict(snap.status, start[0], clock.monotonic() - began)
 
     def key(snap: Snapshot) -> object:
         s = snap.status
-        return (
-            None
-            if s is None
-            else (s.code, s.last_action, s.progress, s.error_code, bool(snap.summary and snap.summary.behind))
-        )
+        if s is None:
+            return None
+        return (s.code, s.start_time, s.last_action, s.progress, s.error_code)
 
+    def stalled(_: float) -> TimedOut:
+        limit = _human(deadlines.progress_deadline or 0)
+        return TimedOut(f"no progress within {limit}; the upgrade goes on{_stuck(fetch, last)}")
+
+    report = Reporter(scale_set, pacer, sinks_for(inv, scale_set, events_file, quiet))
     try:
-        with Reporter(inv, scale_set, events_file, deadlines.interval) as report:
-            if not quiet:
-                fetch.on_pace = report.pace
-            loop = WatchLoop(
-                inv.env.clock,
-                deadlines,
-                fetch=fetch,
-                judge=judge,
-                key=key,
-                on_change=(lambda s, v: None) if quiet else report.change,
-                on_transient=(lambda t: None) if quiet else report.transient,
-                on_deadline=lambda at: reads.set_deadline(clock, at),
-            )
-            verdict = loop.run()
+        loop = WatchLoop(
+            clock,
+            deadlines,
+            fetch=fetch,
+            judge=judge,
+            key=key,
+            on_change=report.change,
+            on_refresh=report.refresh,
+            on_transient=lambda t: report.transient(t, clock.utcnow()),
+            pacer=pacer,
+            on_stall=stalled,
+            on_deadline=lambda at: reads.set_deadline(clock, at),
+        )
+        verdict = loop.run()
     except KeyboardInterrupt:
         inv.out.note(
             f"Stopped watching; nothing was cancelled and the upgrade goes on. "
             f"Resume with: vmssroll watch {inv.target.args()}"
         )
         raise
+    finally:
+        report.close()
+    if instances and last and (last[0].listing is None or last[0].stale):
+        # asked for the instances: one listing after the verdict, so the report is not from before the end
+        try:
+            last[0] = replace(last[0], listing=fetch.list(running=False), fresh=True)
+        except AzureRequestFailed as err:
+            inv.out.warn(f"the instances could not be listed after the upgrade ended: {err.message}")
     return verdict, (last[0] if last else None)
+
+
+def _stuck(fetch: Fetcher, last: list[Snapshot]) -> str:
+    """`: in flight without moving: 3 (since 09:02:10Z or earlier), ...` from a listing made now."""
+    running = bool(last and last[0].status and last[0].status.running)
+    try:
+        listing = fetch.listing if last and last[0].fresh else fetch.list(running=running)
+    except AzureRequestFailed as err:
+        return f"; which instances are stuck is unknown ({err.message})"
+    if listing is None or not listing.in_flight_since:
+        return "; no instance is in flight"
+    items = sorted(listing.in_flight_since.items(), key=lambda kv: (kv[1], kv[0]))
+    named = ", ".join(f"{i} (since {t.strftime('%H:%M:%SZ')} or earlier)" for i, t in items[:10])
+    more = f" and {len(items) - 10} more" if len(items) > 10 else ""
+    return f"; in flight without moving: {named}{more}"
+
+
+def _human(seconds: float) -> str:
+    from vmssroll.domain.durations import human
+
+    return human(seconds)
 
 
 __all__ = ["ExitCode", "Fetcher", "Reporter", "Snapshot", "follow"]

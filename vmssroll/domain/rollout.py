@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from vmssroll.domain.durations import human
 from vmssroll.domain.errors import ExitCode
 from vmssroll.domain.model import Health, Instance, ScaleSet
 from vmssroll.domain.policy import effective
@@ -148,17 +149,65 @@ def eta_seconds(status: UpgradeStatus, now: datetime) -> float | None:
     return max(0.0, elapsed / done * (p.total - done))
 
 
-def watch_verdict(status: UpgradeStatus | None, summary: InstanceSummary | None, mode: str | None) -> Verdict:
-    """The verdict, minding a stale document: Completed while instances are still behind in Rolling mode
-    means the next upgrade has not shown up yet."""
-    v = verdict(status)
+NEW_UPGRADE_GRACE = 300.0  # how long Rolling mode gets to start the upgrade of a model change
+
+
+@dataclass(frozen=True)
+class Outset:
+    """What a watch found when it began: the latest upgrade had Completed (or none had run) while instances were
+    behind the model. That upgrade's success says nothing about them."""
+
+    ended: UpgradeStatus | None  # the latest upgrade as first read
+    behind: int  # instances not on the latest model
+    mode: str  # the scale set's upgrade mode
+    args: str  # the target's options, for the commands to suggest
+
+    def same(self, status: UpgradeStatus | None) -> bool:
+        """Whether `status` is still that ended upgrade (no new one has appeared)."""
+        if status is None or self.ended is None:
+            return status is None and self.ended is None
+        return not status.running and status.start_time == self.ended.start_time
+
+
+def outset(
+    status: UpgradeStatus | None, summary: InstanceSummary | None, mode: str | None, args: str
+) -> Outset | None:
+    """An Outset when the latest upgrade Completed (or none has run) while instances are behind the model;
+    None otherwise (a Faulted or Cancelled upgrade explains instances left behind: its outcome stands)."""
+    if status is not None and status.code.lower() != "completed":
+        return None
     if summary is None or not summary.behind:
-        return v
-    if v.done and v.exit_code is ExitCode.OK and (mode or "").lower() == "rolling":
+        return None
+    return Outset(status, len(summary.behind), mode or "Manual", args)
+
+
+def watch_verdict(status: UpgradeStatus | None, start: Outset | None, waited: float = 0.0) -> Verdict:
+    """The verdict of a watch that began at `start`, `waited` seconds ago: Azure's status decides, unless the
+    latest upgrade had already ended while instances were behind the model and is still the latest.
+
+    Then in Manual or Automatic mode nothing will roll those instances: done, exit 3, saying what to run. In
+    Rolling mode a model change starts an upgrade soon: wait for it (up to NEW_UPGRADE_GRACE) rather than
+    report the previous upgrade's outcome.
+    """
+    if start is None or not start.same(status):
+        return verdict(status)
+    n, mode, args = start.behind, start.mode, start.args
+    if mode.lower() != "rolling":
         return Verdict(
-            False, ExitCode.OK, f"Waiting for the upgrade of {len(summary.behind)} instance(s) to start"
+            True,
+            ExitCode.NOT_READY,
+            f"No upgrade is running and {n} instance(s) are not on the latest model: nothing rolls them in "
+            f"{mode} mode. Switch to Rolling with `vmssroll enable-rolling {args}`, then roll them with "
+            f"`vmssroll restart {args}`",
         )
-    return v
+    if waited >= NEW_UPGRADE_GRACE:
+        return Verdict(
+            True,
+            ExitCode.NOT_READY,
+            f"{n} instance(s) are not on the latest model and no rolling upgrade started within "
+            f"{human(NEW_UPGRADE_GRACE)}: roll them with `vmssroll restart {args}`",
+        )
+    return Verdict(False, ExitCode.OK, f"Waiting for the upgrade of {n} instance(s) to start")
 
 
 def upgrade_kind(status: UpgradeStatus | None, summary: InstanceSummary) -> str | None:

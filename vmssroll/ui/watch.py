@@ -64,8 +64,14 @@ def view(
     now: datetime,
     eta: float | None,
     notice: str | None,
+    age: float | None = None,
+    stale: bool = False,
 ) -> RenderableType:
-    """Header, progress bar, the instances that matter now, and the rest summarised by zone."""
+    """Header (Azure's status), progress bar, the instances that matter now, and the rest summarised by zone.
+
+    The tables come from a listing `age` seconds old, and say so; `stale` marks a listing made before the
+    upgrade ended, so its counts are not read beside the final header as if they were current.
+    """
     parts: list[RenderableType] = []
     head = Text()
     head.append(name, style="bold")
@@ -96,11 +102,23 @@ def view(
         parts.append(Text(f"{status.error_code}: {status.error_message or ''}", style="red"))
     if notice:
         parts.append(Text(notice, style="yellow"))
+    if summary is not None:
+        parts.append(_as_of(age, stale))
     if instances:
         parts.append(_instances_table(instances, summary, recent))
     if summary is not None:
         parts.append(_zones_table(summary))
     return Group(*parts)
+
+
+def _as_of(age: float | None, stale: bool) -> Text:
+    when = "just now" if not age else f"{human(age)} ago"
+    if stale:
+        return Text(
+            f"Instances as of {when}, before the upgrade ended: stale, not re-listed (its counts are above)",
+            style="yellow",
+        )
+    return Text(f"Instances as of {when}", style="dim")
 
 
 def _instances_table(
