@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -287,6 +288,11 @@ def test_stalled_upgrade_hits_the_progress_deadline(vmssroll, emu):
     result = vmssroll("watch", *target(), "--progress-deadline", "10m")
     assert result.exit_code == 7
     assert "no progress within 10m" in result.output
+    # it names the instance holding the batch up, and since when it has been seen so
+    stuck = r"not moving: 0 no health signal since \d\d:\d\d:\d\dZ or earlier$"
+    assert re.search(stuck, result.stderr.strip())
+    waited = vmssroll("wait", *target(), "--progress-deadline", "5m")
+    assert waited.exit_code == 7 and re.search(stuck, waited.stderr.strip())
 
 
 def test_watch_timeout(vmssroll, emu):

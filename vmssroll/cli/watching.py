@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from vmssroll.domain.clock import Clock
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode, TimedOut, VmssrollError
-from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.model import Health, Instance, ScaleSet
 from vmssroll.domain.rollout import (
     BatchEstimate,
     InstanceSummary,
@@ -45,7 +45,7 @@ class Listing:
     at: datetime
     running: bool
     pages: int
-    in_flight_since: Mapping[str, datetime]  # when each instance in flight was first seen in flight
+    waiting_since: Mapping[str, tuple[str, datetime]]  # instances not settled: (why, first seen so)
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,13 @@ class Fetcher:
         reading = self.azure.instances_reading(self.ref)
         self.pacer.spent(reading)
         when = reading.server_time or at or self.clock.utcnow()
-        before = self.listing.in_flight_since if self.listing else {}
-        since = {i.instance_id: before.get(i.instance_id, when) for i in reading.value if in_flight(i)}
+        before = self.listing.waiting_since if self.listing else {}
+        since = {}
+        for inst in reading.value:
+            why = unsettled(inst)
+            if why is not None:
+                seen = before.get(inst.instance_id)
+                since[inst.instance_id] = seen if seen and seen[0] == why else (why, when)
         self.listing = Listing(
             tuple(reading.value), summarize(reading.value), when, running, reading.pages, since
         )
@@ -495,19 +500,30 @@ def follow(
     return verdict, (last[0] if last else None)
 
 
+def unsettled(inst: Instance) -> str | None:
+    """Why an instance holds up its batch: being updated, or on the new model and waiting for a health signal."""
+    if in_flight(inst):
+        return "updating"
+    if inst.latest_model_applied is False:
+        return None
+    if inst.health is Health.INITIALIZING:
+        return "initializing"
+    return "no health signal" if inst.health in (Health.SILENT, Health.UNKNOWN) else None
+
+
 def _stuck(fetch: Fetcher, last: list[Snapshot]) -> str:
-    """`: in flight without moving: 3 (since 09:02:10Z or earlier), ...` from a listing made now."""
+    """`; not moving: 3 updating since 09:02:10Z or earlier, ...` from a listing made now."""
     running = bool(last and last[0].status and last[0].status.running)
     try:
         listing = fetch.listing if last and last[0].fresh else fetch.list(running=running)
     except AzureRequestFailed as err:
         return f"; which instances are stuck is unknown ({err.message})"
-    if listing is None or not listing.in_flight_since:
-        return "; no instance is in flight"
-    items = sorted(listing.in_flight_since.items(), key=lambda kv: (kv[1], kv[0]))
-    named = ", ".join(f"{i} (since {t.strftime('%H:%M:%SZ')} or earlier)" for i, t in items[:10])
+    if listing is None or not listing.waiting_since:
+        return "; no instance is in flight or waiting for its health"
+    items = sorted(listing.waiting_since.items(), key=lambda kv: (kv[1][1], kv[0]))
+    named = ", ".join(f"{i} {why} since {t.strftime('%H:%M:%SZ')} or earlier" for i, (why, t) in items[:10])
     more = f" and {len(items) - 10} more" if len(items) > 10 else ""
-    return f"; in flight without moving: {named}{more}"
+    return f"; not moving: {named}{more}"
 
 
 def _human(seconds: float) -> str:

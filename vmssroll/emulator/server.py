@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import socket
 import ssl
@@ -54,6 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet; the emulator keeps its own request log
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's `Date` header, as ARM sends one: on the emulator's (simulated) clock."""
+        return email.utils.format_datetime(self.server.emulator.clock.now(), usegmt=True)
 
     def do_GET(self) -> None:
         self._handle("GET")
