@@ -98,9 +98,11 @@ def test_watch_of_a_faulted_upgrade_still_exits_5_without_the_instances(vmssroll
     emu.set_health("rg-demo", "web", image_version="2.0.0", health="unhealthy")
     push_image(emu, "2.0.0")
     refuse_listing(emu)
-    result = vmssroll("wait", *target())
+    result = vmssroll("watch", *target())
     assert result.exit_code == 5, result.output
     assert REFUSED in result.stderr
+    waited = vmssroll("wait", *target())  # ended already: wait lists once, to know whether anyone is behind
+    assert waited.exit_code == 5 and REFUSED in waited.stderr
 
 
 def test_check_reports_instance_rules_unknown_and_stays_ready_on_static_prerequisites(vmssroll, emu):

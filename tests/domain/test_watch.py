@@ -165,3 +165,10 @@ def test_the_request_budget_pays_for_listings():
 )
 def test_server_time_from_the_date_header(header, expected):
     assert server_time(header) == expected
+
+
+def test_a_hold_from_a_supplementary_read_stretches_only_the_next_wait():
+    pacer = Pacer(10)
+    pacer.hold(60)
+    assert pacer.after_success() == 60
+    assert pacer.after_success() == 10

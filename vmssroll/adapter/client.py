@@ -212,7 +212,9 @@ class Azure:
         except NotFound as err:
             # A 404 here means "no upgrade has run yet", unless the scale set or its group is what is missing:
             # right after this client read the scale set, it means that whatever the error text says.
-            missing = err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message
+            missing = (
+                err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message
+            )
             if missing and ref.id.lower() not in self._scale_sets_read:
                 raise
             return Reading(None, server_time=_date_of(err))

@@ -122,6 +122,8 @@ class Fetcher:
             if not is_supplementary_failure(err):
                 raise
             self.pacer.spent(Reading(None))
+            if isinstance(err, AzureRequestFailed) and err.retry_after:
+                self.pacer.hold(err.retry_after)
             self.since_listing = 0
             self.unknown = Unknown.of("instances", "listing", err)
             return False

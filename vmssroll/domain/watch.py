@@ -91,6 +91,7 @@ class Pacer:
     requests: int = 0
     failures: int = 0
     remaining: Mapping[str, int] = field(default_factory=dict)
+    held: float = 0.0
 
     def refreshed(self, reading: Reading[object]) -> None:
         """One refresh's primary read came back."""
@@ -120,9 +121,14 @@ class Pacer:
     def slowed(self) -> bool:
         return self.paced > self.interval
 
+    def hold(self, seconds: float) -> None:
+        """Azure asked for `seconds` of quiet (Retry-After on a supplementary read): the next wait is as long."""
+        self.held = max(self.held, seconds)
+
     def after_success(self) -> float:
         self.failures = 0
-        return self.paced
+        wait, self.held = max(self.paced, self.held), 0.0
+        return wait
 
     def after_failure(self, err: AzureRequestFailed, max_failures: int) -> float | None:
         """The wait before retrying a failed refresh, or None when the watch should give up."""
@@ -130,7 +136,11 @@ class Pacer:
             return None
         self.failures += 1
         backoff = min(MAX_BACKOFF, self.interval * 2 ** min(self.failures, 6))
-        return max(self.paced, err.retry_after if err.retry_after is not None else backoff)
+        wait, self.held = (
+            max(self.paced, self.held, err.retry_after if err.retry_after is not None else backoff),
+            0.0,
+        )
+        return wait
 
 
 class WatchLoop(Generic[S]):
