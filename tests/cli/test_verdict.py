@@ -90,6 +90,7 @@ def test_a_fault_ends_the_command_within_one_interval(vmssroll, emu, command):
 
 
 def test_start_watch_ends_within_one_interval(vmssroll, emu):
+    emu.load_scenario("demo")  # a platform image: an OS upgrade has somewhere to go
     set_rolling(emu)
     emu.clear_requests()
     result = vmssroll("start", "os", *target(), "--yes", "--watch", "--interval", "10s")
