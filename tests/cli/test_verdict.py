@@ -28,7 +28,7 @@ def _push_large(emu: Emulator, version: str) -> None:
             }
         }
     }
-    azure(emu).patch(ref(emu, "fleet", "rg-large"), body, None, applied=lambda _: False)
+    azure(emu).patch(ref(emu, "fleet", "rg-large"), body, None, applied=lambda _: False, unconditional=True)
     emu.clear_requests()
 
 

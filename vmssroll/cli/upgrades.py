@@ -44,7 +44,9 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]
 InstancesOpt = Annotated[
     bool,
-    typer.Option("--instances", help="Also list the instances (on a budget of pages) and report them at the end."),
+    typer.Option(
+        "--instances", help="Also list the instances (on a budget of pages) and report them at the end."
+    ),
 ]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Return once Azure accepted the cancel.")]
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
     from vmssroll.cli.common import Invocation
 
+STALL_LISTING_TIME = 30.0  # what the listing that names the stuck instances may take, past the deadline
 PERIODIC_LISTING = 10  # with nothing moving, the instances are still listed every 10 x (pages) refreshes
 
 
@@ -516,6 +517,7 @@ def unsettled(inst: Instance) -> str | None:
 def _stuck(fetch: Fetcher, last: list[Snapshot]) -> str:
     """`; not moving: 3 updating since 09:02:10Z or earlier, ...` from a listing made now."""
     running = bool(last and last[0].status and last[0].status.running)
+    fetch.azure.set_deadline(fetch.clock, fetch.clock.monotonic() + STALL_LISTING_TIME)  # past the deadline
     try:
         listing = fetch.listing if last and last[0].fresh else fetch.list(running=running)
     except AzureRequestFailed as err:
