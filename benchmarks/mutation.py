@@ -113,7 +113,7 @@ def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, objec
         "counts": dict(counts),
         "score": round(score, 1),
         "seconds": round(time.monotonic() - started),
-        "survivors": sorted(n for n, s in found.items() if s != "killed"),
+        "survivors": sorted(n for n, s in found.items() if s in COUNTED and s != "killed"),
         "workspace": str(where) if keep else None,
     }
     if done.returncode != 0 and not found:
