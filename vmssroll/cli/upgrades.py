@@ -127,6 +127,11 @@ def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
         "instances": None if summary is None else summary.to_json(),
         "rollingOut": None if instances is None else [c.to_json() for c in rolling_out(ss, instances)],
         "unknown": {listed.part: listed.reason} if isinstance(listed, Unknown) else {},
+        "latestModelFrom": None
+        if instances is None
+        else "compared"
+        if any(i.latest_model_from == "compared" for i in instances)
+        else "azure",
     }
 
 

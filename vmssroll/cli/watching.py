@@ -283,7 +283,7 @@ def follow(
     first = inv.azure()
     first.set_deadline(clock, give_up_at)  # every request ends by the deadline, whatever the server does
     scale_set = first.scale_set(inv.target)  # once, before the loop: with the SDK's retries
-    reads.scale_set_exists(inv.target)
+    reads.scale_set_exists(inv.target, scale_set)
     # the scale-set GET counts in the request budget too
     fetch = Fetcher(reads, inv, interval=deadlines.interval, give_up_at=give_up_at, requests=1)
     mode = scale_set.upgrade_policy.mode
