@@ -21,6 +21,7 @@ from vmssroll.adapter.requestlog import request_log_policy
 from vmssroll.adapter.transport import Budget, bounded_transport, host_bound_auth_policy, host_of
 from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError, WriteInterrupted
 from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.operation import OperationStatus
 from vmssroll.domain.ratelimit import read_budgets
 from vmssroll.domain.target import ScaleSetRef
 from vmssroll.domain.unknown import Unknown, is_supplementary_failure
@@ -403,14 +404,55 @@ class Azure:
                 ref.resource_group, ref.name, polling=False
             )
 
-    def start(self, ref: ScaleSetRef, kind: str) -> None:
+    def start(self, ref: ScaleSetRef, kind: str) -> str | None:
         """Start an OS-image or extension rolling upgrade; does not wait for it to finish (same read-back, and
-        no poller left running, as for `cancel`)."""
+        no poller left running, as for `cancel`). Returns the URL of the operation Azure gave for it
+        (`Azure-AsyncOperation`, else `Location`), when it gave one."""
         ops = self.client.virtual_machine_scale_set_rolling_upgrades
         begin = ops.begin_start_os_upgrade if kind == "os" else ops.begin_start_extension_upgrade
         action = f"starting the {kind} rolling upgrade of {ref.name}"
+        seen: list[str] = []
+
+        def hook(pipeline_response: Any) -> None:
+            self._note_rate_limits(pipeline_response)
+            headers = pipeline_response.http_response.headers
+            url = headers.get("Azure-AsyncOperation") or headers.get("Location")
+            if url and not seen:
+                seen.append(url)
+
         with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
-            begin(ref.resource_group, ref.name, polling=False)
+            begin(ref.resource_group, ref.name, polling=False, raw_response_hook=hook)
+        return seen[0] if seen else None
+
+    def operation_status(self, url: str) -> OperationStatus:
+        """One read of a long-running operation (`{"status", "error"}`); a `monitor=true` Location answers 202
+        while running and 200 with no body once done."""
+        from azure.core.rest import HttpRequest
+
+        action = "reading the upgrade's operation"
+        with azure_errors(action):
+            response = self.client.send_request(HttpRequest("GET", url))
+        if response.status_code == 202:
+            return OperationStatus("InProgress")
+        if response.status_code >= 400:
+            raise AzureRequestFailed(
+                f"{action}: HTTP {response.status_code}",
+                status=response.status_code,
+                code="OperationUnreadable",
+            )
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise unreadable(action, "not a JSON object")
+        error = body.get("error")
+        error = error if isinstance(error, dict) else {}
+        return OperationStatus(
+            str(body.get("status") or "Succeeded"),
+            error_code=_str_or_none(error.get("code")),
+            error_message=_str_or_none(error.get("message")),
+        )
 
     @contextmanager
     def _uncertain_post(
@@ -448,6 +490,10 @@ def interrupted_write(ref: ScaleSetRef, sent: list[bool]) -> Iterator[None]:
             f"`vmssroll status {ref.args()}` (and `vmssroll policy show {ref.args()}`) before re-running; "
             "nothing was cancelled"
         ) from None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _refused_as_flexible(err: AzureRequestFailed) -> bool:

@@ -300,8 +300,9 @@ def start(
     if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
         show(inv, result)
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
-    azure.start(inv.target, kind.value)
-    return _after_start(inv, limits, watch_, {"started": kind.value, "consequence": result.to_json()})
+    operation = azure.start(inv.target, kind.value)
+    doc = {"started": kind.value, "consequence": result.to_json()}
+    return _after_start(inv, limits, watch_, doc, operation=operation)
 
 
 def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str | None:
@@ -334,7 +335,9 @@ def _check_os_upgrade(inv: Invocation, ss: Any) -> None:
         inv.out.note(note)
 
 
-def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any]) -> int:
+def _after_start(
+    inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any], *, operation: str | None = None
+) -> int:
     what = f" It {doc['consequence']['text']}." if doc.get("consequence") else ""
     if not watch_:
         inv.out.result(doc, f"Started.{what} Follow it with: vmssroll watch {inv.target.args()}")
@@ -343,7 +346,7 @@ def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str
         inv.out.note(f"Started.{what}")
     from vmssroll.cli.watching import follow
 
-    verdict, _ = follow(inv, limits)
+    verdict, _ = follow(inv, limits, operation=operation)
     if inv.out.terminal and not inv.json:
         inv.out.note(verdict.message)
     return int(verdict.exit_code)

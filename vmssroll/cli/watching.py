@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from vmssroll.domain.errors import ExitCode
+from vmssroll.domain.errors import ExitCode, VmssrollError
 from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.operation import OperationStatus, operation_verdict
 from vmssroll.domain.rollout import (
     InstanceSummary,
     batch_estimate,
@@ -18,7 +19,7 @@ from vmssroll.domain.rollout import (
     summarize,
     watch_verdict,
 )
-from vmssroll.domain.unknown import Unknown
+from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.upgrade import UpgradeStatus, Verdict
 from vmssroll.domain.watch import Deadlines, Transient, WatchLoop
 
@@ -34,6 +35,7 @@ class Snapshot:
     summary: InstanceSummary | None
     fresh_instances: bool
     unknown: Unknown | None = None  # the instances could not be listed: why (the verdict goes on without)
+    operation: OperationStatus | None = None  # the started operation, read when the status could not be
 
 
 # ARM tells every caller how much of its read budget is left: `x-ms-ratelimit-remaining-subscription-reads`
@@ -274,9 +276,17 @@ class Reporter:
 
 
 def follow(
-    inv: Invocation, deadlines: Deadlines, *, events_file: Path | IO[str] | None = None, quiet: bool = False
+    inv: Invocation,
+    deadlines: Deadlines,
+    *,
+    events_file: Path | IO[str] | None = None,
+    quiet: bool = False,
+    operation: str | None = None,
 ) -> tuple[Verdict, Snapshot | None]:
-    """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything."""
+    """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything.
+
+    With `operation` (the URL of the operation a start got), the operation decides whenever the upgrade status
+    cannot be read (404 before it exists, or any failure)."""
     reads = inv.azure(retries=False)
     clock = inv.env.clock
     give_up_at = None if deadlines.timeout is None else clock.monotonic() + deadlines.timeout
@@ -291,12 +301,25 @@ def follow(
 
     def judge(snap: Snapshot) -> Verdict:
         last[:] = [snap]
+        if snap.operation is not None:
+            return operation_verdict(snap.operation)
         return watch_verdict(snap.status, snap.summary, mode)
+
+    def fetch_or_operation() -> Snapshot:
+        try:
+            snap = fetch()
+        except VmssrollError as err:
+            if operation is None or not is_supplementary_failure(err):
+                raise
+            snap = Snapshot(None, [], None, False, Unknown.of("upgrade status", "reading", err))
+        if operation is not None and snap.status is None:
+            snap.operation = reads.operation_status(operation)
+        return snap
 
     def key(snap: Snapshot) -> object:
         s = snap.status
         return (
-            None
+            (None if snap.operation is None else snap.operation.status)
             if s is None
             else (s.code, s.last_action, s.progress, s.error_code, bool(snap.summary and snap.summary.behind))
         )
@@ -308,7 +331,7 @@ def follow(
             loop = WatchLoop(
                 inv.env.clock,
                 deadlines,
-                fetch=fetch,
+                fetch=fetch if operation is None else fetch_or_operation,
                 judge=judge,
                 key=key,
                 on_change=(lambda s, v: None) if quiet else report.change,
