@@ -263,8 +263,9 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
         if inv.debug:
             inv.env.stderr.write(escape_controls(redact(traceback.format_exc())))
         return int(err.exit_code)
-    except KeyboardInterrupt as err:
-        inv.out.note(getattr(err, "message", None) or "interrupted; nothing was cancelled")
+    except KeyboardInterrupt as interrupt:
+        if not getattr(interrupt, "vmssroll_said", False):  # a watch said it already, with how to resume
+            inv.out.note(getattr(interrupt, "message", None) or "interrupted; nothing was cancelled")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (`| head`): end quietly, as a process ended by SIGPIPE would (128 + 13).

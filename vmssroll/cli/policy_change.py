@@ -52,7 +52,7 @@ def refuse(inv: Invocation, report: Report) -> NotReady:
     names = ", ".join(r.name for r in report.failed)
     return NotReady(
         f"{report.scale_set} is not ready for {report.purpose.value} ({names}); nothing was sent",
-        hint="apply the fixes shown and re-run (enable-rolling --force sends the change anyway)",
+        hint="apply the fixes shown and re-run; enable-rolling --force sends the change anyway",
     )
 
 
@@ -162,7 +162,8 @@ def apply_change(
     if dry_run:
         title = "Would change (dry run: nothing sent):"
         return preview(inv, doc, result, changes_view(changes, title=title), force=force)
-    inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
+    if not yes:  # shown to be confirmed; with --yes the result below shows the same table once
+        inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
     show(inv, result)
     guard(inv, result, force=force)
     confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)

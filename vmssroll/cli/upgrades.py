@@ -164,8 +164,8 @@ def watch(
     finally:
         if sink is not None and sink is not inv.env.stdout:
             sink.close()
-    if inv.out.terminal and not inv.json:
-        inv.out.note(verdict.message)
+    if inv.out.terminal and not inv.json and snap is not None and snap.status is not None:
+        inv.out.note(verdict.message)  # the live view ends on the instances; with no upgrade it said it all
     if not inv.json:
         _next_step(inv, None, snap, listing=False)
     return int(verdict.exit_code)

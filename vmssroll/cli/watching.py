@@ -339,11 +339,12 @@ def follow(
                 on_deadline=lambda at: reads.set_deadline(clock, at),
             )
             verdict = loop.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         inv.out.note(
             f"Stopped watching; nothing was cancelled and the upgrade goes on. "
             f"Resume with: vmssroll watch {inv.target.args()}"
         )
+        interrupt.vmssroll_said = True  # type: ignore[attr-defined]  # the boundary does not say it again
         raise
     return verdict, (last[0] if last else None)
 

@@ -115,8 +115,11 @@ class Out:
     def error(self, err: Any, *, verbose: bool) -> None:
         """One `error:` line per problem (most failures have one), the hint and request id on the last."""
         lines = [f"error: {message}" for message in getattr(err, "problems_text", None) or [err.message]]
-        if getattr(err, "hint", None):
-            lines[-1] += f" ({err.hint})"
+        hint = getattr(err, "hint", None)
+        if hint:  # in parentheses, unless that would nest them: one level reads, "(...))" does not
+            lines[-1] += (
+                f"; {hint}" if "(" in hint or ")" in hint or lines[-1].endswith(")") else f" ({hint})"
+            )
         if verbose and getattr(err, "request_id", None):
             lines[-1] += f" [request id {err.request_id}]"
         for line in lines:
