@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 import typer
 
 from vmssroll.cli.environment import Environment
-from vmssroll.domain.errors import ExitCode, InvalidInput, VmssrollError
+from vmssroll.domain.errors import Declined, ExitCode, InvalidInput, VmssrollError
 from vmssroll.domain.target import ScaleSetRef, check_subscription, resolve_target
 
 if TYPE_CHECKING:
@@ -258,6 +258,9 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
     configure_logging(inv.env.stderr, verbose=inv.verbose, debug=inv.debug)
     try:
         return int(body() or 0)
+    except Declined as declined:
+        inv.out.note(declined.message)
+        return int(declined.exit_code)
     except VmssrollError as err:
         inv.out.error(err, verbose=inv.verbose or inv.debug)
         if inv.debug:
@@ -293,9 +296,7 @@ def confirm(inv: Invocation, question: str, *, yes: bool) -> None:
     inv.env.stderr.flush()
     answer = inv.env.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
-        from vmssroll.domain.errors import NotReady
-
-        raise NotReady("not confirmed; nothing was sent")
+        raise Declined("not confirmed: nothing changed, nothing was sent")
 
 
 def _silence_stdout() -> None:

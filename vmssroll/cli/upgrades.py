@@ -10,7 +10,7 @@ import typer
 
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
-from vmssroll.domain.errors import Conflict, ExitCode, InvalidInput, NotReady, shown
+from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, InvalidInput, NotReady, shown
 from vmssroll.domain.rollout import rolling_out, summarize, upgrade_kind, watch_verdict
 from vmssroll.domain.unknown import Unknown, known
 from vmssroll.domain.watch import Deadlines
@@ -301,8 +301,8 @@ def start(
         show(inv, result)
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
     operation = azure.start(inv.target, kind.value)
-    doc = {"started": kind.value, "consequence": result.to_json()}
-    return _after_start(inv, limits, watch_, doc, operation=operation)
+    doc = {"started": kind.value, "operation": operation, "consequence": result.to_json()}
+    return _after_start(inv, limits, watch_, doc, azure, operation=operation)
 
 
 def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str | None:
@@ -336,11 +336,29 @@ def _check_os_upgrade(inv: Invocation, ss: Any) -> None:
 
 
 def _after_start(
-    inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any], *, operation: str | None = None
+    inv: Invocation,
+    limits: Deadlines,
+    watch_: bool,
+    doc: dict[str, Any],
+    azure: Any = None,
+    *,
+    operation: str | None = None,
 ) -> int:
     what = f" It {doc['consequence']['text']}." if doc.get("consequence") else ""
     if not watch_:
-        inv.out.result(doc, f"Started.{what} Follow it with: vmssroll watch {inv.target.args()}")
+        # The status the upgrade reached, read once (a failed read is unknown, not fatal).
+        if azure is not None:
+            try:
+                latest = azure.latest_upgrade(inv.target)
+            except AzureRequestFailed as err:
+                doc |= {"state": None, "upgrade": None, "unknown": err.message}
+            else:
+                doc |= {
+                    "state": latest.code if latest else None,
+                    "upgrade": latest.document if latest else None,
+                }
+        state = f" ({doc['state']})" if doc.get("state") else ""
+        inv.out.result(doc, f"Started{state}.{what} Follow it with: vmssroll watch {inv.target.args()}")
         return ExitCode.OK
     if what and not inv.json:
         inv.out.note(f"Started.{what}")

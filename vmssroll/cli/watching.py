@@ -167,7 +167,10 @@ class Reporter:
         from vmssroll.ui.console import json_default, redact
 
         if self.events and not (self.inv.json and self.events is self.inv.env.stdout):
-            self.events.write(redact(json.dumps(doc, default=json_default, separators=(",", ":"))) + "\n")
+            self.events.write(
+                redact(json.dumps(doc, default=json_default, separators=(",", ":"), ensure_ascii=False))
+                + "\n"
+            )
             self.events.flush()
         if self.inv.json:
             self.inv.out.event(doc)

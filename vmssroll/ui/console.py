@@ -92,14 +92,18 @@ class Out:
     def result(self, document: Any, renderable: RenderableType | None = None) -> None:
         """The command's answer: JSON with -o json, else the renderable."""
         if self.json:
-            self.stdout.file.write(json.dumps(document, indent=2, default=json_default) + "\n")
+            self.stdout.file.write(
+                json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
+            )
             self.stdout.file.flush()
         elif renderable is not None:
             self.stdout.print(renderable)
 
     def event(self, document: Any) -> None:
         """One JSON Lines event (watch)."""
-        self.stdout.file.write(json.dumps(document, default=json_default, separators=(",", ":")) + "\n")
+        self.stdout.file.write(
+            json.dumps(document, default=json_default, separators=(",", ":"), ensure_ascii=False) + "\n"
+        )
         self.stdout.file.flush()
 
     def note(self, message: str) -> None:
