@@ -7,7 +7,9 @@ from tests.helpers import set_rolling, target
 
 
 def test_start_json_has_the_operation_and_the_state_it_reached(vmssroll, emu):
+    emu.load_scenario("demo")  # a platform image: OS upgrades need one
     set_rolling(emu)
+    emu.clear_requests()
     result = vmssroll("start", "os", *target(), "--yes", "-o", "json")
     assert result.exit_code == 0, result.output
     doc = result.json()
