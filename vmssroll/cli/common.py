@@ -40,10 +40,15 @@ NameOpt = Annotated[
     str | None,
     typer.Option("--name", "-n", metavar="NAME", help="Scale set name.", rich_help_panel=CONNECTION_PANEL),
 ]
-IdOpt = Annotated[
-    str | None,
+IdsOpt = Annotated[
+    list[str] | None,
     typer.Option(
-        "--id", metavar="ID", help="Full resource id of the scale set.", rich_help_panel=CONNECTION_PANEL
+        "--ids",
+        "--id",
+        metavar="ID",
+        help="Full resource id of the scale set; as in az, several ids (after one --ids, or repeated) run the "
+        "command for each and exit with the highest code.",
+        rich_help_panel=CONNECTION_PANEL,
     ),
 ]
 SubscriptionOpt = Annotated[
@@ -140,12 +145,26 @@ class Invocation:
         return Out(self.env, json=self.json)
 
     @functools.cached_property
+    def effective_subscription(self) -> str | None:
+        """--subscription or AZURE_SUBSCRIPTION_ID; else, as az, Terraform and Bicep do, the Azure CLI's
+        current subscription (said with -v). A resource id carries its own."""
+        if self.subscription or self.id:
+            return self.subscription
+        from vmssroll.adapter.azcli import current_subscription
+
+        found = current_subscription(self.env.environ)
+        if found is not None and (self.verbose or self.debug):
+            named = f" ({found.name})" if found.name else ""
+            self.out.note(f"subscription {found.id}{named}: the Azure CLI's current one, from {found.source}")
+        return found.id if found else None
+
+    @functools.cached_property
     def target(self) -> ScaleSetRef:
         return resolve_target(
             resource_group=self.resource_group,
             name=self.name,
             resource_id=self.id,
-            subscription=self.subscription,
+            subscription=self.effective_subscription,
         )
 
     @property
@@ -155,7 +174,9 @@ class Invocation:
     def connection(self) -> Connection:
         from vmssroll.adapter.connection import resolve_connection
 
-        subscription = self.target.subscription if self.has_target else check_subscription(self.subscription)
+        subscription = (
+            self.target.subscription if self.has_target else check_subscription(self.effective_subscription)
+        )
         return resolve_connection(
             cloud=self.cloud,
             endpoint=self.endpoint,
@@ -173,7 +194,7 @@ class Invocation:
 _COMMON: list[tuple[str, Any, Any]] = [
     ("resource_group", ResourceGroupOpt, None),
     ("name", NameOpt, None),
-    ("id", IdOpt, None),
+    ("ids", IdsOpt, None),
     ("subscription", SubscriptionOpt, None),
     ("cloud", CloudOpt, "AzureCloud"),
     ("endpoint", EndpointOpt, None),
@@ -182,7 +203,7 @@ _COMMON: list[tuple[str, Any, Any]] = [
     ("verbose", VerboseOpt, False),
     ("debug", DebugOpt, False),
 ]
-_COMMON_NAMES = [name for name, _, _ in _COMMON]
+_COMMON_NAMES = [name for name, _, _ in _COMMON if name != "ids"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -226,13 +247,22 @@ def command(
 
         def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
             shared_values = {n: kwargs.pop(n) for n in _COMMON_NAMES}
+            ids = scale_set_ids(kwargs.pop("ids"), list(ctx.args))
             if policy_flags:
                 kwargs["policy"] = po.PolicyFlags(
                     **{n: kwargs.pop(n) for n, _, _ in extra}, mode=kwargs.get("mode")
                 )
             env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
-            inv = Invocation(env=env, **shared_values)
-            code = run(inv, lambda: fn(inv, **kwargs))
+            codes: list[int] = []
+            targets: list[str | None] = [*ids] or [None]
+            for resource_id in targets:
+                inv = Invocation(env=env, id=resource_id, **shared_values)
+                if len(ids) > 1:
+                    inv.out.note(f"scale set {len(codes) + 1} of {len(ids)}: {resource_id}")
+                codes.append(run(inv, functools.partial(fn, inv, **kwargs)))
+                if codes[-1] == ExitCode.INTERRUPTED:
+                    break
+            code = max(codes)  # the worst: every failure code is above 0, and 130 (interrupted) above all
             if code:
                 raise typer.Exit(int(code))
 
@@ -242,10 +272,23 @@ def command(
         wrapper.__annotations__ = {"ctx": typer.Context, **{p.name: p.annotation for p in own}} | {
             n: a for n, a, _ in added
         }
+        # Extra arguments are allowed only to take az's `--ids ID1 ID2 ...` (see scale_set_ids).
+        options.setdefault("context_settings", {"allow_extra_args": True})
         app.command(name, **options)(wrapper)
         return fn
 
     return decorate
+
+
+def scale_set_ids(given: list[str] | None, extra: list[str]) -> list[str]:
+    """The ids from --ids/--id (each may hold several, separated by spaces or new lines, as `$(az ... -o tsv)`
+    gives them) and the arguments that follow `--ids` as in az; any other extra argument is bad input."""
+    ids = [part for value in given or [] for part in value.split()]
+    for arg in extra:
+        if not (ids and arg.lower().startswith("/subscriptions/")):
+            raise typer.BadParameter(f"unexpected argument {arg!r}")
+        ids.append(arg)
+    return ids
 
 
 def run(inv: Invocation, body: Callable[[], int | None]) -> int:

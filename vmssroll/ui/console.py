@@ -97,7 +97,17 @@ class Out:
             )
             self.stdout.file.flush()
         elif renderable is not None:
-            self.stdout.print(renderable)
+            self._print(self.stdout, renderable)
+
+    def _print(self, console: Console, renderable: RenderableType) -> None:
+        """Off a terminal, without the spaces Rich pads each table row with (they end up in files and diffs)."""
+        if self.terminal:
+            console.print(renderable)
+            return
+        with console.capture() as captured:
+            console.print(renderable)
+        console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+        console.file.flush()
 
     def event(self, document: Any) -> None:
         """One JSON Lines event (watch)."""
@@ -114,7 +124,7 @@ class Out:
 
     def say(self, renderable: RenderableType) -> None:
         """Human progress on stderr (kept off stdout so JSON stays one document)."""
-        self.stderr.print(renderable)
+        self._print(self.stderr, renderable)
 
     def error(self, err: Any, *, verbose: bool) -> None:
         """One `error:` line per problem (most failures have one), the hint and request id on the last."""
