@@ -14,7 +14,10 @@ from tests.helpers import target
     [
         (("check",), r"^status\s+rule\s+finding$"),
         (("policy", "show"), r"^rolling upgrade policy\s+value\s+source$"),
-        (("policy", "set", "--max-batch-instance-percent", "40", "--dry-run"), r"^severity\s+field\s+finding"),
+        (
+            ("policy", "set", "--max-batch-instance-percent", "40", "--dry-run"),
+            r"^severity\s+field\s+finding",
+        ),
     ],
     ids=["check", "policy-show", "findings"],
 )
