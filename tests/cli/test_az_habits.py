@@ -111,3 +111,12 @@ def test_a_stray_argument_is_still_refused(vmssroll, emu):
     assert result.exit_code == 2
     assert "unexpected argument 'extra'" in result.output
     assert emu.requests == []
+
+
+def test_one_bad_id_among_several_sends_nothing(vmssroll, emu):
+    result = vmssroll("status", "--ids", vmss_id(emu), "--ids", "not-an-id")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        line for line in result.stderr.splitlines() if line.startswith("error: --id 'not-an-id'")
+    ]
+    assert emu.requests == []

@@ -255,6 +255,12 @@ def command(
             env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
             codes: list[int] = []
             targets: list[str | None] = [*ids] or [None]
+            if len(targets) > 1:  # every id checked before the first request: bad input sends nothing
+                for resource_id in targets:
+                    probe = Invocation(env=env, id=resource_id, **shared_values)
+                    refused = run(probe, functools.partial(_check_target, probe))
+                    if refused:
+                        raise typer.Exit(refused)
             for resource_id in targets:
                 inv = Invocation(env=env, id=resource_id, **shared_values)
                 if len(ids) > 1:
@@ -278,6 +284,11 @@ def command(
         return fn
 
     return decorate
+
+
+def _check_target(inv: Invocation) -> int:
+    _ = inv.target  # raises InvalidInput for an id that is not a scale set's
+    return 0
 
 
 def scale_set_ids(given: list[str] | None, extra: list[str]) -> list[str]:
