@@ -99,7 +99,7 @@ def test_several_ids_after_one_flag_run_the_command_for_each_with_the_worst_exit
 
 
 def test_ids_as_az_tsv_gives_them_and_repeated(vmssroll, emu):
-    both = f"{vmss_id(emu)}\n{vmss_id(emu)}"
+    both = f"{vmss_id(emu)} {vmss_id(emu)}"
     assert vmssroll("status", "--ids", both).exit_code == 0
     repeated = vmssroll("status", "--ids", vmss_id(emu), "--ids", vmss_id(emu))
     assert repeated.exit_code == 0
