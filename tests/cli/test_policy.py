@@ -427,8 +427,9 @@ def test_set_declined_sends_nothing(vmssroll, emu, answer):
     result = vmssroll(
         "policy", "set", *target(), "--max-batch-instance-percent", "40", stdin=answer, stdin_tty=True
     )
-    assert result.exit_code == 3, result.output
-    assert "not confirmed; nothing was sent" in result.stderr
+    assert result.exit_code == 0, result.output  # a no is an answer, not a failure
+    assert "not confirmed: nothing changed, nothing was sent" in result.stderr
+    assert "error:" not in result.stderr
     assert writes(emu) == []
     assert emu.vmss(RG, NAME) == before
 

@@ -369,7 +369,8 @@ def test_without_a_terminal_yes_is_needed_before_any_request(vmssroll, emu, comm
 
 def test_enable_rolling_asks_on_a_terminal(vmssroll, emu):
     declined = vmssroll("enable-rolling", *target(), tty=True, stdin="n\n")
-    assert declined.exit_code == 3 and writes(emu) == []
+    assert declined.exit_code == 0 and writes(emu) == [], declined.output
+    assert "nothing changed" in declined.stderr and "error:" not in declined.stderr
     accepted = vmssroll("enable-rolling", *target(), tty=True, stdin="y\n")
     assert accepted.exit_code == 0, accepted.output
     assert stored_mode(emu) == "Rolling"

@@ -44,6 +44,10 @@ WEEK = 7 * 86400
         ("P1.5D", 129600, "P1DT12H"),
         ("PT1M30.0S", 90, "PT1M30S"),
         ("168h", WEEK, "P7D"),
+        ("1d", 86400, "P1D"),
+        ("1D12h", 129600, "P1DT12H"),
+        ("1w", WEEK, "P7D"),
+        ("6d23h59m59s", WEEK - 1, "P6DT23H59M59S"),
     ],
 )
 def test_accepted(text: str, seconds: int, iso: str) -> None:
@@ -75,7 +79,11 @@ def test_accepted(text: str, seconds: int, iso: str) -> None:
         ("h", "not a duration"),
         ("1h1h", "not a duration"),
         ("30m1h", "not a duration"),
-        ("1d", "not a duration"),
+        ("1d1w", "not a duration"),
+        ("2w", "longer than 7 days"),
+        ("8d", "longer than 7 days"),
+        ("1w1s", "longer than 7 days"),
+        ("999999999999999999999w", "too long"),
         ("1e3", "not a duration"),
         ("１２", "not a duration"),  # full-width digits are not ASCII digits
         ("30 s", "not a duration"),

@@ -109,7 +109,7 @@ def test_value_accepted(rest: str, value: Any, source: str, expected: Any) -> No
         ("maxUnhealthyUpgradedInstancePercent", "101", "flag", "between 0 and 100"),
         ("pauseTimeBetweenBatches", 30, "file", "is not a duration"),
         ("pauseTimeBetweenBatches", "P1M", "file", "months or years"),
-        ("pauseTimeBetweenBatches", "8d", "flag", "--pause-time-between-batches: '8d' is not a duration"),
+        ("pauseTimeBetweenBatches", "8d", "flag", "--pause-time-between-batches: '8d' is longer than 7 days"),
         ("maxSurge", "true", "file", "'true' is not true or false"),
         ("maxSurge", 1, "file", "1 is not true or false"),
         ("maxSurge", None, "file", "is not true or false"),

@@ -51,7 +51,9 @@ def test_no_upgrade_yet_is_done_and_says_so() -> None:
 
 def test_a_terminal_state_names_azures_error() -> None:
     v = verdict(status("Faulted", error_code="MaxUnhealthy", error_message="too many"))
-    assert v.message.endswith(" — MaxUnhealthy: too many")
+    assert v.message == (
+        "Rolling upgrade Faulted: 3 succeeded, 1 failed, 2 in progress, 4 pending — MaxUnhealthy: too many"
+    )
     assert verdict(status("Faulted", error_code="Code")).message.endswith(" — Code:")
 
 

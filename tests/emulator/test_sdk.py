@@ -128,10 +128,12 @@ def test_vm_list_pages_and_instance_view(client: Any, live: Emulator) -> None:
 
 def test_flexible_vms_and_manual_upgrade_refused(client: Any, live: Emulator) -> None:
     live.load_scenario("flexible-extension")
-    vms = {
-        v["name"]: v
-        for v in (x.as_dict() for x in client.virtual_machine_scale_set_vms.list("rg-flex", "flex"))
-    }
+    with pytest.raises(HttpResponseError) as refused:  # Flexible has no scale-set VM API
+        list(client.virtual_machine_scale_set_vms.list("rg-flex", "flex"))
+    assert refused.value.status_code == 400
+    ss_id = client.virtual_machine_scale_sets.get("rg-flex", "flex").id
+    members = client.virtual_machines.list("rg-flex", filter=f"'virtualMachineScaleSet/id' eq '{ss_id}'")
+    vms = {v["name"]: v for v in (x.as_dict() for x in members)}
     assert vms["vm-attached-1"]["properties"]["attached"] is True
     assert vms["vm-attached-1"].get("resources", []) == []
     assert vms["vm-attached-2"]["resources"][0]["properties"]["type"] == "ApplicationHealthLinux"

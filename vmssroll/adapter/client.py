@@ -6,15 +6,22 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 from vmssroll import __version__
 from vmssroll.adapter.connection import Connection, credential_for
-from vmssroll.adapter.convert import instance_from_rest, scale_set_from_rest, upgrade_from_rest
+from vmssroll.adapter.convert import (
+    instance_from_rest,
+    member_from_rest,
+    scale_set_from_rest,
+    upgrade_from_rest,
+)
 from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.adapter.requestlog import request_log_policy
 from vmssroll.adapter.transport import Budget, bounded_transport, host_bound_auth_policy, host_of
 from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError, WriteInterrupted
 from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.operation import OperationStatus
 from vmssroll.domain.ratelimit import read_budgets
 from vmssroll.domain.target import ScaleSetRef
 from vmssroll.domain.unknown import Unknown, is_supplementary_failure
@@ -81,6 +88,9 @@ class Azure:
         options["authentication_policy"] = host_bound_auth_policy(credential, conn.scope, conn.endpoint)
         options["per_retry_policies"] = [request_log_policy()]
         self._scale_sets_read: set[str] = set()  # ids this client read successfully (see latest_upgrade)
+        self._models: dict[
+            str, ScaleSet
+        ] = {}  # the latest model read of each (Flexible sets list differently)
         self.client = ComputeManagementClient(credential, conn.subscription, **options)
 
     def set_deadline(self, clock: Any, at: float | None) -> None:
@@ -97,11 +107,15 @@ class Azure:
         return doc
 
     def scale_set(self, ref: ScaleSetRef) -> ScaleSet:
-        return scale_set_from_rest(self.scale_set_document(ref))
+        found = scale_set_from_rest(self.scale_set_document(ref))
+        self._models[ref.id.lower()] = found
+        return found
 
-    def scale_set_exists(self, ref: ScaleSetRef) -> None:
-        """Another client of this command just read the scale set (see `latest_upgrade`)."""
+    def scale_set_exists(self, ref: ScaleSetRef, scale_set: ScaleSet | None = None) -> None:
+        """Another client of this command just read the scale set (see `latest_upgrade` and `instances`)."""
         self._scale_sets_read.add(ref.id.lower())
+        if scale_set is not None:
+            self._models[ref.id.lower()] = scale_set
 
     def instances(self, ref: ScaleSetRef) -> list[Instance]:
         return self.instances_reading(ref).value
@@ -110,11 +124,41 @@ class Azure:
         """Every instance with its instance view; one GET per page, with the pages counted, the last page's
         remaining read budgets and Azure's time of the first page.
 
+        Uniform: the scale set's VM API. Flexible has none (Azure refuses it with 400): its members are plain
+        VMs, listed with `virtualMachines?$filter='virtualMachineScaleSet/id' eq '{id}'`, as the SDK's
+        `virtual_machines.list(rg, filter=..., expand="instanceView")` sends it; they are named, not numbered,
+        and whether each runs the latest model is judged against the scale set's model when Azure does not say.
+        A scale set this client has not read is tried as Uniform first, and listed as Flexible when refused so.
+
         The pages go through the client's own pipeline (credential, retries, policies), as the SDK's `list`
         would send them, but are read as JSON straight into domain values: the SDK's model deserialisation and
         `as_dict()` cost about a second of CPU per 1,000 instances (measured by benchmarks/run.py), the JSON a
         few milliseconds. Errors are raised as the SDK raises them, so they translate the same way.
         """
+        model = self._models.get(ref.id.lower())
+        if model is None or not model.is_flexible:
+            try:
+                return self._pages(
+                    f"listing the instances of {ref.name}",
+                    f"{ref.id}/virtualMachines?api-version=2026-04-01&$expand=instanceView",
+                    instance_from_rest,
+                )
+            except AzureRequestFailed as err:
+                if model is not None or not _refused_as_flexible(err):
+                    raise
+                model = self.scale_set(ref)
+        members = f"'virtualMachineScaleSet/id' eq '{model.id}'"
+        scale_set = model
+        return self._pages(
+            f"listing the VMs of Flexible scale set {ref.name}",
+            f"/subscriptions/{ref.subscription}/resourceGroups/{ref.resource_group}/providers/Microsoft.Compute/"
+            f"virtualMachines?api-version=2026-04-01&$filter={quote(members, safe='')}&$expand=instanceView",
+            lambda doc: member_from_rest(doc, scale_set),
+        )
+
+    def _pages(
+        self, action: str, url: Any, convert: Callable[[dict[str, Any]], Instance]
+    ) -> Reading[list[Instance]]:
         from azure.core.exceptions import (
             ClientAuthenticationError,
             HttpResponseError,
@@ -125,10 +169,7 @@ class Azure:
         from azure.core.rest import HttpRequest
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
-        action = f"listing the instances of {ref.name}"
         errors = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
-        # The api-version azure-mgmt-compute 39 sends for this operation.
-        url: Any = f"{ref.id}/virtualMachines?api-version=2026-04-01&$expand=instanceView"
         found: list[Instance] = []
         pages = 0
         visited: set[str] = set()
@@ -150,7 +191,7 @@ class Azure:
                 if not isinstance(body, dict):
                     raise AzureRequestFailed(f"{action}: page {pages} of the answer was not a JSON object")
                 values = body.get("value")
-                found.extend(instance_from_rest(vm) for vm in values or () if isinstance(vm, dict))
+                found.extend(convert(vm) for vm in values or () if isinstance(vm, dict))
                 url = self._next_page(body.get("nextLink"), visited, pages, action)
         return Reading(found, max(1, pages), limits, when)
 
@@ -376,14 +417,54 @@ class Azure:
                 ref.resource_group, ref.name, polling=False
             )
 
-    def start(self, ref: ScaleSetRef, kind: str) -> None:
+    def start(self, ref: ScaleSetRef, kind: str) -> str | None:
         """Start an OS-image or extension rolling upgrade; does not wait for it to finish (same read-back, and
-        no poller left running, as for `cancel`)."""
+        no poller left running, as for `cancel`). Returns the URL of the operation Azure gave for it
+        (`Azure-AsyncOperation`, else `Location`), when it gave one."""
         ops = self.client.virtual_machine_scale_set_rolling_upgrades
         begin = ops.begin_start_os_upgrade if kind == "os" else ops.begin_start_extension_upgrade
         action = f"starting the {kind} rolling upgrade of {ref.name}"
+        seen: list[str] = []
+
+        def hook(pipeline_response: Any) -> None:
+            headers = pipeline_response.http_response.headers
+            url = headers.get("Azure-AsyncOperation") or headers.get("Location")
+            if url and not seen:
+                seen.append(url)
+
         with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
-            begin(ref.resource_group, ref.name, polling=False)
+            begin(ref.resource_group, ref.name, polling=False, raw_response_hook=hook)
+        return seen[0] if seen else None
+
+    def operation_status(self, url: str) -> OperationStatus:
+        """One read of a long-running operation (`{"status", "error"}`); a `monitor=true` Location answers 202
+        while running and 200 with no body once done."""
+        from azure.core.rest import HttpRequest
+
+        action = "reading the upgrade's operation"
+        with azure_errors(action):
+            response = self.client.send_request(HttpRequest("GET", url))
+        if response.status_code == 202:
+            return OperationStatus("InProgress")
+        if response.status_code >= 400:
+            raise AzureRequestFailed(
+                f"{action}: HTTP {response.status_code}",
+                status=response.status_code,
+                code="OperationUnreadable",
+            )
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise unreadable(action, "not a JSON object")
+        error = body.get("error")
+        error = error if isinstance(error, dict) else {}
+        return OperationStatus(
+            str(body.get("status") or "Succeeded"),
+            error_code=_str_or_none(error.get("code")),
+            error_message=_str_or_none(error.get("message")),
+        )
 
     @contextmanager
     def _uncertain_post(
@@ -421,6 +502,15 @@ def interrupted_write(ref: ScaleSetRef, sent: list[bool]) -> Iterator[None]:
             f"`vmssroll status {ref.args()}` (and `vmssroll policy show {ref.args()}`) before re-running; "
             "nothing was cancelled"
         ) from None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _refused_as_flexible(err: AzureRequestFailed) -> bool:
+    """Azure's 400 for the scale-set VM API on a Flexible scale set (FACTS.md)."""
+    return err.status == 400 and "virtualMachines.GET' is not allowed" in err.message
 
 
 def rate_limits(headers: Mapping[str, str]) -> dict[str, int]:

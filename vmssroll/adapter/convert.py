@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from vmssroll.domain.model import Extension, Health, Instance, ScaleSet, UpgradePolicy
+from vmssroll.domain.model import Extension, Health, Instance, ScaleSet, UpgradePolicy, runs_model
 from vmssroll.domain.policy import canonical_mode
 from vmssroll.domain.upgrade import Progress, UpgradeStatus
 
@@ -115,6 +115,41 @@ def instance_from_rest(doc: Doc) -> Instance:
             if isinstance(r, Mapping)
         },
         attached=bool(props.get("attached")),
+    )
+
+
+def member_from_rest(doc: Doc, scale_set: ScaleSet) -> Instance:
+    """A Flexible member, listed as a plain VM: named by its VM name; whether it runs the latest model as Azure
+    says when it does (`latestModelApplied`), else by comparing its image reference and extensions with the
+    scale set's model (`latest_model_from` says which)."""
+    props = _obj(doc.get("properties"))
+    zones = _list(doc.get("zones"))
+    name = str(doc.get("name") or "")
+    image = _obj(_get(props, "storageProfile", "imageReference"))
+    extensions = {
+        str(r.get("name")): _get(r, "properties", "typeHandlerVersion")
+        for r in _list(doc.get("resources"))
+        if isinstance(r, Mapping)
+    }
+    attached = bool(props.get("attached"))
+    said = props.get("latestModelApplied")
+    if isinstance(said, bool):
+        latest, source = said, "azure"
+    elif attached:
+        latest, source = None, "azure"  # not made from the model: nothing to compare
+    else:
+        latest, source = runs_model(image, extensions, scale_set), "compared"
+    return Instance(
+        instance_id=name,
+        name=name,
+        zone=str(zones[0]) if zones else None,
+        latest_model_applied=latest,
+        provisioning_state=_str(props.get("provisioningState")),
+        health=Health.from_code(_get(props, "instanceView", "vmHealth", "status", "code")),
+        image=image,
+        extensions=extensions,
+        attached=attached,
+        latest_model_from=source,
     )
 
 

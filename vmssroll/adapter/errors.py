@@ -82,7 +82,7 @@ def _translate(err: Exception, *, action: str) -> VmssrollError:
     if status == 401 or isinstance(err, ex.ClientAuthenticationError):
         return AuthFailed(
             f"{action}: Azure refused the credential ({detail})",
-            hint="sign in again (`az login`) or check the service principal's secret",
+            hint="sign in again with `az login`, or check the service principal's secret",
             code=code,
             status=status,
             request_id=rid,

@@ -78,4 +78,21 @@ def _root(
 
 
 def main() -> None:
-    app()
+    """The console script: like `app()`, but a usage error is one `error:` line too, like every other error."""
+    import sys
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("error: aborted; nothing was sent", err=True)
+        sys.exit(1)
+    except Exception as err:
+        # click's UsageError and BadParameter, seen by their public shape (typer does not re-export them).
+        exit_code = getattr(err, "exit_code", None)
+        if not (hasattr(err, "format_message") and isinstance(exit_code, int)):
+            raise
+        ctx = getattr(err, "ctx", None)
+        where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+        typer.echo(f"error: {err.format_message()}{where}", err=True)
+        sys.exit(exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 import typer
 
 from vmssroll.cli.environment import Environment
-from vmssroll.domain.errors import ExitCode, InvalidInput, VmssrollError
+from vmssroll.domain.errors import Declined, ExitCode, InvalidInput, VmssrollError
 from vmssroll.domain.target import ScaleSetRef, check_subscription, resolve_target
 
 if TYPE_CHECKING:
@@ -40,10 +40,15 @@ NameOpt = Annotated[
     str | None,
     typer.Option("--name", "-n", metavar="NAME", help="Scale set name.", rich_help_panel=CONNECTION_PANEL),
 ]
-IdOpt = Annotated[
-    str | None,
+IdsOpt = Annotated[
+    list[str] | None,
     typer.Option(
-        "--id", metavar="ID", help="Full resource id of the scale set.", rich_help_panel=CONNECTION_PANEL
+        "--ids",
+        "--id",
+        metavar="ID",
+        help="Full resource id of the scale set; as in az, several ids (after one --ids, or repeated) run the "
+        "command for each and exit with the highest code.",
+        rich_help_panel=CONNECTION_PANEL,
     ),
 ]
 SubscriptionOpt = Annotated[
@@ -140,12 +145,26 @@ class Invocation:
         return Out(self.env, json=self.json)
 
     @functools.cached_property
+    def effective_subscription(self) -> str | None:
+        """--subscription or AZURE_SUBSCRIPTION_ID; else, as az, Terraform and Bicep do, the Azure CLI's
+        current subscription (said with -v). A resource id carries its own."""
+        if self.subscription or self.id:
+            return self.subscription
+        from vmssroll.adapter.azcli import current_subscription
+
+        found = current_subscription(self.env.environ)
+        if found is not None and (self.verbose or self.debug):
+            named = f" ({found.name})" if found.name else ""
+            self.out.note(f"subscription {found.id}{named}: the Azure CLI's current one, from {found.source}")
+        return found.id if found else None
+
+    @functools.cached_property
     def target(self) -> ScaleSetRef:
         return resolve_target(
             resource_group=self.resource_group,
             name=self.name,
             resource_id=self.id,
-            subscription=self.subscription,
+            subscription=self.effective_subscription,
         )
 
     @property
@@ -155,7 +174,9 @@ class Invocation:
     def connection(self) -> Connection:
         from vmssroll.adapter.connection import resolve_connection
 
-        subscription = self.target.subscription if self.has_target else check_subscription(self.subscription)
+        subscription = (
+            self.target.subscription if self.has_target else check_subscription(self.effective_subscription)
+        )
         return resolve_connection(
             cloud=self.cloud,
             endpoint=self.endpoint,
@@ -173,7 +194,7 @@ class Invocation:
 _COMMON: list[tuple[str, Any, Any]] = [
     ("resource_group", ResourceGroupOpt, None),
     ("name", NameOpt, None),
-    ("id", IdOpt, None),
+    ("ids", IdsOpt, None),
     ("subscription", SubscriptionOpt, None),
     ("cloud", CloudOpt, "AzureCloud"),
     ("endpoint", EndpointOpt, None),
@@ -182,7 +203,7 @@ _COMMON: list[tuple[str, Any, Any]] = [
     ("verbose", VerboseOpt, False),
     ("debug", DebugOpt, False),
 ]
-_COMMON_NAMES = [name for name, _, _ in _COMMON]
+_COMMON_NAMES = [name for name, _, _ in _COMMON if name != "ids"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -226,13 +247,28 @@ def command(
 
         def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
             shared_values = {n: kwargs.pop(n) for n in _COMMON_NAMES}
+            ids = scale_set_ids(kwargs.pop("ids"), list(ctx.args))
             if policy_flags:
                 kwargs["policy"] = po.PolicyFlags(
                     **{n: kwargs.pop(n) for n, _, _ in extra}, mode=kwargs.get("mode")
                 )
             env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
-            inv = Invocation(env=env, **shared_values)
-            code = run(inv, lambda: fn(inv, **kwargs))
+            codes: list[int] = []
+            targets: list[str | None] = [*ids] or [None]
+            if len(targets) > 1:  # every id checked before the first request: bad input sends nothing
+                for resource_id in targets:
+                    probe = Invocation(env=env, id=resource_id, **shared_values)
+                    refused = run(probe, functools.partial(_check_target, probe))
+                    if refused:
+                        raise typer.Exit(refused)
+            for resource_id in targets:
+                inv = Invocation(env=env, id=resource_id, **shared_values)
+                if len(ids) > 1:
+                    inv.out.note(f"scale set {len(codes) + 1} of {len(ids)}: {resource_id}")
+                codes.append(run(inv, functools.partial(fn, inv, **kwargs)))
+                if codes[-1] == ExitCode.INTERRUPTED:
+                    break
+            code = max(codes)  # the worst: every failure code is above 0, and 130 (interrupted) above all
             if code:
                 raise typer.Exit(int(code))
 
@@ -242,10 +278,29 @@ def command(
         wrapper.__annotations__ = {"ctx": typer.Context, **{p.name: p.annotation for p in own}} | {
             n: a for n, a, _ in added
         }
+        # Extra arguments are allowed only to take az's `--ids ID1 ID2 ...` (see scale_set_ids).
+        options.setdefault("context_settings", {"allow_extra_args": True})
         app.command(name, **options)(wrapper)
         return fn
 
     return decorate
+
+
+def _check_target(inv: Invocation) -> int:
+    _ = inv.target  # raises InvalidInput for an id that is not a scale set's
+    return 0
+
+
+def scale_set_ids(given: list[str] | None, extra: list[str]) -> list[str]:
+    """The ids from --ids/--id (each may hold several separated by spaces) and the arguments that follow `--ids`
+    as in az (`--ids $(az vmss list --query [].id -o tsv)`); any other extra argument is bad input. Only spaces
+    separate: any other white space or control character stays in the id, which validation then refuses."""
+    ids = [part for value in given or [] for part in value.split(" ") if part]
+    for arg in extra:
+        if not (ids and arg.lower().startswith("/subscriptions/")):
+            raise typer.BadParameter(f"unexpected argument {arg!r}")
+        ids.append(arg)
+    return ids
 
 
 def run(inv: Invocation, body: Callable[[], int | None]) -> int:
@@ -258,13 +313,17 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
     configure_logging(inv.env.stderr, verbose=inv.verbose, debug=inv.debug)
     try:
         return int(body() or 0)
+    except Declined as declined:
+        inv.out.note(declined.message)
+        return int(declined.exit_code)
     except VmssrollError as err:
         inv.out.error(err, verbose=inv.verbose or inv.debug)
         if inv.debug:
             inv.env.stderr.write(escape_controls(redact(traceback.format_exc())))
         return int(err.exit_code)
-    except KeyboardInterrupt as err:
-        inv.out.note(getattr(err, "message", None) or "interrupted; nothing was cancelled")
+    except KeyboardInterrupt as interrupt:
+        if not getattr(interrupt, "vmssroll_said", False):  # a watch said it already, with how to resume
+            inv.out.note(getattr(interrupt, "message", None) or "interrupted; nothing was cancelled")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (`| head`): end quietly, as a process ended by SIGPIPE would (128 + 13).
@@ -292,9 +351,7 @@ def confirm(inv: Invocation, question: str, *, yes: bool) -> None:
     inv.env.stderr.flush()
     answer = inv.env.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
-        from vmssroll.domain.errors import NotReady
-
-        raise NotReady("not confirmed; nothing was sent")
+        raise Declined("not confirmed: nothing changed, nothing was sent")
 
 
 def _silence_stdout() -> None:

@@ -44,8 +44,12 @@ def serve(
 
 @app.command("scenarios")
 def scenarios() -> None:
-    """List the built-in scenarios."""
+    """List the built-in scenarios, each with what it holds."""
     from vmssroll.emulator import builtin_names
+    from vmssroll.emulator.scenarios import load
 
-    for name in builtin_names():
-        typer.echo(name)
+    names = builtin_names()
+    width = max(map(len, names))
+    for name in names:
+        description = " ".join(str(load(name).get("description") or "").split())
+        typer.echo(f"{name.ljust(width)}  {description}".rstrip())

@@ -71,7 +71,9 @@ def export(inv: Invocation) -> int:
     says."""
     ss = inv.azure().scale_set(inv.target)
     doc = rules.export_document(ss.upgrade_policy.mode, ss.upgrade_policy.rolling)
-    inv.env.stdout.write(json.dumps(doc, indent=2) + "\n")  # the file, whatever --output says
+    inv.env.stdout.write(
+        json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    )  # the file, whatever --output says
     return ExitCode.OK
 
 
@@ -123,6 +125,6 @@ def set_policy(
     instances = None
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
         # The same checks as enable-rolling (no waiting): exit 3 with the fixes when not ready, unless --force.
-        facts = require_ready(inv, azure, change, force=force)
+        facts = require_ready(inv, azure, change, force=force)[0]
         ss, instances = facts.scale_set, facts.instances_unknown or facts.instances
     return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, instances=instances)

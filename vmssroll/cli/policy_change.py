@@ -52,7 +52,7 @@ def refuse(inv: Invocation, report: Report) -> NotReady:
     names = ", ".join(r.name for r in report.failed)
     return NotReady(
         f"{report.scale_set} is not ready for {report.purpose.value} ({names}); nothing was sent",
-        hint="apply the fixes shown and re-run (enable-rolling --force sends the change anyway)",
+        hint="apply the fixes shown and re-run; enable-rolling --force sends the change anyway",
     )
 
 
@@ -90,8 +90,9 @@ def require_ready(
     *,
     wait: float | None = None,
     force: bool = False,
-) -> Facts:
-    """The checks for switching to Rolling with `change`; refuses (exit 3) unless forced. Returns what was read."""
+) -> tuple[Facts, Report]:
+    """The checks for switching to Rolling with `change`; refuses (exit 3) unless forced. Returns what was read
+    and the report (the command's JSON carries it)."""
     from vmssroll.domain.prereq import all_healthy
     from vmssroll.ui.prereq import report_view
 
@@ -110,7 +111,7 @@ def require_ready(
         failed = {r.name for r in report.failed}
     if report.ready:
         inv.out.say(report_view(report.to_json(), fixes=False))
-        return facts
+        return facts, report
     if not force:
         raise refuse(inv, report)
     inv.out.say(report_view(report.to_json()))
@@ -118,7 +119,7 @@ def require_ready(
         f"--force: sending the change although {len(failed)} check(s) failed ({', '.join(sorted(failed))}); "
         "Azure may refuse it, or start an upgrade that faults"
     )
-    return facts
+    return facts, report
 
 
 def apply_change(
@@ -131,6 +132,7 @@ def apply_change(
     yes: bool,
     force: bool = False,
     instances: Sequence[Instance] | Unknown | None = None,
+    check: Report | None = None,
 ) -> int:
     """Diff, what it sets in motion, confirm, PATCH only upgradePolicy with If-Match, read back and confirm
     (shared with enable-rolling and disable-rolling). A dangerous consequence is refused unless `force`."""
@@ -154,6 +156,8 @@ def apply_change(
         "applied": False,
         "warnings": [f.message for f in findings],
     }
+    if check is not None:  # enable-rolling: the checks it passed (or was forced past) belong to its answer
+        doc["check"] = check.to_json()
     if not changes:
         inv.out.result({**doc, "consequence": None}, changes_view(changes, title=""))
         return ExitCode.OK
@@ -162,7 +166,8 @@ def apply_change(
     if dry_run:
         title = "Would change (dry run: nothing sent):"
         return preview(inv, doc, result, changes_view(changes, title=title), force=force)
-    inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
+    if not yes:  # shown to be confirmed; with --yes the result below shows the same table once
+        inv.out.say(changes_view(changes, title=f"Changes to {ss.name}'s upgrade policy:"))
     show(inv, result)
     guard(inv, result, force=force)
     confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)

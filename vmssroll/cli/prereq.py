@@ -66,7 +66,7 @@ def enable_rolling(
     wait = parse_duration(wait_healthy, what="--wait-healthy").total_seconds() if wait_healthy else None
     need_answer(inv, dry_run=dry_run, yes=yes)
     azure = inv.azure()
-    facts = require_ready(inv, azure, change, wait=wait, force=force)
+    facts, report = require_ready(inv, azure, change, wait=wait, force=force)
     return apply_change(
         inv,
         azure,
@@ -76,6 +76,7 @@ def enable_rolling(
         yes=yes,
         force=force,
         instances=facts.instances_unknown or facts.instances,
+        check=report,
     )
 
 

@@ -10,7 +10,7 @@ import typer
 
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
-from vmssroll.domain.errors import Conflict, ExitCode, InvalidInput, NotReady, shown
+from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, InvalidInput, NotReady, shown
 from vmssroll.domain.rollout import outset, rolling_out, summarize, upgrade_kind, watch_verdict
 from vmssroll.domain.unknown import Unknown, known
 from vmssroll.domain.watch import Deadlines
@@ -133,6 +133,11 @@ def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
         "instances": None if summary is None else summary.to_json(),
         "rollingOut": None if instances is None else [c.to_json() for c in rolling_out(ss, instances)],
         "unknown": {listed.part: listed.reason} if isinstance(listed, Unknown) else {},
+        "latestModelFrom": None
+        if instances is None
+        else "compared"
+        if any(i.latest_model_from == "compared" for i in instances)
+        else "azure",
     }
 
 
@@ -165,8 +170,8 @@ def watch(
     finally:
         if sink is not None and sink is not inv.env.stdout:
             sink.close()
-    if inv.out.terminal and not inv.json:
-        inv.out.note(verdict.message)
+    if inv.out.terminal and not inv.json and snap is not None and snap.status is not None:
+        inv.out.note(verdict.message)  # the live view ends on the instances; with no upgrade it said it all
     if not inv.json:
         _next_step(inv, None, snap, listing=False)
     return int(verdict.exit_code)
@@ -307,8 +312,9 @@ def start(
     if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
         show(inv, result)
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
-    azure.start(inv.target, kind.value)
-    return _after_start(inv, limits, watch_, {"started": kind.value, "consequence": result.to_json()})
+    operation = azure.start(inv.target, kind.value)
+    doc = {"started": kind.value, "operation": operation, "consequence": result.to_json()}
+    return _after_start(inv, limits, watch_, doc, azure, operation=operation)
 
 
 def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str | None:
@@ -341,16 +347,36 @@ def _check_os_upgrade(inv: Invocation, ss: Any) -> None:
         inv.out.note(note)
 
 
-def _after_start(inv: Invocation, limits: Deadlines, watch_: bool, doc: dict[str, Any]) -> int:
+def _after_start(
+    inv: Invocation,
+    limits: Deadlines,
+    watch_: bool,
+    doc: dict[str, Any],
+    azure: Any = None,
+    *,
+    operation: str | None = None,
+) -> int:
     what = f" It {doc['consequence']['text']}." if doc.get("consequence") else ""
     if not watch_:
-        inv.out.result(doc, f"Started.{what} Follow it with: vmssroll watch {inv.target.args()}")
+        # The status the upgrade reached, read once (a failed read is unknown, not fatal).
+        if azure is not None:
+            try:
+                latest = azure.latest_upgrade(inv.target)
+            except AzureRequestFailed as err:
+                doc |= {"state": None, "upgrade": None, "unknown": err.message}
+            else:
+                doc |= {
+                    "state": latest.code if latest else None,
+                    "upgrade": latest.document if latest else None,
+                }
+        state = f" ({doc['state']})" if doc.get("state") else ""
+        inv.out.result(doc, f"Started{state}.{what} Follow it with: vmssroll watch {inv.target.args()}")
         return ExitCode.OK
     if what and not inv.json:
         inv.out.note(f"Started.{what}")
     from vmssroll.cli.watching import follow
 
-    verdict, _ = follow(inv, limits)
+    verdict, _ = follow(inv, limits, operation=operation)
     if inv.out.terminal and not inv.json:
         inv.out.note(verdict.message)
     return int(verdict.exit_code)

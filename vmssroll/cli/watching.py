@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from vmssroll.domain.clock import Clock
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode, TimedOut, VmssrollError
 from vmssroll.domain.model import Health, Instance, ScaleSet
+from vmssroll.domain.operation import OperationStatus, operation_verdict
 from vmssroll.domain.rollout import (
     BatchEstimate,
     InstanceSummary,
@@ -58,6 +59,7 @@ class Snapshot:
     listing: Listing | None
     fresh: bool  # the listing was made in this refresh
     unknown: Unknown | None = None  # the last listing failed: why (the verdict goes on without it)
+    operation: OperationStatus | None = None  # the started operation, read when the status could not be
 
     @property
     def age(self) -> float | None:
@@ -246,7 +248,8 @@ class FileSink(EventSink):
     def _line(self, doc: dict[str, Any]) -> None:
         from vmssroll.ui.console import json_default, redact
 
-        self.file.write(redact(json.dumps(doc, default=json_default, separators=(",", ":"))) + "\n")
+        line = json.dumps(doc, default=json_default, separators=(",", ":"), ensure_ascii=False)
+        self.file.write(redact(line) + "\n")
         self.file.flush()
 
     def close(self) -> None:
@@ -433,11 +436,14 @@ def follow(
     events_file: Path | IO[str] | None = None,
     quiet: bool = False,
     instances: bool | None = None,
+    operation: str | None = None,
 ) -> tuple[Verdict, Snapshot | None]:
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything.
 
     The verdict comes from Azure's status alone and is returned on the refresh that first reads a terminal
-    state. `instances` lists the instances on a budget (default: unless `quiet`).
+    state. `instances` lists the instances on a budget (default: unless `quiet`). With `operation` (the URL of
+    the operation a start got), the operation decides whenever the upgrade status cannot be read (404 before
+    it exists, or any failure).
     """
     reads = inv.azure(retries=False)
     clock = inv.env.clock
@@ -445,7 +451,7 @@ def follow(
     first = inv.azure()
     first.set_deadline(clock, give_up_at)  # every request ends by the deadline, whatever the server does
     scale_set = first.scale_set(inv.target)  # once, before the loop: with the SDK's retries
-    reads.scale_set_exists(inv.target)
+    reads.scale_set_exists(inv.target, scale_set)
     pacer = Pacer(deadlines.interval, requests=1)  # the scale-set GET counts in the request budget too
     listing = (not quiet) if instances is None else instances
     fetch = Fetcher(reads, inv.target, pacer, clock, list_instances=listing)
@@ -458,12 +464,27 @@ def follow(
         if not start:  # the first refresh: did the latest upgrade end while instances are behind the model?
             start.append(outset(snap.status, snap.summary, mode, inv.target.args()))
         last[:] = [snap]
+        if snap.operation is not None:
+            return operation_verdict(snap.operation)
         return watch_verdict(snap.status, start[0], clock.monotonic() - began)
+
+    def fetch_or_operation() -> Snapshot:
+        try:
+            snap = fetch()
+        except VmssrollError as err:
+            if operation is None or not is_supplementary_failure(err):
+                raise
+            snap = Snapshot(
+                None, clock.utcnow(), fetch.listing, False, Unknown.of("upgrade status", "reading", err)
+            )
+        if operation is not None and snap.status is None:
+            snap = replace(snap, operation=reads.operation_status(operation))
+        return snap
 
     def key(snap: Snapshot) -> object:
         s = snap.status
         if s is None:
-            return None
+            return None if snap.operation is None else snap.operation.status
         return (s.code, s.start_time, s.last_action, s.progress, s.error_code)
 
     def stalled(_: float) -> TimedOut:
@@ -475,7 +496,7 @@ def follow(
         loop = WatchLoop(
             clock,
             deadlines,
-            fetch=fetch,
+            fetch=fetch if operation is None else fetch_or_operation,
             judge=judge,
             key=key,
             on_change=report.change,
@@ -486,11 +507,12 @@ def follow(
             on_deadline=lambda at: reads.set_deadline(clock, at),
         )
         verdict = loop.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         inv.out.note(
             f"Stopped watching; nothing was cancelled and the upgrade goes on. "
             f"Resume with: vmssroll watch {inv.target.args()}"
         )
+        interrupt.vmssroll_said = True  # type: ignore[attr-defined]  # the boundary does not say it again
         raise
     finally:
         report.close()

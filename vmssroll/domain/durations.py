@@ -10,7 +10,8 @@ import isodate
 from vmssroll.domain.errors import InvalidInput, shown
 
 _FRIENDLY = re.compile(
-    r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$", re.IGNORECASE | re.ASCII
+    r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$",
+    re.IGNORECASE | re.ASCII,
 )
 # ISO 8601's shape: at least one element, and a T only when a time element follows (isodate accepts PT and P1DT).
 _ISO = re.compile(r"^P(?=[0-9]|T[0-9])(?:[0-9]+(?:[.,][0-9]+)?[YMWD])*(?:T(?:[0-9]+(?:[.,][0-9]+)?[HMS])+)?$")
@@ -18,10 +19,10 @@ _MAX = timedelta(days=7)
 
 
 def parse_duration(text: str, *, what: str) -> timedelta:
-    """Parse `30s`, `2m`, `1h30m`, `45` (seconds) or ISO 8601 (`PT1H30M`) into a timedelta."""
+    """Parse `30s`, `2m`, `1h30m`, `1d`, `1w`, `45` (seconds) or ISO 8601 (`PT1H30M`) into a timedelta."""
     value = text.strip()
     if not value:
-        raise InvalidInput(f"{what}: empty duration (use e.g. 30s, 2m, 1h30m or PT30S)")
+        raise InvalidInput(f"{what}: empty duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)")
     if value[:1] in "Pp":
         try:
             if not _ISO.match(value.upper()):
@@ -39,10 +40,16 @@ def parse_duration(text: str, *, what: str) -> timedelta:
     else:
         match = _FRIENDLY.match(value)
         if not match or not any(match.groupdict().values()):
-            raise InvalidInput(f"{what}: {shown(text)} is not a duration (use e.g. 30s, 2m, 1h30m or PT30S)")
+            raise InvalidInput(
+                f"{what}: {shown(text)} is not a duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)"
+            )
         try:
             delta = timedelta(
-                hours=int(match["h"] or 0), minutes=int(match["m"] or 0), seconds=float(match["s"] or 0)
+                weeks=int(match["w"] or 0),
+                days=int(match["d"] or 0),
+                hours=int(match["h"] or 0),
+                minutes=int(match["m"] or 0),
+                seconds=float(match["s"] or 0),
             )
         except OverflowError:
             raise InvalidInput(f"{what}: {shown(text)} is too long") from None

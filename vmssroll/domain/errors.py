@@ -53,6 +53,12 @@ class VmssrollError(Exception):
         self.request_id = request_id
 
 
+class Declined(VmssrollError):
+    """The operator answered no to a question: not a failure, nothing was changed (exit 0, no `error:`)."""
+
+    exit_code = ExitCode.OK
+
+
 class InvalidInput(VmssrollError):
     """Bad input: nothing was sent."""
 

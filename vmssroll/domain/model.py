@@ -102,7 +102,31 @@ class Instance:
     image: Mapping[str, Any] = field(default_factory=dict)
     extensions: Mapping[str, str | None] = field(default_factory=dict)  # name → typeHandlerVersion
     attached: bool = False  # a Flexible VM attached to the set rather than made from its model
+    # where `latest_model_applied` comes from: "azure" (it said so) or "compared" (a Flexible member, whose image
+    # reference and extensions were compared with the scale set's model because Azure says nothing)
+    latest_model_from: str = "azure"
 
     @property
     def sort_key(self) -> tuple[int, str]:
         return (int(self.instance_id), "") if self.instance_id.isdigit() else (1 << 62, self.instance_id)
+
+
+def runs_model(image: Mapping[str, Any], extensions: Mapping[str, str | None], scale_set: ScaleSet) -> bool:
+    """Whether a VM's own image reference and extensions match the scale set's model (for Flexible members,
+    where Azure does not report `latestModelApplied`): the same image (resource id, or publisher, offer, sku
+    and version, case-insensitively; `latest` matches `latest`), and every model extension at its version."""
+    model = scale_set.image
+
+    def same(key: str) -> bool:
+        return str(model.get(key) or "").lower() == str(image.get(key) or "").lower()
+
+    keys = ("id",) if model.get("id") else ("publisher", "offer", "sku", "version")
+    if not all(same(k) for k in keys):
+        return False
+    for ext in scale_set.extensions:
+        if ext.name not in extensions:
+            return False
+        wanted = ext.type_handler_version
+        if wanted is not None and extensions[ext.name] != wanted:
+            return False
+    return True

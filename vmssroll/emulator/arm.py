@@ -134,6 +134,16 @@ def manual_upgrade_on_flexible(name: str) -> ArmError:
     )
 
 
+def vmss_vm_api_on_flexible(name: str) -> ArmError:
+    # FACTS.md: Flexible scale sets have no scale-set VM API (400 BadRequest, as reported by users)
+    return ArmError(
+        400,
+        "BadRequest",
+        f"Operation 'VirtualMachineScaleSets.virtualMachines.GET' is not allowed on Virtual Machine Scale Set "
+        f"'{name}'.",
+    )
+
+
 def feature_not_registered(sub: str, feature: str) -> ArmError:
     return ArmError(
         400,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .app import Emulator
 from .clock import ManualClock, ScaledClock
+from .scenarios import load
 
 
 def is_loopback(host: str) -> bool:
@@ -30,6 +32,8 @@ def serve(
     """Run the emulator in the foreground until Ctrl-C, printing how to point the tool at it."""
     clock = ScaledClock(speed) if speed else ManualClock()
     emu = Emulator(clock=clock, host=host, port=port, scenario=scenario).start()
+    # SIGTERM (kill, a CI job ending, systemd) ends it like Ctrl-C, so the CA's temporary folder is removed too.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         out(f"Azure emulator (scenario {scenario!r}) listening on {emu.url}")
         if not is_loopback(host):
@@ -44,9 +48,31 @@ def serve(
         out(f"export VMSSROLL_ARM_ENDPOINT={emu.url}")
         out(f"export VMSSROLL_CA_BUNDLE={emu.ca_path}")
         out(f"export AZURE_SUBSCRIPTION_ID={emu.subscription_id}")
+        for line in describe(load(scenario)):
+            out(line)
         out("Press Ctrl-C to stop.")
         threading.Event().wait()
     except KeyboardInterrupt:
         out("Stopped.")
     finally:
         emu.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def describe(data: dict[str, Any]) -> list[str]:
+    """The resource groups and scale sets a scenario holds, as a user names them (-g RG -n NAME)."""
+    lines = ["Scale sets (-g RESOURCE_GROUP -n NAME):"]
+    for ss in data["scale_sets"]:
+        policy = ss.get("upgrade_policy") or {}
+        mode = policy.get("mode") or "Manual"
+        details = [
+            f"{ss.get('capacity', 0)} instances",
+            str(ss.get("orchestration_mode") or "Uniform"),
+            f"{mode} mode",
+        ]
+        lines.append(f"  -g {ss['resource_group']} -n {ss['name']}  ({', '.join(details)})")
+    return lines

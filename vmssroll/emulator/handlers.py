@@ -37,6 +37,7 @@ class Request:
 
 
 Handler = Callable[["Arm", Request, dict[str, str]], Response]
+_VMSS_FILTER = re.compile(r"'?virtualMachineScaleSet/id'?\s+eq\s+'(?P<id>[^']+)'", re.IGNORECASE)
 _S = r"^/subscriptions/(?P<sub>[^/]+)"
 _V = (
     _S + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)"
@@ -61,6 +62,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
             "get_operation",
         ),
         ("GET", _S + r"/providers/Microsoft\.Compute/virtualMachineScaleSets", "list_all"),
+        ("GET", _S + r"/providers/Microsoft\.Compute/virtualMachines", "list_sub_vms"),
+        (
+            "GET",
+            _S + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachines",
+            "list_rg_vms",
+        ),
         (
             "GET",
             _S + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachineScaleSets",
@@ -168,6 +175,8 @@ class Arm:
 
     def list_vms(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)
+        if ss.flexible:
+            raise arm.vmss_vm_api_on_flexible(ss.name)
         expand = "instanceview" in req.query.get("$expand", "").lower()
         try:
             start = int(req.query.get("$skiptoken", "0"))
@@ -184,6 +193,53 @@ class Arm:
             body["nextLink"] = f"{req.base_url}{req.path}?{q}"
         return Response(200, body)
 
+    # --- Microsoft.Compute/virtualMachines: how Flexible members are listed ---
+
+    def list_sub_vms(self, req: Request, p: dict[str, str]) -> Response:
+        self._check_sub(p["sub"])
+        return self._vm_page(req, None)
+
+    def list_rg_vms(self, req: Request, p: dict[str, str]) -> Response:
+        self._rg(p["sub"], p["rg"])
+        return self._vm_page(req, p["rg"])
+
+    def _vm_page(self, req: Request, rg: str | None) -> Response:
+        """Flexible members (attached VMs included) as plain VMs, filtered by `$filter='virtualMachineScaleSet/id'
+        eq '{id}'` (only that filter; without one, every Flexible member in scope), paged by nextLink."""
+        wanted = None
+        if "$filter" in req.query:
+            m = _VMSS_FILTER.fullmatch(req.query["$filter"].strip())
+            if m is None:
+                # not verified: the wording of Compute's refusal of an unsupported filter
+                raise arm.invalid_parameter("$filter", "The filter expression is not supported.")
+            wanted = m["id"].rstrip("/").lower()
+        members = [
+            (ss, inst)
+            for ss in self.world.scale_sets.values()
+            if ss.flexible and (rg is None or ss.rg.lower() == rg.lower())
+            if wanted is None or arm.vmss_id(ss.sub, ss.rg, ss.name).lower() == wanted
+            for inst in ss.instances.values()
+        ]
+        try:
+            start = int(req.query.get("$skiptoken", "0"))
+        except ValueError as exc:
+            raise arm.invalid_parameter("$skiptoken", "The skip token is not valid.") from exc
+        expand = "instanceview" in req.query.get("$expand", "").lower()
+        page = members[start : start + self.page_size]
+        body: dict[str, Any] = {
+            "value": [
+                render.flexible_vm(self.engine, ss, i, expand, self.engine.health_source(ss))
+                for ss, i in page
+            ]
+        }
+        if start + self.page_size < len(members):
+            q = {k: v for k, v in req.query.items() if k != "$skiptoken"}
+            q["$skiptoken"] = str(start + self.page_size)
+            body["nextLink"] = f"{req.base_url}{req.path}?" + "&".join(
+                f"{quote(k, safe='$')}={quote(v)}" for k, v in q.items()
+            )
+        return Response(200, body)
+
     def _inst(self, ss: ScaleSet, p: dict[str, str]) -> Instance:
         inst = ss.instances.get(p["iid"])
         if inst is None:
@@ -194,12 +250,16 @@ class Arm:
 
     def get_vm(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)
+        if ss.flexible:
+            raise arm.vmss_vm_api_on_flexible(ss.name)
         expand = "instanceview" in req.query.get("$expand", "").lower()
         source, key = self.engine.health_source(ss), ss.profile_key()
         return Response(200, render.vm(self.engine, ss, self._inst(ss, p), expand, source, key))
 
     def get_vm_view(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)
+        if ss.flexible:
+            raise arm.vmss_vm_api_on_flexible(ss.name)
         inst = self._inst(ss, p)
         return Response(200, render.vm_instance_view(self.engine, ss, inst, self.engine.health_source(ss)))
 

@@ -145,6 +145,52 @@ def vm(engine: Engine, ss: ScaleSet, inst: Instance, expand: bool, source: str |
     return body
 
 
+def flexible_vm(engine: Engine, ss: ScaleSet, inst: Instance, expand: bool, source: str | None) -> dict:
+    """A Flexible member as Azure lists it: a plain `Microsoft.Compute/virtualMachines` resource that names its
+    scale set, with its own image reference (and the exact version it runs), and no `latestModelApplied`."""
+    vid = f"/subscriptions/{ss.sub}/resourceGroups/{ss.rg}/providers/Microsoft.Compute/virtualMachines/{inst.name}"
+    image = copy.deepcopy((inst.profile.get("storageProfile") or {}).get("imageReference") or {})
+    version = image.get("version") or str(image.get("id") or "").rsplit("/", 1)[-1]
+    if version and str(version).lower() != "latest":
+        image["exactVersion"] = version
+    props: dict[str, Any] = {
+        "virtualMachineScaleSet": {"id": vmss_id(ss.sub, ss.rg, ss.name)},
+        "vmId": inst.vm_id,
+        "provisioningState": inst.provisioning,
+        "storageProfile": {"imageReference": image},
+    }
+    if inst.attached:
+        props["attached"] = (
+            True  # an emulator marker (not Azure's): the VM was attached, not made from the model
+        )
+    if expand:
+        props["instanceView"] = vm_instance_view(engine, ss, inst, source)
+    exts = inst.extensions if inst.attached else extensions_of(inst.profile)
+    body: dict[str, Any] = {
+        "id": vid,
+        "name": inst.name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": ss.location,
+        "properties": props,
+        "resources": [
+            {
+                "id": f"{vid}/extensions/{e.get('name')}",
+                "name": e.get("name"),
+                "type": "Microsoft.Compute/virtualMachines/extensions",
+                "location": ss.location,
+                "properties": {
+                    **{k: v for k, v in (e.get("properties") or {}).items() if not k.startswith("protected")},
+                    "provisioningState": "Succeeded",
+                },
+            }
+            for e in exts or []
+        ],
+    }
+    if inst.zone:
+        body["zones"] = [inst.zone]
+    return body
+
+
 def vmss_instance_view(engine: Engine, ss: ScaleSet) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for inst in ss.instances.values():

@@ -92,14 +92,28 @@ class Out:
     def result(self, document: Any, renderable: RenderableType | None = None) -> None:
         """The command's answer: JSON with -o json, else the renderable."""
         if self.json:
-            self.stdout.file.write(json.dumps(document, indent=2, default=json_default) + "\n")
+            self.stdout.file.write(
+                json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
+            )
             self.stdout.file.flush()
         elif renderable is not None:
-            self.stdout.print(renderable)
+            self._print(self.stdout, renderable)
+
+    def _print(self, console: Console, renderable: RenderableType) -> None:
+        """Off a terminal, without the spaces Rich pads each table row with (they end up in files and diffs)."""
+        if self.terminal:
+            console.print(renderable)
+            return
+        with console.capture() as captured:
+            console.print(renderable)
+        console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+        console.file.flush()
 
     def event(self, document: Any) -> None:
         """One JSON Lines event (watch)."""
-        self.stdout.file.write(json.dumps(document, default=json_default, separators=(",", ":")) + "\n")
+        self.stdout.file.write(
+            json.dumps(document, default=json_default, separators=(",", ":"), ensure_ascii=False) + "\n"
+        )
         self.stdout.file.flush()
 
     def note(self, message: str) -> None:
@@ -110,13 +124,16 @@ class Out:
 
     def say(self, renderable: RenderableType) -> None:
         """Human progress on stderr (kept off stdout so JSON stays one document)."""
-        self.stderr.print(renderable)
+        self._print(self.stderr, renderable)
 
     def error(self, err: Any, *, verbose: bool) -> None:
         """One `error:` line per problem (most failures have one), the hint and request id on the last."""
         lines = [f"error: {message}" for message in getattr(err, "problems_text", None) or [err.message]]
-        if getattr(err, "hint", None):
-            lines[-1] += f" ({err.hint})"
+        hint = getattr(err, "hint", None)
+        if hint:  # in parentheses, unless that would nest them: one level reads, "(...))" does not
+            lines[-1] += (
+                f"; {hint}" if "(" in hint or ")" in hint or lines[-1].endswith(")") else f" ({hint})"
+            )
         if verbose and getattr(err, "request_id", None):
             lines[-1] += f" [request id {err.request_id}]"
         for line in lines:

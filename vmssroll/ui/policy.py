@@ -31,10 +31,10 @@ def policy_view(doc: Mapping[str, Any]) -> RenderableType:
             ),
         ]
     )
-    rolling = table("rolling upgrade policy", "value", "")
+    rolling = table("rolling upgrade policy", "value", "source")
     for name, value in doc["rollingUpgradePolicy"].items():
         rolling.add_row(
-            name, fmt(value), Text("Azure default", style="dim") if name in doc["defaults"] else ""
+            name, fmt(value), Text("Azure default", style="dim") if name in doc["defaults"] else "set"
         )
     parts: list[RenderableType] = [head, Text(""), rolling]
     if doc["automaticOSUpgradePolicy"]:
@@ -57,7 +57,7 @@ def changes_view(changes: Sequence[Any], *, title: str) -> RenderableType:
 def findings_view(findings: Sequence[Any]) -> RenderableType:
     if not findings:
         return Text("Policy is valid.", style="green")
-    t = table("", "field", "finding", "what to change")
+    t = table("severity", "field", "finding", "what to change")
     for f in findings:
         mark = Text("error", style="red") if f.severity == "error" else Text("warning", style="yellow")
         t.add_row(mark, f.field, f.message, f.fix)

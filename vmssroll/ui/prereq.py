@@ -33,7 +33,7 @@ def report_view(doc: Mapping[str, Any], *, fixes: bool = True) -> RenderableType
         head = Text(f"{doc['scaleSet']}: ready for {doc['for']} ({counts})", style="bold green")
     else:
         head = Text(f"{doc['scaleSet']}: NOT ready for {doc['for']} ({counts})", style="bold red")
-    t = table("", "rule", "finding")
+    t = table("status", "rule", "finding")
     for rule in rules:
         label, style = _MARK.get(rule["status"], (rule["status"], ""))
         t.add_row(Text(label, style=style), rule["name"], Text(rule["message"]))

@@ -64,6 +64,14 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
             ("not on latest", _ids(inst["notOnLatestModel"])),
         ]
         parts += [Text(""), key_values(rows)]
+        if doc.get("latestModelFrom") == "compared":
+            parts.append(
+                Text(
+                    "latest model: judged by comparing each VM's image reference and extensions with the scale "
+                    "set's model (Azure does not report it for Flexible members)",
+                    style="dim",
+                )
+            )
     if doc["rollingOut"]:
         t = table("rolling out", "from (instances behind)", "to (scale set model)")
         for change in doc["rollingOut"]:

@@ -76,8 +76,8 @@ def view(
     head = Text()
     head.append(name, style="bold")
     if status is None:
-        head.append("  no upgrade has run yet")
-        return Group(head, Text(verdict.message))
+        head.append(f"  {verdict.message}")
+        return head
     head.append("  ")
     head.append(status.code, style=STATE_STYLE.get(status.code, "white"))
     if status.cancelling:

@@ -1,0 +1,164 @@
+"""Mutation score per package with mutmut: `python benchmarks/mutation.py [domain] [adapter] [cli] [-j N]`.
+
+A habit, not CI (a package takes minutes to an hour on two cores). For each package asked for, the project is
+copied to a temporary directory, mutmut (`pip install -e '.[mutation]'`) is told there which files to mutate and
+which tests to run (the fast tests that exercise that package, in-process: mutmut cannot see into subprocesses),
+and the score is printed: killed / (killed + survived + timeout + no tests), with the survivors named so they can
+be read with `mutmut show NAME` in the kept directory (--keep) and either killed by a new test or listed in
+benchmarks/README.md as equivalent. Goals (issue 21): at least 90% in domain and adapter, 80% in cli.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What is mutated (mutmut's only_mutate globs) and which tests judge it, per package.
+PACKAGES: dict[str, tuple[list[str], list[str]]] = {
+    "domain": (["vmssroll/domain/*"], ["tests/domain", "tests/ui"]),
+    "adapter": (
+        ["vmssroll/adapter/*"],
+        [
+            "tests/cli/test_upgrades.py",
+            "tests/cli/test_policy.py",
+            "tests/reliability/test_faults.py",
+            "tests/reliability/test_server_answers.py",
+            "tests/reliability/test_auth.py",
+        ],
+    ),
+    # The write paths: policy changes, enable/disable-rolling, set-image, cancel/restart/start.
+    "cli": (
+        [
+            "vmssroll/cli/policy_change.py",
+            "vmssroll/cli/image.py",
+            "vmssroll/cli/prereq.py",
+            "vmssroll/cli/upgrades.py",
+        ],
+        [
+            "tests/cli/test_upgrades.py",
+            "tests/cli/test_prereq.py",
+            "tests/cli/test_policy.py",
+            "tests/cli/test_image.py",
+            "tests/reliability/test_faults.py",
+        ],
+    ),
+}
+COUNTED = ("killed", "survived", "timeout", "no tests")
+
+
+def status(exit_code: int | None) -> str:
+    from mutmut.stats import status_by_exit_code
+
+    return str(status_by_exit_code[exit_code])
+
+
+def workspace(package: str) -> Path:
+    """A copy of the project with a [tool.mutmut] section for `package` (mutmut reads only ./pyproject.toml)."""
+    only, tests = PACKAGES[package]
+    where = Path(tempfile.mkdtemp(prefix=f"vmssroll-mutation-{package}-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
+    for name in ("vmssroll", "tests"):
+        shutil.copytree(ROOT / name, where / name, ignore=ignore)
+    config = {
+        "source_paths": ["vmssroll"],
+        "only_mutate": only,
+        "pytest_add_cli_args_test_selection": tests,
+        # one process per mutant; random order and xdist would only add noise
+        "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:xdist", "-x", "--timeout=120"],
+    }
+    lines = [f"{key} = {json.dumps(value)}" for key, value in config.items()]
+    pyproject = (ROOT / "pyproject.toml").read_text() + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n"
+    (where / "pyproject.toml").write_text(pyproject)
+    return where
+
+
+def results(where: Path) -> dict[str, str]:
+    """Every mutant's status, from the .meta files mutmut leaves beside the mutated sources."""
+    found: dict[str, str] = {}
+    for meta in sorted((where / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text())
+        for name, code in (data.get("exit_code_by_key") or {}).items():
+            found[name] = status(code)
+    return found
+
+
+def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, object]:
+    where = workspace(package)
+    started = time.monotonic()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *only],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    found = results(where)
+    counts = Counter(found.values())
+    judged = sum(counts[s] for s in COUNTED)
+    score = 100.0 * counts["killed"] / judged if judged else 0.0
+    report: dict[str, object] = {
+        "package": package,
+        "mutants": len(found),
+        "counts": dict(counts),
+        "score": round(score, 1),
+        "seconds": round(time.monotonic() - started),
+        "survivors": sorted(n for n, s in found.items() if s in COUNTED and s != "killed"),
+        "workspace": str(where) if keep else None,
+    }
+    if done.returncode != 0 and not found:
+        report["error"] = (done.stdout + done.stderr)[-3000:]
+    if not keep:
+        shutil.rmtree(where, ignore_errors=True)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("packages", nargs="*", metavar="PACKAGE", help=f"among {', '.join(PACKAGES)} (all)")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--keep", action="store_true", help="keep the workspace (for `mutmut show NAME`)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only the mutants whose name matches, e.g. 'vmssroll.domain.upgrade.*' (repeatable)",
+    )
+    args = parser.parse_args()
+    unknown = sorted(set(args.packages) - set(PACKAGES))
+    if unknown:
+        parser.error(f"unknown package(s): {', '.join(unknown)}")
+    reports = []
+    for package in args.packages or list(PACKAGES):
+        report = run(package, args.jobs, args.keep, args.only)
+        reports.append(report)
+        counts = report["counts"]
+        print(
+            f"{package:8} {report['score']:5.1f}% killed  ({report['mutants']} mutants: "
+            + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))  # type: ignore[attr-defined]
+            + f"; {report['seconds']} s)"
+        )
+        for name in report["survivors"]:  # type: ignore[attr-defined]
+            print(f"    {name}")
+        if "error" in report:
+            print(report["error"])
+        if report["workspace"]:
+            print(f"    kept: {report['workspace']}  (cd there; python -m mutmut show NAME)")
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
