@@ -24,6 +24,7 @@ from vmssroll.domain.rollout import (
     state_of,
     summarize,
     watch_verdict,
+    zone_sizes,
 )
 from vmssroll.domain.target import ScaleSetRef
 from vmssroll.domain.unknown import Unknown, is_supplementary_failure
@@ -371,11 +372,19 @@ class Reporter:
             name=self.scale_set.name,
             snap=snap,
             verdict=verdict,
-            batch=batch_estimate(status, self.scale_set.capacity) if status else None,
+            batch=self._batch(status, snap),
             eta=eta_seconds(status, snap.at) if status else None,
             recent=self.recent,
             notice=self.pace_notice,
         )
+
+    def _batch(self, status: UpgradeStatus | None, snap: Snapshot) -> BatchEstimate | None:
+        """Batch N of M as `plan` cuts it: per zone when the set is zonal and the listing shows its zones."""
+        if status is None:
+            return None
+        listed = snap.listing.instances if snap.listing is not None else ()
+        zones = zone_sizes(status, self.scale_set.zones, listed) if listed else None
+        return batch_estimate(status, self.scale_set.capacity, zones)
 
     def _pace(self, at: datetime) -> None:
         """Say when Azure's read budget runs low (the watch slows down) and when it recovers."""

@@ -6,13 +6,15 @@ the guess is written down in ASSUMPTIONS (shown with every plan) so that it is e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from vmssroll.domain.durations import human, iso_seconds
 from vmssroll.domain.model import Instance
+
+T = TypeVar("T")
 
 DEFAULT_BATCH_TIME = "5m"
 PRE_CHECK_ERROR = "MaxUnhealthyInstancePercentExceededInRollingUpgrade"
@@ -242,6 +244,21 @@ def batch_size(capacity: int, percent: int) -> int:
     return max(1, capacity * percent // 100)
 
 
+def cut_batches(queues: Sequence[Sequence[T]], size_of: Callable[[int, int], int]) -> Iterator[list[T]]:
+    """The batches, cut one at a time from the head of the first queue (one queue per zone when zonal, so a
+    batch never spans zones); `size_of(number, available)` sizes batch `number` from the `available` candidates
+    left in its queue. Used by `plan` and by the watch's "batch N of M", so both count batches the same way."""
+    left = [list(q) for q in queues if q]
+    number = 0
+    while left:
+        number += 1
+        size = max(1, min(size_of(number, len(left[0])), len(left[0])))
+        chunk, left[0] = left[0][:size], left[0][size:]
+        if not left[0]:
+            left.pop(0)
+        yield chunk
+
+
 def plan_rollout(
     instances: Iterable[Instance],
     set_zones: Sequence[str],
@@ -277,17 +294,18 @@ def plan_rollout(
     else:
         queues = [sorted(candidates, key=key)] if candidates else []
 
-    # Batches are cut one at a time from the head of the first queue (a batch never spans zones), each at the
-    # size the check before it leaves.
     batches: list[Batch] = []
     unhealthy_now = set(sick)
     upgraded = 0
-    while queues:
+    checks: list[PreCheck] = []
+
+    def sized(number: int, available: int) -> int:
         limit = int(policy["maxUnhealthyInstancePercent"])
-        pre = pre_check(len(batches) + 1, len(unhealthy_now), total, size, limit, len(queues[0]))
-        chunk, queues[0] = queues[0][: pre.size], queues[0][pre.size :]
-        if not queues[0]:
-            queues.pop(0)
+        checks.append(pre_check(number, len(unhealthy_now), total, size, limit, available))
+        return checks[-1].size
+
+    for chunk in cut_batches(queues, sized):
+        pre = checks[-1]
         ids = tuple(i.instance_id for i in chunk)
         upgraded += len(ids)
         batches.append(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from vmssroll.domain.durations import human
 from vmssroll.domain.errors import ExitCode
 from vmssroll.domain.model import Health, Instance, ScaleSet
+from vmssroll.domain.plan import batch_size, cut_batches, pre_check
 from vmssroll.domain.policy import effective
 from vmssroll.domain.upgrade import UpgradeStatus, Verdict, verdict
 
@@ -127,16 +127,44 @@ class BatchEstimate:
     total: int
 
 
-def batch_estimate(status: UpgradeStatus, capacity: int) -> BatchEstimate | None:
-    """Batch N of M, derived from the policy's batch % (Azure does not report batches)."""
+def batch_estimate(
+    status: UpgradeStatus, capacity: int, zone_sizes: Sequence[int] | None = None
+) -> BatchEstimate | None:
+    """Batch N of M (Azure does not report batches), cut as `plan` cuts them: batches of the policy's batch % of
+    the set, within one zone when the upgrade is zonal (`zone_sizes`: its instances per zone, in zone order)."""
     p = status.progress
     if p.total == 0:
         return None
-    pct = effective(status.policy)["maxBatchInstancePercent"]
-    size = max(1, math.floor(max(capacity, p.total) * pct / 100))
-    total = max(1, math.ceil(p.total / size))
+    policy = effective(status.policy)
+    total = max(capacity, p.total)
+    size = batch_size(total, int(policy["maxBatchInstancePercent"]))
+    limit = int(policy["maxUnhealthyInstancePercent"])
+    # Sized as plan sizes a healthy set's batches (the health of each batch's moment is not known here).
+    size = pre_check(1, 0, total, size, limit, size).size
+    zones = zone_sizes if zone_sizes and sum(zone_sizes) == p.total else [p.total]
+    sizes = [len(b) for b in cut_batches([[None] * n for n in zones], lambda number, available: size)]
     started = p.successful + p.failed + p.in_progress
-    return BatchEstimate(size, min(total, max(1, math.ceil(started / size))), total)
+    current, reached = 1, 0
+    for number, n in enumerate(sizes, start=1):
+        current, reached = number, reached + n
+        if reached >= started:
+            break
+    return BatchEstimate(size, current, len(sizes))
+
+
+def zone_sizes(
+    status: UpgradeStatus, zones: Sequence[str], instances: Sequence[Instance]
+) -> list[int] | None:
+    """The upgrade's instances per zone, in zone order, when its batches stay within zones (a zonal set without
+    cross-zone upgrade): every instance, or those behind the model, whichever adds up to Azure's count."""
+    if not zones or effective(status.policy)["enableCrossZoneUpgrade"]:
+        return None
+    everyone = Counter(i.zone or "" for i in instances)
+    behind = Counter(i.zone or "" for i in instances if i.latest_model_applied is False)
+    for counts in (everyone, behind):
+        if sum(counts.values()) == status.progress.total:
+            return [counts[z] for z in sorted(counts)]
+    return None
 
 
 def eta_seconds(status: UpgradeStatus, now: datetime) -> float | None:
