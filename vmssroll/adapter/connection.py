@@ -142,7 +142,7 @@ class QuietDefaultCredential:
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.exceptions import ClientAuthenticationError
 
-        from vmssroll.adapter.errors import looks_like_network, network_failure
+        from vmssroll.adapter.errors import looks_like_network, network_failure, no_credential
 
         try:
             token = self._inner.get_token(*scopes, **kwargs)
@@ -154,11 +154,7 @@ class QuietDefaultCredential:
             tried = [line.strip() for line in str(err).splitlines() if line.startswith("\t")]
             if tried and looks_like_network(tried[-1]):
                 raise network_failure(err, action="getting a token", text=tried[-1]) from None
-            raise AuthFailed(
-                "no Azure credential could get a token",
-                hint="run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "
-                "or run where a managed identity is assigned",
-            ) from None
+            raise no_credential() from None
 
 
 def credential_for(conn: Connection) -> Any:

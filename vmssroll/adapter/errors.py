@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from vmssroll.domain.errors import (
+    TRANSIENT_STATUSES,
     AuthFailed,
     AzureRequestFailed,
     Conflict,
@@ -17,7 +19,16 @@ from vmssroll.domain.errors import (
     VmssrollError,
 )
 
-TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+# "No credential in the chain could get a token", whether the SDK or our own credential says so.
+NO_CREDENTIAL = "no Azure credential could get a token"
+NO_CREDENTIAL_HINT = (
+    "run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "
+    "or run where a managed identity is assigned"
+)
+
+
+def no_credential() -> AuthFailed:
+    return AuthFailed(NO_CREDENTIAL, hint=NO_CREDENTIAL_HINT)
 
 
 def _code_and_message(err: Any) -> tuple[str | None, str]:
@@ -54,65 +65,92 @@ def _retry_after(err: Any) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One row of the translation table: which SDK errors it matches, and the named failure they become.
+
+    `when` lists exception classes (names in azure.core.exceptions) and HTTP statuses, any of which matches
+    (empty: any error); `codes` (Azure's error codes) narrows it further, and `no_response` to errors that got
+    no HTTP answer. The message may use {action} and {detail} (Azure's code and message). A row whose failure
+    needs its own reading of the error names a `build` function instead.
+    """
+
+    failure: type[VmssrollError]
+    message: str = ""
+    hint: str | None = None
+    when: tuple[str | int, ...] = ()
+    codes: tuple[str, ...] = ()
+    no_response: bool = False
+    build: Callable[..., VmssrollError] | None = None
+
+    def matches(self, err: Exception, ex: Any, status: int | None, code: str | None) -> bool:
+        classes = tuple(getattr(ex, w) for w in self.when if isinstance(w, str))
+        return (
+            (not self.when or status in self.when or isinstance(err, classes))
+            and (not self.codes or (code or "").lower() in {c.lower() for c in self.codes})
+            and (not self.no_response or getattr(err, "response", None) is None)
+        )
+
+
+# First matching row wins.
+RULES = (
+    Rule(AuthFailed, NO_CREDENTIAL, NO_CREDENTIAL_HINT, ("ClientAuthenticationError",), no_response=True),
+    Rule(
+        Unreachable,
+        when=("ServiceRequestError", "ServiceResponseError"),
+        build=lambda e, a: network_failure(e, action=a),
+    ),
+    Rule(
+        AuthFailed,
+        "{action}: Azure refused the credential ({detail})",
+        "sign in again with `az login`, or check the service principal's secret",
+        (401, "ClientAuthenticationError"),
+    ),
+    Rule(
+        AuthFailed,
+        "{action}: not authorised ({detail})",
+        "the identity needs a role such as Virtual Machine Contributor on the scale set",
+        (403,),
+    ),
+    Rule(
+        Conflict,
+        "{action}: the scale set changed since it was read ({detail})",
+        "nothing was written; re-run the command to start from the current state",
+        (412, "ResourceModifiedError"),
+    ),
+    Rule(Conflict, "{action}: {detail}", when=(409,)),
+    Rule(NotFound, "{action}: {detail}", when=(404,)),
+    Rule(
+        AzureRequestFailed,
+        "{action}: {detail}",
+        "Azure is throttling or failing for now and vmssroll's retries ran out; wait a little and re-run",
+        TRANSIENT_STATUSES,
+    ),
+    Rule(AzureRequestFailed, "{action}: {detail}"),
+)
+
+
 def translate(err: Exception, *, action: str) -> VmssrollError:
-    failure = _translate(err, action=action)
-    if isinstance(failure, AzureRequestFailed) and failure.retry_after is None:
-        failure.retry_after = _retry_after(err)
-    return failure
-
-
-def _translate(err: Exception, *, action: str) -> VmssrollError:
-    """One named failure for an exception raised by the SDK."""
+    """One named failure for an exception raised by the SDK: the first row of RULES that matches it."""
     from azure.core import exceptions as ex
 
     if isinstance(err, VmssrollError):
         return err
-    if isinstance(err, ex.ClientAuthenticationError) and getattr(err, "response", None) is None:
-        return AuthFailed(
-            "no Azure credential could get a token",
-            hint="run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, "
-            "or run where a managed identity is assigned",
-        )
-    if isinstance(err, ex.ServiceRequestError | ex.ServiceResponseError):
-        return network_failure(err, action=action)
     code, message = _code_and_message(err)
     status = getattr(err, "status_code", None)
+    rule = next(r for r in RULES if r.matches(err, ex, status, code))
+    if rule.build is not None:
+        return rule.build(err, action)
+    text = rule.message.format(action=action, detail=f"{code}: {message}" if code else message)
     rid = _request_id(err)
-    detail = f"{code}: {message}" if code else message
-    if status == 401 or isinstance(err, ex.ClientAuthenticationError):
-        return AuthFailed(
-            f"{action}: Azure refused the credential ({detail})",
-            hint="sign in again with `az login`, or check the service principal's secret",
-            code=code,
-            status=status,
-            request_id=rid,
-        )
-    if status == 403:
-        return AuthFailed(
-            f"{action}: not authorised ({detail})",
-            hint="the identity needs a role such as Virtual Machine Contributor on the scale set",
-            code=code,
-            status=status,
-            request_id=rid,
-        )
-    if status == 412 or isinstance(err, ex.ResourceModifiedError):
-        return Conflict(
-            f"{action}: the scale set changed since it was read ({detail})",
-            code=code,
-            status=status,
-            hint="nothing was written; re-run the command to start from the current state",
-            request_id=rid,
-        )
-    if status == 409:
-        return Conflict(f"{action}: {detail}", code=code, status=status, request_id=rid)
-    if status == 404:
-        return NotFound(f"{action}: {detail}", code=code, status=status, request_id=rid)
-    hint = (
-        "Azure is throttling or failing for now and vmssroll's retries ran out; wait a little and re-run"
-        if status in TRANSIENT_STATUSES
-        else None
-    )
-    return AzureRequestFailed(f"{action}: {detail}", code=code, status=status, hint=hint, request_id=rid)
+    if issubclass(rule.failure, AuthFailed):
+        return rule.failure(text, code=code, status=status, hint=rule.hint, request_id=rid)
+    if not issubclass(rule.failure, AzureRequestFailed):
+        return rule.failure(text, hint=rule.hint, request_id=rid)
+    failure = rule.failure(text, code=code, status=status, hint=rule.hint, request_id=rid)
+    if failure.retry_after is None:
+        failure.retry_after = _retry_after(err)
+    return failure
 
 
 # What a failed connection's text says (in the words of urllib3, requests, ssl and the resolver), what we say,

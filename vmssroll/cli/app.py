@@ -7,6 +7,7 @@ import typer
 from vmssroll import __version__
 from vmssroll.cli import demo, emulator_cmd, image, policy, prereq, upgrades
 from vmssroll.cli.plan import register as register_plan
+from vmssroll.domain.errors import exit_codes_text
 
 app = typer.Typer(
     name="vmssroll",
@@ -62,18 +63,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(help=f"Safe rolling upgrades for Azure Virtual Machine Scale Sets.\n\n{exit_codes_text()}")
 def _root(
     ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    """Safe rolling upgrades for Azure Virtual Machine Scale Sets.
-
-    Exit codes: 0 ok/Completed, 1 unexpected, 2 bad input (nothing sent), 3 not ready or refused, 4 Azure failed
-    the request, 5 Faulted, 6 Cancelled, 7 timed out, 8 conflict, 9 authentication, 130 interrupted.
-    """
+    """The root: only --version of its own."""
     _help_when_bare(ctx)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from vmssroll.cli.environment import Environment
+from vmssroll.domain.errors import ExitCode
 
 app = typer.Typer()
 
@@ -88,7 +89,7 @@ def demo(
         emu.stop()
     if story.failures:
         story.say("The story did not play out as designed:\n  " + "\n  ".join(story.failures))
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.UNEXPECTED)
     story.say("The story played out as designed. Every command above works the same against Azure.")
 
 

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from vmssroll.domain.errors import ExitCode
+
 app = typer.Typer(
     help="Run the Azure Resource Manager emulator (HTTPS on loopback).", invoke_without_command=True
 )
@@ -39,7 +41,7 @@ def serve(
         run(scenario, host, port, None if manual_clock else speed, out=lambda line: typer.echo(line))
     except ScenarioError as err:
         typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
 
 
 @app.command("scenarios")

@@ -40,6 +40,34 @@ class ExitCode(IntEnum):
     AUTH = 9
     INTERRUPTED = 130
 
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "ok/Completed",
+    ExitCode.UNEXPECTED: "unexpected",
+    ExitCode.USAGE: "bad input (nothing sent)",
+    ExitCode.NOT_READY: "not ready or refused",
+    ExitCode.AZURE: "Azure failed the request",
+    ExitCode.FAULTED: "Faulted",
+    ExitCode.CANCELLED: "Cancelled",
+    ExitCode.TIMEOUT: "timed out",
+    ExitCode.CONFLICT: "conflict",
+    ExitCode.AUTH: "authentication",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+def exit_codes_text() -> str:
+    """Every exit code with its meaning, in one line of text (the app's help)."""
+    return "Exit codes: " + ", ".join(f"{int(c)} {c.meaning}" for c in ExitCode) + "."
+
+
+# HTTP statuses worth retrying later: timeout, throttling, server errors.
+TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+
 
 class VmssrollError(Exception):
     """A failure with a name, an exit code and an optional hint, shown as one line."""
@@ -93,7 +121,7 @@ class AzureRequestFailed(VmssrollError):
     @property
     def transient(self) -> bool:
         """Worth retrying later: throttling, server errors, no answer at all (status None)."""
-        return self.status is None or self.status in (408, 429, 500, 502, 503, 504)
+        return self.status is None or self.status in TRANSIENT_STATUSES
 
 
 class Unreachable(AzureRequestFailed):
