@@ -137,3 +137,31 @@ def test_without_a_terminal_one_timestamped_line_per_change(served):
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ web", line) for line in lines), lines
     assert "Completed" in lines[-1]
     assert "\x1b[" not in result.stdout
+
+
+@pytest.mark.parametrize("term", ["dumb", "unknown"])
+def test_a_terminal_rich_cannot_drive_gets_one_line_per_change(served, term):
+    """TERM=dumb on a real terminal: no live view (it would draw nothing useful), the lines a pipe gets."""
+    import io
+
+    set_rolling(served)
+    push_image(served, "2.0.0")
+    screen = io.StringIO()
+    child = pexpect.spawn(
+        VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "1s"],
+        env={**child_env(served), "TERM": term}, encoding="utf-8", timeout=60, dimensions=(50, 110),
+    )  # fmt: skip
+    child.logfile_read = screen
+    child.expect("Completed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    shown = screen.getvalue()
+    assert "\x1b[" not in shown  # no cursor movement, no colours: nothing a dumb terminal cannot show
+    # The pseudo-terminal carries stderr too: the verdict's summary line follows the change lines.
+    *lines, verdict = [line for line in shown.replace("\r", "").splitlines() if line]
+    assert verdict.startswith("Rolling upgrade Completed"), verdict
+    assert len(lines) >= 3, lines  # a line per change while it rolls, not one final screen
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ web", line) for line in lines), lines
+    assert "RollingForward" in lines[0] and "Completed" in lines[-1]
+    assert len(set(lines)) == len(lines)  # one line per change: a refresh that changes nothing prints nothing
