@@ -10,7 +10,9 @@ Prints one table per goal of issue 7:
      CPU per refresh in vmssroll's own code (parse, join, render) apart from the SDK's HTTP and deserialisation,
      and peak memory;
   5. time to the first token through DefaultAzureCredential: no credentials, a fake `az`, and environment
-     credentials against a loopback token endpoint.
+     credentials against a loopback token endpoint;
+  6. verdict latency: seconds from the emulator's first terminal status to the exit of `watch` and `wait`, at
+     10, 1,000 and 5,000 instances, with the requests per refresh of each.
 Wall times on a shared machine are noisy, so every start-up figure also gives the CPU time (user + system) of
 the child process, which other load disturbs far less. Timings live here, never in the tests.
 """
@@ -551,6 +553,106 @@ def watch_child(args: dict[str, Any]) -> None:
     )
 
 
+# --- 6. verdict latency -----------------------------------------------------------------------------------------
+
+
+class SimClock:
+    """The tool's clock in-process: sleeping moves the emulator's simulated clock, nothing waits for real."""
+
+    def __init__(self, emu: Any) -> None:
+        self.emu = emu
+
+    def monotonic(self) -> float:
+        return float(self.emu.clock.now().timestamp())
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.emu.clock.advance(seconds)
+
+    def utcnow(self) -> datetime:
+        return self.emu.clock.now()
+
+
+def verdict_latency(interval: int, sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Seconds from the upgrade's end on the emulator's clock (its first terminal status) to the command's exit,
+    and the requests per refresh, for `watch` (live view on a pretend terminal) and `wait`."""
+    from typer.testing import CliRunner
+
+    from vmssroll.cli.app import app
+    from vmssroll.cli.environment import Environment
+    from vmssroll.emulator import Emulator, ManualClock
+
+    rows, out = [], {}
+    with Emulator(clock=ManualClock(start=START), scenario=scenario(10), page_size=100) as emu:
+        for size in sizes:
+            for command in ("watch", "wait"):
+                emu.load_scenario(scenario(size))
+                push_image(emu, "2.0.0")
+                emu.clear_requests()
+                env = Environment(
+                    clock=SimClock(emu),
+                    stdout=io.StringIO(),
+                    stderr=io.StringIO(),
+                    stdout_isatty=command == "watch",
+                    stdin_isatty=False,
+                    width=120,
+                )
+                argv = [command, "-g", RG, "-n", NAME, "--interval", f"{interval}s"]
+                started = time.perf_counter()
+                result = CliRunner().invoke(app, argv, obj=env, env=cli_env(emu), catch_exceptions=False)
+                wall = time.perf_counter() - started
+                with emu.lock:
+                    up = emu.world.scale_sets[(RG, NAME)].latest()
+                    assert up is not None and up.end_time is not None, "the upgrade did not end"
+                    end, final, began = up.end_time, up.code, up.start_time
+                requests = emu.requests
+                kinds = Counter(kind_of(r.path) for r in requests)
+                refreshes = kinds["latest"]
+                latency = (emu.clock.now() - end).total_seconds()
+                per_refresh = (len(requests) - kinds["scale set"]) / refreshes
+                rows.append(
+                    [
+                        f"{size:,}",
+                        command,
+                        f"{result.exit_code} / {final}",
+                        f"{(end - began).total_seconds() / 60:.0f}",
+                        refreshes,
+                        f"{kinds['scale set']} + {kinds['latest']} + {kinds['page']}",
+                        f"{per_refresh:.2f}",
+                        f"{len(requests) / refreshes:.3f}",
+                        f"{latency:.0f}",
+                        f"{wall:.1f}",
+                    ]
+                )
+                out[f"{command}-{size}"] = {
+                    "exit_code": result.exit_code,
+                    "final": final,
+                    "refreshes": refreshes,
+                    "requests": len(requests),
+                    "requests_per_refresh": round(per_refresh, 3),
+                    "verdict_latency_s": latency,
+                    "wall_s": round(wall, 2),
+                }
+    table(
+        f"6. Verdict latency and requests per refresh (--interval {interval}s, emulator clock; goals: latency <= "
+        f"{interval} s, wait <= 1.0 and watch <= 2.0 requests per refresh)",
+        [
+            "instances",
+            "command",
+            "exit / final",
+            "upgrade min",
+            "refreshes",
+            "set + latest + pages",
+            "req/refresh",
+            "incl. set GET",
+            "latency s",
+            "wall s",
+        ],
+        rows,
+    )
+    return {"verdict": out}
+
+
 # --- main --------------------------------------------------------------------------------------------------------
 
 
@@ -751,6 +853,8 @@ def run_all(args: argparse.Namespace) -> None:
         figures |= watch(args.interval)
     with section("first token"):
         figures |= first_token(args.runs)
+    with section("verdict latency"):
+        figures |= verdict_latency(args.interval, (10, 1_000, 5_000))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     stale = stale_bytecode(Path(__file__).resolve().parents[1] / "vmssroll")
