@@ -54,7 +54,8 @@ class Served:
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    server = Served("demo", speed=60)
+    # 30x: a 15-minute upgrade in about 30 s, slow enough that a child started on a busy machine still sees it run
+    server = Served("demo", speed=30)
     yield server
     server.stop()
 
