@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -166,3 +167,28 @@ def test_a_terminal_rich_cannot_drive_gets_one_line_per_change(served, term):
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ web", line) for line in lines), lines
     assert "RollingForward" in lines[0] and "Completed" in lines[-1]
     assert len(set(lines)) == len(lines)  # one line per change: a refresh that changes nothing prints nothing
+
+
+def test_a_resized_terminal_is_redrawn_before_the_next_refresh(served):
+    """The live view follows the terminal's size: a resize is redrawn within a second, not at the next refresh
+    (20 s away here)."""
+    import time
+
+    set_rolling(served)
+    push_image(served, "2.0.0")
+    env = {k: v for k, v in child_env(served).items() if k != "COLUMNS"}  # the size comes from the terminal
+    child = pexpect.spawn(
+        VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "20s"],
+        env=env, encoding="utf-8", timeout=60, dimensions=(50, 110),
+    )  # fmt: skip
+    child.expect("RollingForward")
+    child.expect("All instances by zone")
+    time.sleep(1.0)  # let the first frame finish
+    with contextlib.suppress(pexpect.TIMEOUT):
+        child.read_nonblocking(1_000_000, timeout=0.5)
+    child.setwinsize(50, 80)
+    child.expect("RollingForward", timeout=3)  # a whole new frame, long before the next refresh
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130

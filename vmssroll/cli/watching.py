@@ -292,7 +292,9 @@ class LiveSink:
         from rich.live import Live
 
         self.scale_set = scale_set
-        self.live = Live(console=inv.out.stdout, auto_refresh=False, transient=False)
+        # Rich redraws the last frame twice a second at the terminal's current size: a resized terminal gets a view
+        # that fits it at once, not at the next refresh (which may be --interval away).
+        self.live = Live(console=inv.out.stdout, auto_refresh=True, refresh_per_second=2, transient=False)
         self.live.__enter__()
         self.last: Frame | None = None
         self.note: str | None = None
