@@ -74,9 +74,19 @@ class VmssrollError(Exception):
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
 
-    def __init__(self, message: str, *, hint: str | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code  # Azure's error code, where Azure gave one
+        self.status = status  # the HTTP status, where there was an answer
         self.hint = hint
         self.request_id = request_id
 
@@ -103,20 +113,7 @@ class AzureRequestFailed(VmssrollError):
     """Azure rejected or failed the request (code and message as Azure gave them)."""
 
     exit_code = ExitCode.AZURE
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        hint: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint, request_id=request_id)
-        self.code = code
-        self.status = status
-        self.retry_after: float | None = None  # seconds, when Azure said so (429/503)
+    retry_after: float | None = None  # seconds, when Azure said so (429/503)
 
     @property
     def transient(self) -> bool:
@@ -154,19 +151,6 @@ class AuthFailed(VmssrollError):
     """No usable credential, or Azure refused the one we have (401), or the request (403)."""
 
     exit_code = ExitCode.AUTH
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        hint: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint, request_id=request_id)
-        self.code = code
-        self.status = status
 
 
 class TimedOut(VmssrollError):
