@@ -266,6 +266,7 @@ def test_a_watch_gives_up_with_exit_4_when_the_outage_outlasts_its_budget(vmssro
     waits = [e["retryIn"] for e in events if e["event"] == "retry"]
     assert len(waits) == 30 and waits == sorted(waits) and max(waits) == 120  # capped exponential back-off
     assert result.stderr.splitlines()[-1].startswith("error: reading the latest rolling upgrade of web")
+    assert events[-1]["event"] == "error" and events[-1]["error"]["exitCode"] == 4  # the stream ends with it
 
 
 def test_a_watch_with_a_timeout_ends_on_time_even_in_an_outage(vmssroll, emu):

@@ -146,7 +146,9 @@ def translate(err: Exception, *, action: str) -> VmssrollError:
     if issubclass(rule.failure, AuthFailed):
         return rule.failure(text, code=code, status=status, hint=rule.hint, request_id=rid)
     if not issubclass(rule.failure, AzureRequestFailed):
-        return rule.failure(text, hint=rule.hint, request_id=rid)
+        failed = rule.failure(text, hint=rule.hint, request_id=rid)
+        failed.code = code
+        return failed
     failure = rule.failure(text, code=code, status=status, hint=rule.hint, request_id=rid)
     if failure.retry_after is None:
         failure.retry_after = _retry_after(err)

@@ -73,6 +73,7 @@ class VmssrollError(Exception):
     """A failure with a name, an exit code and an optional hint, shown as one line."""
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
+    code: str | None = None  # Azure's error code, when Azure answered with one
 
     def __init__(
         self,
@@ -89,6 +90,18 @@ class VmssrollError(Exception):
         self.status = status  # the HTTP status, where there was an answer
         self.hint = hint
         self.request_id = request_id
+
+    def to_json(self) -> dict[str, Any]:
+        """The failure as a JSON document: Azure's error code when it gave one, else the failure's name."""
+        name = "UnexpectedError" if type(self) is VmssrollError else type(self).__name__
+        return {
+            "error": {
+                "code": self.code or name,
+                "message": "; ".join(getattr(self, "problems_text", None) or [self.message]),
+                "exitCode": int(self.exit_code),
+                "hint": self.hint,
+            }
+        }
 
 
 class Declined(VmssrollError):

@@ -74,6 +74,7 @@ class Out:
     def __init__(self, env: _Streams, *, json: bool) -> None:
         terminal = env.is_terminal()
         self.json = json
+        self.wrote: str | None = None  # "result" or "events" once stdout carries JSON
         self.terminal = terminal
         self.stdout = SafeConsole(
             file=RedactingStream(env.stdout),  # type: ignore[arg-type]
@@ -96,6 +97,7 @@ class Out:
                 json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
             )
             self.stdout.file.flush()
+            self.wrote = "result"
         elif renderable is not None:
             self._print(self.stdout, renderable)
 
@@ -115,6 +117,7 @@ class Out:
             json.dumps(document, default=json_default, separators=(",", ":"), ensure_ascii=False) + "\n"
         )
         self.stdout.file.flush()
+        self.wrote = "events"
 
     def note(self, message: str) -> None:
         self.stderr.print(redact(message), markup=False, soft_wrap=True)
@@ -127,7 +130,19 @@ class Out:
         self._print(self.stderr, renderable)
 
     def error(self, err: Any, *, verbose: bool) -> None:
-        """One `error:` line per problem (most failures have one), the hint and request id on the last."""
+        """One `error:` line per problem (most failures have one), the hint and request id on the last.
+
+        With -o json the failure is also a JSON document on stdout (an `"event": "error"` line ending a JSON
+        Lines stream), unless the command already gave its result document there: stdout then holds that one
+        document, as always.
+        """
+        if self.json and self.wrote != "result":
+            doc = err.to_json()
+            doc["error"] = {k: redact(v) if isinstance(v, str) else v for k, v in doc["error"].items()}
+            if self.wrote == "events":
+                self.event({"event": "error", **doc})
+            else:
+                self.result(doc)
         lines = [f"error: {message}" for message in getattr(err, "problems_text", None) or [err.message]]
         hint = getattr(err, "hint", None)
         if hint:  # in parentheses, unless that would nest them: one level reads, "(...))" does not
@@ -166,7 +181,7 @@ class RedactingFilter(logging.Filter):
 
 
 class _Formatter(logging.Formatter):
-    """vmssroll's own warnings read like its other lines (`warning: ...`); everything else keeps its logger."""
+    """vmssroll's warnings read like its other lines (`warning: ...`); everything else keeps its logger."""
 
     def format(self, record: logging.LogRecord) -> str:
         if record.name == "vmssroll.requests":
