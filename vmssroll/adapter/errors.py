@@ -143,14 +143,8 @@ def translate(err: Exception, *, action: str) -> VmssrollError:
         return rule.build(err, action)
     text = rule.message.format(action=action, detail=f"{code}: {message}" if code else message)
     rid = _request_id(err)
-    if issubclass(rule.failure, AuthFailed):
-        return rule.failure(text, code=code, status=status, hint=rule.hint, request_id=rid)
-    if not issubclass(rule.failure, AzureRequestFailed):
-        failed = rule.failure(text, hint=rule.hint, request_id=rid)
-        failed.code = code
-        return failed
     failure = rule.failure(text, code=code, status=status, hint=rule.hint, request_id=rid)
-    if failure.retry_after is None:
+    if isinstance(failure, AzureRequestFailed) and failure.retry_after is None:
         failure.retry_after = _retry_after(err)
     return failure
 

@@ -162,6 +162,7 @@ def watch(
     """Follow the latest upgrade live; exit 0 Completed, 5 Faulted, 6 Cancelled, 7 timeout. Ctrl-C never cancels."""
     from vmssroll.cli.watching import follow
 
+    inv.out.streaming = inv.json  # JSON Lines, a failure included
     limits = deadlines(interval, timeout, progress_deadline)
     _ = inv.target  # validated before the events file is created
     sink = open_events(inv, events)
@@ -246,6 +247,7 @@ def restart(
     from vmssroll.cli.writes import judge, read_instances, show
     from vmssroll.domain.consequence import Effect, Write, WriteKind
 
+    inv.out.streaming = inv.json and watch_  # JSON Lines, a failure included
     limits = deadlines(interval, None, None)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
@@ -297,6 +299,7 @@ def start(
     from vmssroll.cli.writes import judge, show
     from vmssroll.domain.consequence import Write, WriteKind
 
+    inv.out.streaming = inv.json and watch_  # JSON Lines, a failure included
     limits = deadlines(interval, None, None)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)

@@ -193,6 +193,9 @@ class Sink(Protocol):
     def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
         """A retry or a change of pace."""
 
+    def failed(self, err: VmssrollError) -> None:
+        """The watch ends on a failure (its `error:` line and JSON document come from the error boundary)."""
+
     def close(self) -> None: ...
 
 
@@ -226,6 +229,9 @@ class EventSink:
 
         self.write(event(kind, at, extra=extra))
 
+    def failed(self, err: VmssrollError) -> None:
+        pass  # on stdout, the error boundary ends the stream with the error event
+
     def close(self) -> None:
         pass
 
@@ -245,6 +251,9 @@ class FileSink(EventSink):
         self.owns = isinstance(target, Path)
         self.file: IO[str] = target.open("a", encoding="utf-8") if isinstance(target, Path) else target
         super().__init__(self._line)
+
+    def failed(self, err: VmssrollError) -> None:
+        self._line({"event": "error", **err.to_json()})  # the file's stream ends with it, as stdout's does
 
     def _line(self, doc: dict[str, Any]) -> None:
         from vmssroll.ui.console import json_default, redact
@@ -280,6 +289,9 @@ class LineSink:
 
     def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
         self.out.note(f"{at.strftime('%Y-%m-%dT%H:%M:%SZ')} {text}")
+
+    def failed(self, err: VmssrollError) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -335,6 +347,9 @@ class LiveSink:
             ),
             refresh=True,
         )
+
+    def failed(self, err: VmssrollError) -> None:
+        pass
 
     def close(self) -> None:
         self.live.__exit__(None, None, None)
@@ -414,6 +429,10 @@ class Reporter:
         for sink in self.sinks:
             sink.notice("retry", at, text, extra)
 
+    def failed(self, err: VmssrollError) -> None:
+        for sink in self.sinks:
+            sink.failed(err)
+
     def close(self) -> None:
         for sink in self.sinks:
             sink.close()
@@ -456,6 +475,7 @@ def follow(
     the operation a start got), the operation decides whenever the upgrade status cannot be read (404 before
     it exists, or any failure).
     """
+    inv.out.streaming = inv.json and not quiet  # a failure from here on ends the JSON Lines stream
     reads = inv.azure(retries=False)
     clock = inv.env.clock
     give_up_at = None if deadlines.timeout is None else clock.monotonic() + deadlines.timeout
@@ -524,6 +544,9 @@ def follow(
             f"Resume with: vmssroll watch {inv.target.args()}"
         )
         interrupt.vmssroll_said = True  # type: ignore[attr-defined]  # the boundary does not say it again
+        raise
+    except VmssrollError as err:
+        report.failed(err)
         raise
     finally:
         report.close()

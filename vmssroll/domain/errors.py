@@ -73,7 +73,6 @@ class VmssrollError(Exception):
     """A failure with a name, an exit code and an optional hint, shown as one line."""
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
-    code: str | None = None  # Azure's error code, when Azure answered with one
 
     def __init__(
         self,

@@ -74,7 +74,8 @@ class Out:
     def __init__(self, env: _Streams, *, json: bool) -> None:
         terminal = env.is_terminal()
         self.json = json
-        self.wrote: str | None = None  # "result" or "events" once stdout carries JSON
+        self.wrote_result = False  # stdout holds the command's result document
+        self.streaming = False  # stdout is a JSON Lines stream of events (a watch began, or wrote one)
         self.terminal = terminal
         self.stdout = SafeConsole(
             file=RedactingStream(env.stdout),  # type: ignore[arg-type]
@@ -97,7 +98,7 @@ class Out:
                 json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
             )
             self.stdout.file.flush()
-            self.wrote = "result"
+            self.wrote_result = True
         elif renderable is not None:
             self._print(self.stdout, renderable)
 
@@ -117,7 +118,7 @@ class Out:
             json.dumps(document, default=json_default, separators=(",", ":"), ensure_ascii=False) + "\n"
         )
         self.stdout.file.flush()
-        self.wrote = "events"
+        self.streaming = True
 
     def note(self, message: str) -> None:
         self.stderr.print(redact(message), markup=False, soft_wrap=True)
@@ -132,14 +133,14 @@ class Out:
     def error(self, err: Any, *, verbose: bool) -> None:
         """One `error:` line per problem (most failures have one), the hint and request id on the last.
 
-        With -o json the failure is also a JSON document on stdout (an `"event": "error"` line ending a JSON
-        Lines stream), unless the command already gave its result document there: stdout then holds that one
-        document, as always.
+        With -o json the failure is also JSON on stdout: the document `{"error": {...}}`, or the line
+        `{"event": "error", "error": {...}}` ending a JSON Lines stream; unless the command already gave its
+        result document there, which then stays the only one.
         """
-        if self.json and self.wrote != "result":
+        if self.json and not self.wrote_result:
             doc = err.to_json()
             doc["error"] = {k: redact(v) if isinstance(v, str) else v for k, v in doc["error"].items()}
-            if self.wrote == "events":
+            if self.streaming:
                 self.event({"event": "error", **doc})
             else:
                 self.result(doc)
