@@ -1,11 +1,12 @@
 """Mutation score per package with mutmut: `python benchmarks/mutation.py [domain] [adapter] [cli] [-j N]`.
 
 A habit, not CI (a package takes minutes to an hour on two cores). For each package asked for, the project is
-copied to a temporary directory, mutmut (`pip install -e '.[mutation]'`) is told there which files to mutate and
-which tests to run (the fast tests that exercise that package, in-process: mutmut cannot see into subprocesses),
-and the score is printed: killed / (killed + survived + timeout + no tests), with the survivors named so they can
-be read with `mutmut show NAME` in the kept directory (--keep) and either killed by a new test or listed in
-benchmarks/README.md as equivalent. Goals (issue 21): at least 90% in domain and adapter, 80% in cli.
+copied to a temporary directory, mutmut (`pip install -e '.[mutation]'`) is told there which files to mutate
+and which tests to run (the fast tests that exercise that package, in-process: mutmut cannot see into
+subprocesses), and the score is printed: killed / (killed + survived + timeout + no tests), with the survivors
+named so they can be read with `mutmut show NAME` in the kept directory (--keep) and either killed by a new
+test or listed in benchmarks/README.md as equivalent. Goals (issue 21): at least 90% in domain and adapter,
+80% in cli.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def status(exit_code: int | None) -> str:
 
 
 def workspace(package: str) -> Path:
-    """A copy of the project with a [tool.mutmut] section for `package` (mutmut reads only ./pyproject.toml)."""
+    """A copy of the project with a [tool.mutmut] section for `package` (mutmut reads ./pyproject.toml)."""
     only, tests = PACKAGES[package]
     where = Path(tempfile.mkdtemp(prefix=f"vmssroll-mutation-{package}-"))
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")

@@ -1,14 +1,15 @@
 """vmssroll's performance figures, measured against the embedded emulator: `python benchmarks/run.py`.
 
 Prints one table per goal of issue 7:
-  1. start-up: `vmssroll --help` (and a few `COMMAND --help` and a usage error) against the interpreter baseline,
-     the cost of importing the Azure SDK, and the target: 120 ms, or 1/3 of `az vmss rolling-upgrade --help` as
-     measured here when az is installed (else "not measured"); a warning when the tree's __pycache__ is stale;
+  1. start-up: `vmssroll --help` (and a few `COMMAND --help` and a usage error) against the interpreter
+     baseline, the cost of importing the Azure SDK, and the target: 120 ms, or 1/3 of `az vmss rolling-upgrade
+     --help` as measured here when az is installed (else "not measured"); a warning when __pycache__ is stale;
   2. `status` at 10, 100 and 1,000 instances: wall time and requests;
-  3. listing 1,000 instances: the emulator's own answer time, and the client's CPU with and without SDK models;
-  4. `watch` over a whole emulated 1,000-instance upgrade (live view on a pretend terminal): requests per refresh,
-     CPU per refresh in vmssroll's own code (parse, join, render) apart from the SDK's HTTP and deserialisation,
-     and peak memory;
+  3. listing 1,000 instances: the emulator's own answer time, and the client's CPU with and without SDK
+     models;
+  4. `watch` over a whole emulated 1,000-instance upgrade (live view on a pretend terminal): requests per
+     refresh, CPU per refresh in vmssroll's own code (parse, join, render) apart from the SDK's HTTP and
+     deserialisation, and peak memory;
   5. time to the first token through DefaultAzureCredential: no credentials, a fake `az`, and environment
      credentials against a loopback token endpoint;
   6. verdict latency: seconds from the emulator's first terminal status to the exit of `watch` and `wait`, at
@@ -44,7 +45,7 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PY = sys.executable
 
 
-# --- helpers -----------------------------------------------------------------------------------------------------
+# --- helpers ------------------------------------------------------------------------------------------------
 
 
 def vmssroll_argv() -> list[str]:
@@ -130,7 +131,7 @@ def kind_of(path: str) -> str:
     return {"latest": "latest", "virtualMachines": "page"}.get(last, "scale set" if last == NAME else last)
 
 
-# --- 1. start-up -------------------------------------------------------------------------------------------------
+# --- 1. start-up --------------------------------------------------------------------------------------------
 
 
 def startup(runs: int) -> dict[str, Any]:
@@ -198,7 +199,7 @@ def import_breakdown(argv: list[str]) -> Counter[str]:
     return found
 
 
-# --- 2. status ---------------------------------------------------------------------------------------------------
+# --- 2. status ----------------------------------------------------------------------------------------------
 
 
 def status(runs: int) -> dict[str, Any]:
@@ -247,7 +248,7 @@ def status(runs: int) -> dict[str, Any]:
     return {"status": out}
 
 
-# --- 3. listing --------------------------------------------------------------------------------------------------
+# --- 3. listing ---------------------------------------------------------------------------------------------
 
 
 def listing(runs: int) -> dict[str, Any]:
@@ -328,7 +329,7 @@ def listing(runs: int) -> dict[str, Any]:
     }
 
 
-# --- 4. watch ----------------------------------------------------------------------------------------------------
+# --- 4. watch -----------------------------------------------------------------------------------------------
 
 
 def watch(interval: int) -> dict[str, Any]:
@@ -428,7 +429,7 @@ def peak_rss_mb() -> float:
 
 
 class ControlClock:
-    """The watch's clock in the child: simulated time, moved forward on the emulator through its control API."""
+    """The watch's clock in the child: simulated time, moved on the emulator through its control API."""
 
     def __init__(self, url: str, ca: str, on_sleep: Callable[[], None]) -> None:
         import ssl
@@ -478,8 +479,8 @@ def watch_child(args: dict[str, Any]) -> None:
         return wrapper
 
     # vmssroll's own work, by part: parse (REST documents → domain values), join (instances with the status,
-    # the verdict), render (events, the live view and Rich drawing it). Everything else in a refresh is the SDK
-    # (pipeline, HTTP, TLS, model deserialisation of the latest-upgrade document) and the clock.
+    # the verdict), render (events, the live view and Rich drawing it). Everything else in a refresh is the
+    # SDK (pipeline, HTTP, TLS, model deserialisation of the latest-upgrade document) and the clock.
     client.upgrade_from_rest = timed("parse", client.upgrade_from_rest)
     client.instance_from_rest = timed("parse", client.instance_from_rest)
     watching.summarize = timed("join", watching.summarize)
@@ -553,7 +554,7 @@ def watch_child(args: dict[str, Any]) -> None:
     )
 
 
-# --- 6. verdict latency -----------------------------------------------------------------------------------------
+# --- 6. verdict latency -------------------------------------------------------------------------------------
 
 
 class SimClock:
@@ -574,8 +575,8 @@ class SimClock:
 
 
 def verdict_latency(interval: int, sizes: tuple[int, ...]) -> dict[str, Any]:
-    """Seconds from the upgrade's end on the emulator's clock (its first terminal status) to the command's exit,
-    and the requests per refresh, for `watch` (live view on a pretend terminal) and `wait`."""
+    """Seconds from the upgrade's end on the emulator's clock (its first terminal status) to the command's
+    exit, and the requests per refresh, for `watch` (live view on a pretend terminal) and `wait`."""
     from typer.testing import CliRunner
 
     from vmssroll.cli.app import app
@@ -653,10 +654,10 @@ def verdict_latency(interval: int, sizes: tuple[int, ...]) -> dict[str, Any]:
     return {"verdict": out}
 
 
-# --- main --------------------------------------------------------------------------------------------------------
+# --- main ---------------------------------------------------------------------------------------------------
 
 
-# --- 5. time to first token -------------------------------------------------------------------------------------
+# --- 5. time to first token ---------------------------------------------------------------------------------
 
 TOKEN_CHILD = """
 import json, sys, time
@@ -828,7 +829,8 @@ def main() -> None:
         watch_child(json.loads(args.watch_child))
         return
     # Measure as installed software runs: with compiled bytecode. Some sandboxes set PYTHONDONTWRITEBYTECODE
-    # (every run would compile vmssroll from source); keep the .pyc files out of the tree, in a temporary cache.
+    # (every run would compile vmssroll from source); keep the .pyc files out of the tree, in a temporary
+    # cache.
     cache = tempfile.mkdtemp(prefix="vmssroll-bench-pyc-")
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = cache

@@ -1,4 +1,4 @@
-"""Shared fixtures: one emulator per test session (per xdist worker), the real SDK underneath every command."""
+"""Shared fixtures: one emulator per test session (per xdist worker), the real SDK under every command."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 
 
 class SimulatedTimeRanOut(BaseException):
-    """A command slept longer on the simulated clock than any test needs: it would loop forever. A BaseException,
-    so no error boundary turns it into an ordinary exit code."""
+    """A command slept longer on the simulated clock than any test needs: it would loop forever. A
+    BaseException, so no error boundary turns it into an ordinary exit code."""
 
 
 class SimClock:
@@ -94,8 +94,8 @@ Run = Callable[..., Result]
 
 
 def lro_pollers() -> set[threading.Thread]:
-    """azure-core's LROPoller threads still alive. A command must never leave one behind: it would go on polling
-    after the command returned (its GETs landing in the next test's request log)."""
+    """azure-core's LROPoller threads still alive. A command must never leave one behind: it would go on
+    polling after the command returned (its GETs landing in the next test's request log)."""
     return {t for t in threading.enumerate() if t.name.startswith("LROPoller(") and t.is_alive()}
 
 

@@ -1,12 +1,12 @@
 """Reading JSON and YAML documents from files a user (or an attacker) hands us: bounded and unsurprising.
 
-Shared by policy files (`--file`) and emulator scenarios, so it depends on nothing but the standard library and
-PyYAML. A file must be a regular file (a FIFO or a device would block or never end), at most `MAX_BYTES` long
-(read in one bounded read, never whole), nested at most `MAX_DEPTH` deep, with no duplicate keys. YAML aliases
-are refused (their expansion is how a few hundred bytes become gigabytes), and so are YAML 1.1's surprises, the
-plain scalars PyYAML would silently turn into something else: `yes`/`no`/`on`/`off` into booleans, `010` into 8,
-`0x0a` into 10, `1:30` into 90. Quoting them keeps them as text. Messages quote nothing of the file but a line
-number and a short, escaped excerpt.
+Shared by policy files (`--file`) and emulator scenarios, so it depends on nothing but the standard library
+and PyYAML. A file must be a regular file (a FIFO or a device would block or never end), at most `MAX_BYTES`
+long (read in one bounded read, never whole), nested at most `MAX_DEPTH` deep, with no duplicate keys. YAML
+aliases are refused (their expansion is how a few hundred bytes become gigabytes), and so are YAML 1.1's
+surprises, the plain scalars PyYAML would silently turn into something else: `yes`/`no`/`on`/`off` into
+booleans, `010` into 8, `0x0a` into 10, `1:30` into 90. Quoting them keeps them as text. Messages quote
+nothing of the file but a line number and a short, escaped excerpt.
 """
 
 from __future__ import annotations

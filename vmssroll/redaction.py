@@ -17,8 +17,8 @@ _lock = threading.Lock()
 _forms: list[str] = []
 
 # An Authorization header's value (with its scheme: "Authorization: Bearer X" must not leave X behind), or a
-# bearer token wherever it appears; a token has a digit or punctuation or is long, so prose ("bearer tokens are
-# never sent over http") is left alone.
+# bearer token wherever it appears; a token has a digit or punctuation or is long, so prose ("bearer tokens
+# are never sent over http") is left alone.
 _SHAPED = re.compile(
     r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?)[^'\",\s}]+"
     r"|(bearer(?:\s+|%20|\+))(?=[A-Za-z0-9\-._~+/%]*[0-9\-._~+/%]|[A-Za-z0-9\-._~+/]{16})[A-Za-z0-9\-._~+/%]+=*"

@@ -1,5 +1,5 @@
-"""Habits an az user brings: `--ids` with one or more ids (`--id` too), and the Azure CLI's current subscription
-when neither -s nor AZURE_SUBSCRIPTION_ID says one."""
+"""Habits an az user brings: `--ids` with one or more ids (`--id` too), and the Azure CLI's current
+subscription when neither -s nor AZURE_SUBSCRIPTION_ID says one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Azure's shapes as the tool meets them through the real SDK: latest's times, modes in any case, POST actions."""
+"""Azure's shapes as the tool meets them through the real SDK: latest's times, modes in any case, POST
+actions."""
 
 from __future__ import annotations
 

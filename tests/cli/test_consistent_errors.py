@@ -1,4 +1,4 @@
-"""Every error is one `error: ...` line (usage errors too), parentheses never nest, and nothing is said twice."""
+"""Every error is one `error: ...` line (usage errors too), parentheses never nest, nothing is said twice."""
 
 from __future__ import annotations
 

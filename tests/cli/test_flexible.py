@@ -1,5 +1,5 @@
-"""Flexible scale sets end to end: members listed as plain VMs (the scale-set VM API is refused on Flexible), named
-by VM name, judged against the model where Azure does not say."""
+"""Flexible scale sets end to end: members listed as plain VMs (the scale-set VM API is refused on Flexible),
+named by VM name, judged against the model where Azure does not say."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_a_flexible_set_goes_from_check_to_a_completed_upgrade(vmssroll, emu):
     assert status["state"] == "Completed"
     assert status["instances"]["notOnLatestModel"] == []
     assert status["latestModelFrom"] == "compared"
-    # every listing went to Microsoft.Compute/virtualMachines with the scale set's filter, never the VMSS VM API
+    # every listing went to Microsoft.Compute/virtualMachines with the scale set's filter, never the VMSS API
     paths = listings(emu)
     assert paths and all("/virtualMachineScaleSets/" not in p for p in paths), paths
     filters = {r.query.get("$filter") for r in emu.requests if r.path.lower().endswith("/virtualmachines")}

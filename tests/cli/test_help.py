@@ -1,5 +1,5 @@
-"""Help reads well: whole one-line summaries, named placeholders, bare groups print their help, the README lists
-every flag, and the text wraps at the terminal's width."""
+"""Help reads well: whole one-line summaries, named placeholders, bare groups print their help, the README
+lists every flag, and the text wraps at the terminal's width."""
 
 from __future__ import annotations
 

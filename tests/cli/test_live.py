@@ -55,7 +55,7 @@ class Served:
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    # 30x: a 15-minute upgrade in about 30 s, slow enough that a child started on a busy machine still sees it run
+    # 30x: a 15-minute upgrade in about 30 s, slow enough that a child started on a busy machine sees it run
     server = Served("demo", speed=30)
     yield server
     server.stop()

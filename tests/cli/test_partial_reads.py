@@ -1,5 +1,5 @@
-"""A failed supplementary read (the instance listing) leaves the command working: the part is unknown, with its
-reason, and the exit code comes from the primary signal."""
+"""A failed supplementary read (the instance listing) leaves the command working: the part is unknown, with
+its reason, and the exit code comes from the primary signal."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """`vmssroll plan` end to end: the real SDK against the emulator; hand-computed batches; never a write.
 
-The emulator's sets place instance n in zone n % 3 + 1: zone 1 = 0, 3, 6, 9; zone 2 = 1, 4, 7; zone 3 = 2, 5, 8.
+The emulator's sets place instance n in zone n % 3 + 1: zone 1 = 0, 3, 6, 9; zone 2 = 1, 4, 7; zone 3 = 2, 5,
+8.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tables off a terminal: a header on every column, and no trailing spaces (they end up in files and diffs)."""
+"""Tables off a terminal: a header on every column, no trailing spaces (they end up in files and diffs)."""
 
 from __future__ import annotations
 

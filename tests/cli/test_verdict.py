@@ -1,4 +1,4 @@
-"""watch and wait end at once: within one refresh of Azure first reporting a terminal state (emulator clock)."""
+"""watch and wait end at once: within one refresh of Azure first saying a terminal state (emulator clock)."""
 
 from __future__ import annotations
 

@@ -302,7 +302,8 @@ def test_refusal_arithmetic_of_the_first_batch() -> None:
         ),
         # the same at the default 20%: 3 of 10 = 30% > 20%, refused before batch 1
         (unhealthy(2, 5, 7), {"prioritizeUnhealthyInstances": True}, [(3, 1)], 1),
-        # exactly at the limit: 2 of 10 = 20% is not more than 20%: one instance per batch until 4 and 8 are done
+        # exactly at the limit: 2 of 10 = 20% is not more than 20%: one instance per batch until 4 and 8 are
+        # done
         (unhealthy(4, 8), {}, [(2, 1)] * 6 + [(1, 1)] * 4, None),
         # the limit plus one instance: 3 of 10 = 30% > 20%, refused before batch 1
         (unhealthy(4, 7, 8), {}, [(3, 1)], 1),

@@ -1,4 +1,4 @@
-"""The watch loop and its pacer on a manual clock: timeout, progress deadline, back-off, Retry-After, budgets."""
+"""The watch loop and its pacer on a manual clock: timeout, progress deadline, back-off, Retry-After."""
 
 from __future__ import annotations
 

@@ -119,7 +119,8 @@ def test_two_unhealthy_of_ten_at_twenty_percent_are_allowed(sim: Sim) -> None:
     demo(sim, instances={"4": {"health": "unhealthy"}, "8": {"health": "unknown"}})
     sim.patch(rolling("2.0.0"))
     props = sim.latest()["properties"]
-    # 2 of 10 = 20%, not more than 20%: the upgrade starts, one instance at a time while 4 and 8 stay unhealthy
+    # 2 of 10 = 20%, not more than 20%: the upgrade starts, one instance at a time while 4 and 8 stay
+    # unhealthy
     assert props["runningStatus"]["code"] == "RollingForward"
     assert "error" not in props
     assert sim.busy() == ["0"]

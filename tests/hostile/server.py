@@ -1,6 +1,6 @@
 """A hostile HTTPS server for tests: on 127.0.0.1 only, with a trustme CA (as the emulator's), in front of the
-emulator. Every request is forwarded to the emulator unless the test's `rule` answers it itself, and a rule can
-answer as no honest server would: echo the token, trickle bytes, never answer, send a giant Retry-After, a
+emulator. Every request is forwarded to the emulator unless the test's `rule` answers it itself, and a rule
+can answer as no honest server would: echo the token, trickle bytes, never answer, send a giant Retry-After, a
 foreign or looping nextLink, a huge body, no etag, or escape sequences. Every request it receives is recorded
 (with its Authorization header) so that a test can say where the token went."""
 

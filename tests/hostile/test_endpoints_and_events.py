@@ -20,8 +20,8 @@ def refused(result, emu) -> None:
 
 
 def test_events_must_be_a_writable_regular_file_checked_before_any_request(vmssroll, emu, tmp_path):
-    """Fails on the old code: the file was opened after the first requests, and a directory ended in a traceback
-    (exit 1), a FIFO with no reader hung the watch."""
+    """Fails on the old code: the file was opened after the first requests, and a directory ended in a
+    traceback (exit 1), a FIFO with no reader hung the watch."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for events in (tmp_path, fifo, tmp_path / "missing" / "events.jsonl", "/dev/null/x"):

@@ -116,7 +116,8 @@ def test_yaml_aliases_are_refused_before_they_expand(vmssroll, emu, tmp_path):
     ],
 )
 def test_yaml_surprises_and_duplicates_are_refused_not_converted(vmssroll, emu, tmp_path, text, why):
-    """Fails on the old code: `010` was read as 8, `0x0a` as 10, `yes`/`on` as true, the last duplicate won."""
+    """Fails on the old code: `010` was read as 8, `0x0a` as 10, `yes`/`on` as true, the last duplicate
+    won."""
     path = tmp_path / "policy.yaml"
     path.write_text(text)
     emu.clear_requests()

@@ -38,8 +38,8 @@ def no_raw_escapes(*texts: str) -> None:
 
 
 def test_a_server_echoing_the_token_everywhere_never_gets_it_shown(vmssroll, emu, tmp_path):
-    """Fails on the old code: a bare token in a server's error text was printed in the table, -o json, the events
-    file and the --debug output, since only `Bearer …` and `Authorization: …` shapes were redacted."""
+    """Fails on the old code: a bare token in a server's error text was printed in the table, -o json, the
+    events file and the --debug output, since only `Bearer …` and `Authorization: …` shapes were redacted."""
     set_rolling(emu)
     push_image(emu, "2.0.0")
     with hostile_server(emu) as server:
@@ -85,7 +85,8 @@ def test_an_error_echoing_the_token_is_redacted_with_its_traceback(vmssroll, emu
 
 
 def test_server_text_reaches_the_terminal_escaped(vmssroll, emu):
-    """Fails on the old code: ESC, BEL, CSI and a bidi override from the server went to the terminal as they came."""
+    """Fails on the old code: ESC, BEL, CSI and a bidi override from the server went to the terminal as they
+    came."""
     set_rolling(emu)
     push_image(emu, "2.0.0")
     with hostile_server(emu) as server:

@@ -1,6 +1,7 @@
 """Hostile servers: deadlines hold whatever the server does, paging and polling never take the token elsewhere
 or loop, bodies are capped before parsing, and a write without an etag is refused. Every test talks to the
-hostile server of tests/hostile/server.py through the real SDK, with short limits, in a few seconds at most."""
+hostile server of tests/hostile/server.py through the real SDK, with short limits, in a few seconds at
+most."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def upgrading(emu):
 
 @pytest.mark.parametrize("how", ["trickle", "hang"])
 def test_timeout_holds_against_a_trickling_or_silent_answer(vmssroll, upgrading, how):
-    """Fails on the old code: one byte every 0.2 s kept the read timeout (60 s per read) from ever firing, and a
-    silent server held each request for 60 s, so `--timeout 2s` did not end the watch in time."""
+    """Fails on the old code: one byte every 0.2 s kept the read timeout (60 s per read) from ever firing, and
+    a silent server held each request for 60 s, so `--timeout 2s` did not end the watch in time."""
     with hostile_server(upgrading) as server:
 
         def rule(seen: Seen, answer: Answer) -> bool:
@@ -72,8 +73,8 @@ def test_timeout_holds_against_a_trickling_or_silent_answer(vmssroll, upgrading,
     "value", ["inf", "1e308", "99999999999", "nan", "-5", "Thu, 01 Jan 2099 00:00:00 GMT"]
 )
 def test_a_giant_or_malformed_retry_after_is_capped(vmssroll, upgrading, value):
-    """Fails on the old code: `inf` crashed the watch (OverflowError, exit 1), `1e308` and a date far ahead made it
-    sleep past --timeout, `nan` crashed the SDK's own retry."""
+    """Fails on the old code: `inf` crashed the watch (OverflowError, exit 1), `1e308` and a date far ahead
+    made it sleep past --timeout, `nan` crashed the SDK's own retry."""
     with hostile_server(upgrading) as server:
 
         def rule(seen: Seen, answer: Answer) -> bool:

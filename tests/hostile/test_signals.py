@@ -1,5 +1,5 @@
-"""Signals and pipes, in real processes: Ctrl-C during a write says whether the write was sent and how to check
-it; a reader that goes away (`| head`) ends the command quietly."""
+"""Signals and pipes, in real processes: Ctrl-C during a write says whether the write was sent and how to
+check it; a reader that goes away (`| head`) ends the command quietly."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def test_ctrl_c_during_a_write_says_it_was_sent_and_how_to_check(emu):
 
 @pytest.mark.parametrize("output", ["json", "table"])
 def test_a_closed_pipe_ends_quietly(emu, output):
-    """Fails on the old code: `vmssroll status -o json | head -c0` printed "unexpected error: BrokenPipeError"."""
+    """Fails on the old code: `vmssroll status -o json | head -c0` printed "unexpected error:
+    BrokenPipeError"."""
     read, write = os.pipe()
     os.close(read)  # the reader is gone before anything is written
     try:

@@ -1,5 +1,5 @@
-"""Start-up stays lean: help, completion and argument errors never load the Azure SDK. Each check runs in a fresh
-interpreter, so nothing loaded by the tests counts. (What each layer may import is read from the code by
+"""Start-up stays lean: help, completion and argument errors never load the Azure SDK. Each check runs in a
+fresh interpreter, so nothing loaded by the tests counts. (What each layer may import is read from the code by
 tests/test_layering.py.)"""
 
 from __future__ import annotations

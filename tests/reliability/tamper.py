@@ -1,4 +1,5 @@
-"""A tiny HTTPS proxy in front of the emulator that can rewrite answers (bodies the emulator would never send).
+"""A tiny HTTPS proxy in front of the emulator that can rewrite answers (bodies the emulator would never
+send).
 
 Each request is forwarded to the emulator unchanged; `tamper(method, path, status, body)` may return a new
 `(status, body_bytes)` for the answer. The emulator's address is rewritten to the proxy's in every header and

@@ -1,4 +1,4 @@
-"""Authentication and authorization: exit 9, a line that says what to do, and never a request retried forever."""
+"""Authentication and authorization: exit 9, a line that says what to do, never a request retried forever."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ EXPIRED = (
 
 
 def clean_env(home: str) -> dict[str, str]:
-    """The environment with every Azure credential source removed (and a fresh home: no CLI or MSAL caches)."""
+    """The environment with every Azure credential source removed (a fresh home: no CLI or MSAL caches)."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "MSI_", "IDENTITY_", "VMSSROLL_"))
     }

@@ -1,5 +1,6 @@
-"""Bad input everywhere (property-based): arbitrary strings and numbers at every option, arbitrary file contents
-and scenario files. Never a traceback; refused input is exit 2, a clear `error:` message, and no request."""
+"""Bad input everywhere (property-based): arbitrary strings and numbers at every option, arbitrary file
+contents and scenario files. Never a traceback; refused input is exit 2, a clear `error:` message, and no
+request."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ NUMBER = st.one_of(
 
 def clear_refusal(result: Any, problems: int = 1) -> None:
     """The contract for bad input: exit 2, and stderr is `error:` lines only, one per problem (at most
-    `problems` bad values were given). Never the error boundary's report of a crash (exit 1), never a traceback.
+    `problems` bad values were given). Never the error boundary's report of a crash (exit 1), never a
+    traceback.
     """
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "unexpected error" not in result.output, result.output
@@ -61,7 +63,7 @@ def outcome(result: Any, emu: Any, problems: int = 1, accepted: tuple[int, ...] 
         assert emu.requests
 
 
-# Scale set coordinates -----------------------------------------------------------------------------------------
+# Scale set coordinates --------------------------------------------------------------------------------------
 
 
 @SETTINGS
@@ -110,7 +112,7 @@ def test_any_cloud_and_endpoint(vmssroll, emu, cloud, endpoint):
     no_requests(emu)
 
 
-# Policy values ------------------------------------------------------------------------------------------------
+# Policy values ----------------------------------------------------------------------------------------------
 
 PERCENT_FLAGS = (
     ("--max-batch-instance-percent", 5),
@@ -175,7 +177,7 @@ def test_any_mode(vmssroll, emu, mode):
     no_requests(emu)
 
 
-# Files ----------------------------------------------------------------------------------------------------------
+# Files ------------------------------------------------------------------------------------------------------
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -229,7 +231,7 @@ def test_a_missing_or_unreadable_policy_file(vmssroll, emu, tmp_path):
     no_requests(emu)
 
 
-# Scenario files (the emulator's input) -------------------------------------------------------------------------
+# Scenario files (the emulator's input) ----------------------------------------------------------------------
 
 
 def _scenario_strategy() -> st.SearchStrategy[Any]:

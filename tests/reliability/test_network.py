@@ -1,5 +1,5 @@
-"""Network failures: one line with the host and the cause, exit 4, no login advice, and no slow retries for what
-cannot pass by itself (a name that does not resolve, a refused connection, an untrusted certificate)."""
+"""Network failures: one line with the host and the cause, exit 4, no login advice, and no slow retries for
+what cannot pass by itself (a name that does not resolve, a refused connection, an untrusted certificate)."""
 
 from __future__ import annotations
 
@@ -99,8 +99,9 @@ def test_a_server_that_never_answers_times_out_with_one_line(vmssroll, emu):
 def test_credentials_that_exist_but_cannot_reach_their_token_endpoint_are_a_network_error(
     monkeypatch, tmp_path, authority, cause
 ):
-    """A service principal in the environment and no way to the token endpoint: exit 4 and the host, not exit 9
-    and "run az login" (which sends the operator the wrong way), and at once, not after azure-core's back-off."""
+    """A service principal in the environment and no way to the token endpoint: exit 4 and the host, not exit
+    9 and "run az login" (which sends the operator the wrong way), and at once, not after azure-core's
+    back-off."""
     from vmssroll.domain.errors import Unreachable
 
     host = authority or f"127.0.0.1:{closed_port()}"
@@ -108,7 +109,8 @@ def test_credentials_that_exist_but_cannot_reach_their_token_endpoint_are_a_netw
     monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-1111-1111-1111-111111111111")
     monkeypatch.setenv("AZURE_TENANT_ID", "22222222-2222-2222-2222-222222222222")
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-a-real-secret")
-    # No instance discovery: with an authority it does not know, MSAL would first ask the public cloud about it.
+    # No instance discovery: with an authority it does not know, MSAL would first ask the public cloud about
+    # it.
     credential = QuietDefaultCredential(host, disable_instance_discovery=True)
     with pytest.raises(Unreachable) as caught:
         credential.get_token("https://management.azure.com/.default")

@@ -1,5 +1,6 @@
 """Secrets: the bearer token never reaches stdout, stderr, an events file or the SDK's HTTP log; TLS is always
-verified, and a custom CA comes only from --ca-bundle; the emulator stays on loopback unless told otherwise."""
+verified, and a custom CA comes only from --ca-bundle; the emulator stays on loopback unless told
+otherwise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Malformed or unexpected answers from the server: never a traceback, one clear line or a tolerant reading."""
+"""Malformed or unexpected answers from the server: no traceback, one clear line or a tolerant reading."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The live view at a fixed width at the end of an upgrade: the header (Azure's status) and the instance tables
-never disagree silently; the tables are fresh (re-listed after the end) or say they are stale."""
+"""The live view at a fixed width at the end of an upgrade: the header (Azure's status) and the instance
+tables never disagree silently; the tables are fresh (re-listed after the end) or say they are stale."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Azure CLI's current subscription, read from its profile as az, Terraform's azurerm provider and Bicep do."""
+"""The Azure CLI's current subscription, read from its profile as az, Terraform's azurerm provider and
+Bicep do."""
 
 from __future__ import annotations
 

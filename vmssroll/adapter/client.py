@@ -54,9 +54,9 @@ class Azure:
         options: dict[str, Any] = {
             "base_url": conn.endpoint,
             "credential_scopes": [conn.scope],
-            # Explicit, so REQUESTS_CA_BUNDLE in the environment never decides whom we trust: requests replaces
-            # `verify=True` with that variable, but never an explicit path (measured: with True, a CA named
-            # only in REQUESTS_CA_BUNDLE was trusted).
+            # Explicit, so REQUESTS_CA_BUNDLE in the environment never decides whom we trust: requests
+            # replaces `verify=True` with that variable, but never an explicit path (measured: with True, a CA
+            # named only in REQUESTS_CA_BUNDLE was trusted).
             "connection_verify": conn.ca_bundle or default_ca_bundle(),
             "polling_interval": lro_interval
             if lro_interval is not None
@@ -67,15 +67,16 @@ class Azure:
         }
         if conn.is_loopback:
             options["retry_backoff_factor"] = 0.05
-        # A connection that cannot be made (no DNS, refused, untrusted certificate, no route) is not retried by
-        # the SDK: it would not change within its back-off, and the operator waits for one clear line instead.
-        # Dropped or silent connections after sending (read failures) and 429/5xx answers are still retried.
+        # A connection that cannot be made (no DNS, refused, untrusted certificate, no route) is not retried
+        # by the SDK: it would not change within its back-off, and the operator waits for one clear line
+        # instead. Dropped or silent connections after sending (read failures) and 429/5xx answers are still
+        # retried.
         options["retry_connect"] = 0
         if retry_total is not None:
             options["retry_total"] = retry_total
         if not retries:
             options["retry_total"] = 0
-        # Deadlines, bounded bodies, sane Retry-After, and the token for the endpoint's host only (transport.py).
+        # Deadlines, bounded bodies, sane Retry-After, the token for the endpoint's host only (transport.py).
         self.budget = Budget()
         options["retry_policy"] = visible_retry_policy(deadline=self.budget, **options)
         options["transport"] = bounded_transport(
@@ -127,8 +128,9 @@ class Azure:
         Uniform: the scale set's VM API. Flexible has none (Azure refuses it with 400): its members are plain
         VMs, listed with `virtualMachines?$filter='virtualMachineScaleSet/id' eq '{id}'`, as the SDK's
         `virtual_machines.list(rg, filter=..., expand="instanceView")` sends it; they are named, not numbered,
-        and whether each runs the latest model is judged against the scale set's model when Azure does not say.
-        A scale set this client has not read is tried as Uniform first, and listed as Flexible when refused so.
+        and whether each runs the latest model is judged against the scale set's model when Azure does not
+        say. A scale set this client has not read is tried as Uniform first, and listed as Flexible when
+        refused so.
 
         The pages go through the client's own pipeline (credential, retries, policies), as the SDK's `list`
         would send them, but are read as JSON straight into domain values: the SDK's model deserialisation and
@@ -321,10 +323,11 @@ class Azure:
     ) -> ScaleSet:
         """PATCH only `body`, with If-Match on `etag`; wait, re-read and return what Azure stored.
 
-        When the answer is lost (dropped connection) or a retry meets its own earlier success (412), the stored
-        model is read back and `applied` decides whether the change is in place; nothing is sent twice blindly.
-        The same PATCH is sent once more only when the read-back proves the first never landed (the etag is still
-        the one we sent as If-Match), so a resend can only apply this change, to the state it was planned on.
+        When the answer is lost (dropped connection) or a retry meets its own earlier success (412), the
+        stored model is read back and `applied` decides whether the change is in place; nothing is sent twice
+        blindly. The same PATCH is sent once more only when the read-back proves the first never landed (the
+        etag is still the one we sent as If-Match), so a resend can only apply this change, to the state it
+        was planned on.
         """
         from azure.core.exceptions import ResourceModifiedError, ServiceRequestError, ServiceResponseError
 
@@ -404,8 +407,8 @@ class Azure:
     def cancel(self, ref: ScaleSetRef) -> None:
         """Ask Azure to cancel the running upgrade; does not wait (the caller watches the status).
 
-        A POST is not retried by the SDK when its answer is lost: the latest upgrade is read back instead, and a
-        cancel already in effect counts as accepted (re-sending would only meet "no ongoing upgrade").
+        A POST is not retried by the SDK when its answer is lost: the latest upgrade is read back instead, and
+        a cancel already in effect counts as accepted (re-sending would only meet "no ongoing upgrade").
         `polling=False`: the SDK sends the POST and reads its answer, but starts no poller thread, which would
         otherwise go on polling the operation after the command returned.
         """
@@ -542,8 +545,8 @@ def default_ca_bundle() -> str:
 
 
 def visible_retry_policy(deadline: Budget | None = None, **options: Any) -> Any:
-    """azure-core's RetryPolicy with the same settings and decisions, but every wait is said on the log
-    (a warning, so a command that is slow because Azure throttles or fails says so instead of looking hung)."""
+    """azure-core's RetryPolicy with the same settings and decisions, but every wait is said on the log (a
+    warning, so a command that is slow because Azure throttles or fails says so instead of looking hung)."""
     from azure.core.pipeline.policies import RetryPolicy
 
     class VisibleRetryPolicy(RetryPolicy):

@@ -128,8 +128,8 @@ class QuietDefaultCredential:
         for name in ("azure.identity", "azure.identity._credentials", "msal"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            # retry_connect=0: a token endpoint that cannot be reached (no DNS, refused, untrusted certificate)
-            # fails at once instead of after azure-core's back-off; see network_failure.
+            # retry_connect=0: a token endpoint that cannot be reached (no DNS, refused, untrusted
+            # certificate) fails at once instead of after azure-core's back-off; see network_failure.
             self._inner = DefaultAzureCredential(
                 authority=authority, exclude_interactive_browser_credential=True, retry_connect=0, **options
             )
@@ -149,8 +149,8 @@ class QuietDefaultCredential:
             remember(token.token)  # redacted from every output from now on, in any form
             return token
         except ClientAuthenticationError as err:
-            # The chain stops at the first credential that failed for a reason other than "not configured"; when
-            # that reason is the network, saying "run az login" would send the operator the wrong way.
+            # The chain stops at the first credential that failed for a reason other than "not configured";
+            # when that reason is the network, saying "run az login" would send the operator the wrong way.
             tried = [line.strip() for line in str(err).splitlines() if line.startswith("\t")]
             if tried and looks_like_network(tried[-1]):
                 raise network_failure(err, action="getting a token", text=tried[-1]) from None

@@ -119,9 +119,9 @@ def instance_from_rest(doc: Doc) -> Instance:
 
 
 def member_from_rest(doc: Doc, scale_set: ScaleSet) -> Instance:
-    """A Flexible member, listed as a plain VM: named by its VM name; whether it runs the latest model as Azure
-    says when it does (`latestModelApplied`), else by comparing its image reference and extensions with the
-    scale set's model (`latest_model_from` says which)."""
+    """A Flexible member, listed as a plain VM: named by its VM name; whether it runs the latest model as
+    Azure says when it does (`latestModelApplied`), else by comparing its image reference and extensions with
+    the scale set's model (`latest_model_from` says which)."""
     props = _obj(doc.get("properties"))
     zones = _list(doc.get("zones"))
     name = str(doc.get("name") or "")

@@ -186,7 +186,7 @@ _CAUSES: tuple[tuple[tuple[str, ...], str, str, bool], ...] = (
 
 
 def looks_like_network(text: str) -> bool:
-    """Whether a credential's failure text is a connection failure rather than a refusal or a missing login."""
+    """Whether a credential's failure text is a connection failure, not a refusal or a missing login."""
     lowered = text.lower()
     return any(n.lower() in lowered for needles, _, _, _ in _CAUSES for n in needles) or any(
         n in lowered for n in ("httpsconnection(", "connecttimeout", "timed out", "max retries exceeded")
@@ -213,9 +213,9 @@ def _host(err: Any, text: str) -> str | None:
 def network_failure(err: Any, *, action: str, text: str | None = None) -> Unreachable:
     """A request that got no HTTP answer: one line with the host and the cause.
 
-    Only a connection that dropped or went silent after the request was sent (a read failure) is worth retrying
-    as it stands; a name that does not resolve, a refused connection or an untrusted certificate will not
-    change on its own within a command."""
+    Only a connection that dropped or went silent after the request was sent (a read failure) is worth
+    retrying as it stands; a name that does not resolve, a refused connection or an untrusted certificate will
+    not change on its own within a command."""
     from azure.core import exceptions as ex
 
     text = " ".join((text if text is not None else str(err)).split())

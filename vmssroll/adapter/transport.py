@@ -1,14 +1,15 @@
-"""What the SDK's pipeline gets from us so that no server can hold a command past its deadline or take the token.
+"""What the SDK's pipeline gets from us so that no server can hold a command past its deadline or take the
+token.
 
-- `Budget`: the seconds left before the command's absolute deadline (--timeout, --progress-deadline), read from
-  the command's clock before every request.
+- `Budget`: the seconds left before the command's absolute deadline (--timeout, --progress-deadline), read
+  from the command's clock before every request.
 - `BoundedAdapter`: the requests adapter under azure-core's transport. Each request gets its connect and read
   timeouts from the time left, and a watchdog that shuts the connection's socket down when the request's whole
-  time is up, so an answer that trickles a byte every few seconds (which no per-read timeout catches) ends too.
-  Bodies are read in bounded form (at most `MAX_BODY` bytes, refused before parsing), and Retry-After headers
-  are parsed safely and capped before the retry policy or the poller sees them.
-- `HostBoundAuthPolicy`: the bearer token goes to the endpoint's host and port only; a nextLink, an operation URL
-  or a redirect to anywhere else is sent without it, and a 401 challenge from there is never answered.
+  time is up, so an answer that trickles a byte every few seconds (which no per-read timeout catches) ends
+  too. Bodies are read in bounded form (at most `MAX_BODY` bytes, refused before parsing), and Retry-After
+  headers are parsed safely and capped before the retry policy or the poller sees them.
+- `HostBoundAuthPolicy`: the bearer token goes to the endpoint's host and port only; a nextLink, an operation
+  URL or a redirect to anywhere else is sent without it, and a 401 challenge from there is never answered.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ class BodyTooLarge(Exception):
 
 
 def _read_bounded(response: Any, max_body: int) -> None:
-    """Read the whole body into the response (as requests does for stream=False), refusing more than max_body."""
+    """Read the whole body into the response (as requests does for stream=False), refusing more than
+    max_body."""
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.strip().isdigit() and int(declared) > max_body:
         response.close()

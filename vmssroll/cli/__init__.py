@@ -1,1 +1,1 @@
-"""The command line: Typer commands that parse, build the environment, call the adapter and the domain, emit."""
+"""The command line: Typer commands that parse, build the environment, call adapter and domain, emit."""

@@ -30,7 +30,7 @@ app.add_typer(emulator_cmd.app, name="emulator")
 
 
 def _help_when_bare(ctx: typer.Context) -> None:
-    """A group named without a subcommand prints its help and exits 0: asking what is there is not an error."""
+    """A group named without a subcommand prints its help and exits 0: asking what is there is no error."""
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
@@ -75,7 +75,7 @@ def _root(
 
 
 def main() -> None:
-    """The console script: like `app()`, but a usage error is one `error:` line too, like every other error."""
+    """The console script: like `app()`, but a usage error is one `error:` line, as every error is."""
     import sys
 
     try:

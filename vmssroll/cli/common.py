@@ -292,9 +292,10 @@ def _check_target(inv: Invocation) -> int:
 
 
 def scale_set_ids(given: list[str] | None, extra: list[str]) -> list[str]:
-    """The ids from --ids/--id (each may hold several separated by spaces) and the arguments that follow `--ids`
-    as in az (`--ids $(az vmss list --query [].id -o tsv)`); any other extra argument is bad input. Only spaces
-    separate: any other white space or control character stays in the id, which validation then refuses."""
+    """The ids from --ids/--id (each may hold several separated by spaces) and the arguments that follow
+    `--ids` as in az (`--ids $(az vmss list --query [].id -o tsv)`); any other extra argument is bad input.
+    Only spaces separate: any other white space or control character stays in the id, which validation then
+    refuses."""
     ids = [part for value in given or [] for part in value.split(" ") if part]
     for arg in extra:
         if not (ids and arg.lower().startswith("/subscriptions/")):

@@ -71,7 +71,7 @@ def demo(
         ),
     ] = 20.0,
 ) -> None:
-    """Rehearse a whole rollout on the embedded emulator: check, enable Rolling, upgrade, a breach, restart."""
+    """Rehearse a whole rollout on the embedded emulator: check, enable Rolling, upgrade, breach, restart."""
     from vmssroll.emulator import Emulator, ScaledClock
 
     env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()

@@ -34,11 +34,15 @@ def plan(
     batch_time: BatchTimeOpt = DEFAULT_BATCH_TIME,
     everything: AllOpt = False,
 ) -> int:
-    """Predict the batches of a rolling upgrade under the stored policy, or the one the flags or --file propose.
+    """Predict the batches of a rolling upgrade under the stored policy, or the one the flags or --file
+    propose.
 
-    Shows the instances behind the model, the batches in order (zones, size, MaxSurge instances), the health checks before and after each batch with their arithmetic, a minimum duration and the assumptions made (Azure does not publish its exact batching). Sends no write.
+    Shows the instances behind the model, the batches in order (zones, size, MaxSurge instances), the health
+    checks before and after each batch with their arithmetic, a minimum duration and the assumptions made
+    (Azure does not publish its exact batching). Sends no write.
 
-    Exit 0 when every batch would pass the check before it; 3 when Azure would fault the upgrade before a batch (MaxUnhealthyInstancePercentExceededInRollingUpgrade); 2 for bad input.
+    Exit 0 when every batch would pass the check before it; 3 when Azure would fault the upgrade before a
+    batch (MaxUnhealthyInstancePercentExceededInRollingUpgrade); 2 for bad input.
     """
     from vmssroll.domain.durations import parse_duration
     from vmssroll.domain.plan import mode_note, plan_rollout

@@ -67,8 +67,8 @@ def show(inv: Invocation) -> int:
 def export(inv: Invocation) -> int:
     """Print the policy as JSON on stdout, the file `policy set --file` and `policy validate --file` accept.
 
-    Redirect it to keep it: `vmssroll policy export -g rg -n web > policy.json`. It is the file whatever --output
-    says."""
+    Redirect it to keep it: `vmssroll policy export -g rg -n web > policy.json`. It is the file whatever
+    --output says."""
     ss = inv.azure().scale_set(inv.target)
     doc = rules.export_document(ss.upgrade_policy.mode, ss.upgrade_policy.rolling)
     inv.env.stdout.write(
@@ -124,7 +124,7 @@ def set_policy(
     ss = azure.scale_set(inv.target)
     instances = None
     if change.mode == "Rolling" and (ss.upgrade_policy.mode or "Manual") != "Rolling":
-        # The same checks as enable-rolling (no waiting): exit 3 with the fixes when not ready, unless --force.
+        # The same checks as enable-rolling (no waiting): exit 3 with the fixes if not ready, unless --force.
         facts = require_ready(inv, azure, change, force=force)[0]
         ss, instances = facts.scale_set, facts.instances_unknown or facts.instances
     return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, instances=instances)

@@ -91,8 +91,8 @@ def require_ready(
     wait: float | None = None,
     force: bool = False,
 ) -> tuple[Facts, Report]:
-    """The checks for switching to Rolling with `change`; refuses (exit 3) unless forced. Returns what was read
-    and the report (the command's JSON carries it)."""
+    """The checks for switching to Rolling with `change`; refuses (exit 3) unless forced. Returns what was
+    read and the report (the command's JSON carries it)."""
     from vmssroll.domain.prereq import all_healthy
     from vmssroll.ui.prereq import report_view
 

@@ -24,7 +24,7 @@ from vmssroll.domain.policy import (
 
 
 def _option(field: Field) -> Any:
-    """The Typer option of one policy field, from the domain's table (a flag may be repeated: see change())."""
+    """The Typer option of one policy field, from the domain's table (a flag may repeat: see change())."""
     said = field.help[:1].upper() + field.help[1:]
     if field.kind == "bool":
         return Annotated[
@@ -72,7 +72,7 @@ class PolicyFlags:
     mode: str | None = None
 
     def change(self) -> PolicyChange:
-        """Flags laid over the file; every value checked and every problem reported before anything is sent."""
+        """Flags laid over the file; every value checked, every problem reported before anything is sent."""
         problems: list[Finding] = []
         from_file = PolicyChange()
         if self.file is not None:

@@ -1,4 +1,4 @@
-"""`vmssroll check | enable-rolling | disable-rolling`: the health prerequisites, and switching mode safely."""
+"""`vmssroll check | enable-rolling | disable-rolling`: health prerequisites, and switching mode safely."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def enable_rolling(
     yes: YesOpt = False,
     force: ForceOpt = False,
 ) -> int:
-    """Check the health prerequisites, then switch to Rolling with one PATCH (If-Match), read back, confirm."""
+    """Check the health prerequisites, then switch to Rolling: one PATCH (If-Match), read back, confirm."""
     from vmssroll.domain.durations import parse_duration
 
     asked = policy.change()
@@ -84,8 +84,8 @@ def enable_rolling(
 def disable_rolling(
     inv: Invocation, dry_run: DryRunOpt = False, yes: YesOpt = False, force: ForceOpt = False
 ) -> int:
-    """Back to Manual at once: no new automatic rollouts. A running upgrade is not cancelled by this: while one
-    runs, the switch is refused (exit 3) unless --force."""
+    """Back to Manual at once: no new automatic rollouts. A running upgrade is not cancelled by this: while
+    one runs, the switch is refused (exit 3) unless --force."""
 
     need_answer(inv, dry_run=dry_run, yes=yes)
     azure = inv.azure()

@@ -78,8 +78,8 @@ def deadlines(interval: str, timeout: str | None, progress_deadline: str | None)
 def open_events(inv: Invocation, path: Path | None) -> IO[str] | None:
     """--events, checked before any request: `-` (stdout) or a regular file we can append to.
 
-    Opened without blocking, so a FIFO with no reader is refused instead of hanging the watch, and checked with
-    fstat on the open descriptor, so a directory, device or socket is refused too."""
+    Opened without blocking, so a FIFO with no reader is refused instead of hanging the watch, and checked
+    with fstat on the open descriptor, so a directory, device or socket is refused too."""
     import os
     import stat
 
@@ -159,7 +159,8 @@ def watch(
     interval: IntervalOpt = "10s",
     events: EventsOpt = None,
 ) -> int:
-    """Follow the latest upgrade live; exit 0 Completed, 5 Faulted, 6 Cancelled, 7 timeout. Ctrl-C never cancels."""
+    """Follow the latest upgrade live; exit 0 Completed, 5 Faulted, 6 Cancelled, 7 timeout. Ctrl-C never
+    cancels."""
     from vmssroll.cli.watching import follow
 
     inv.out.streaming = inv.json  # JSON Lines, a failure included
@@ -336,7 +337,8 @@ def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str 
 
 
 def _check_os_upgrade(inv: Invocation, ss: Any) -> None:
-    """Refuse an OS upgrade Azure would refuse (not a platform image), before sending it; note a pinned one."""
+    """Refuse an OS upgrade Azure would refuse (not a platform image), before sending it; note a pinned
+    one."""
     from vmssroll.domain.image import os_upgrade_note, os_upgrade_refusal
 
     refusal = os_upgrade_refusal(ss.name, ss.image)

@@ -1,4 +1,5 @@
-"""Following an upgrade: one latest-upgrade read per refresh, the instances on a budget, one sink per output mode."""
+"""Following an upgrade: one latest-upgrade read per refresh, the instances on a budget, one sink per output
+mode."""
 
 from __future__ import annotations
 
@@ -304,8 +305,8 @@ class LiveSink:
         from rich.live import Live
 
         self.scale_set = scale_set
-        # Rich redraws the last frame twice a second at the terminal's current size: a resized terminal gets a view
-        # that fits it at once, not at the next refresh (which may be --interval away).
+        # Rich redraws the last frame twice a second at the terminal's current size: a resized terminal gets a
+        # view that fits it at once, not at the next refresh (which may be --interval away).
         self.live = Live(console=inv.out.stdout, auto_refresh=True, refresh_per_second=2, transient=False)
         self.live.__enter__()
         self.last: Frame | None = None
@@ -456,7 +457,7 @@ def sinks_for(
     return sinks
 
 
-# The watch ------------------------------------------------------------------------------------------------------
+# The watch -------------------------------------------------------------------------------------------------
 
 
 def follow(
@@ -560,7 +561,7 @@ def follow(
 
 
 def unsettled(inst: Instance) -> str | None:
-    """Why an instance holds up its batch: being updated, or on the new model and waiting for a health signal."""
+    """Why an instance holds up its batch: being updated, or on the new model awaiting a health signal."""
     if in_flight(inst):
         return "updating"
     if inst.latest_model_applied is False:

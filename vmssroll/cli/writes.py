@@ -51,7 +51,8 @@ def show(inv: Invocation, result: Consequence) -> None:
 
 
 def preview(inv: Invocation, doc: dict[str, Any], result: Consequence, diff: Any, *, force: bool) -> int:
-    """--dry-run: the diff and the consequence as the result; one that would be refused exits 3 all the same."""
+    """--dry-run: the diff and the consequence as the result; one that would be refused exits 3 all the
+    same."""
     from vmssroll.domain.errors import ExitCode
     from vmssroll.ui.consequence import consequence_view
 
@@ -74,8 +75,8 @@ def guard(inv: Invocation, result: Consequence, *, force: bool) -> None:
 
 
 def next_step(inv: Invocation, status: UpgradeStatus | None, behind: int | None) -> str | None:
-    """After a cancelled or faulted upgrade: the command that carries on, by the kind of upgrade it was (a note
-    on stderr, and returned for the JSON result)."""
+    """After a cancelled or faulted upgrade: the command that carries on, by the kind of upgrade it was (a
+    note on stderr, and returned for the JSON result)."""
     from vmssroll.domain.consequence import NextStep, after_stop
 
     step = after_stop(status, behind)

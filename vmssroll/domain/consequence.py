@@ -23,8 +23,8 @@ from vmssroll.domain.rollout import batch_estimate
 from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.upgrade import UpgradeStatus
 
-# not verified against Azure: whether a running upgrade picks up a policy change. Its status document keeps the
-# policy it started with (`properties.policy`), so vmssroll assumes the change waits for the next upgrade.
+# not verified against Azure: whether a running upgrade picks up a policy change. Its status document keeps
+# the policy it started with (`properties.policy`), so vmssroll assumes the change waits for the next upgrade.
 RUNNING_KEEPS_POLICY = "the running one keeps the policy it started with"
 
 

@@ -13,7 +13,8 @@ _FRIENDLY = re.compile(
     r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$",
     re.IGNORECASE | re.ASCII,
 )
-# ISO 8601's shape: at least one element, and a T only when a time element follows (isodate accepts PT and P1DT).
+# ISO 8601's shape: at least one element, and a T only when a time element follows (isodate accepts PT and
+# P1DT).
 _ISO = re.compile(r"^P(?=[0-9]|T[0-9])(?:[0-9]+(?:[.,][0-9]+)?[YMWD])*(?:T(?:[0-9]+(?:[.,][0-9]+)?[HMS])+)?$")
 _MAX = timedelta(days=7)
 

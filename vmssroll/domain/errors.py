@@ -6,7 +6,8 @@ import re
 from enum import IntEnum
 from typing import Any
 
-# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides that reorder what a terminal shows.
+# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides that reorder what a terminal
+# shows.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 EXCERPT = 40
 
@@ -135,7 +136,8 @@ class AzureRequestFailed(VmssrollError):
 
 class Unreachable(AzureRequestFailed):
     """No HTTP answer: the name did not resolve, the connection was refused, timed out or dropped, or the
-    server's certificate is not trusted. `retryable` is False for what will not change by itself in seconds."""
+    server's certificate is not trusted. `retryable` is False for what will not change by itself in
+    seconds."""
 
     def __init__(
         self, message: str, *, hint: str | None = None, host: str | None = None, retryable: bool

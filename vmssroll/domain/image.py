@@ -13,8 +13,8 @@ _VERSION = re.compile(r"latest|[0-9A-Za-z][0-9A-Za-z.\-_]{0,63}")
 _GALLERY_VERSION = re.compile(
     r"(?P<base>/subscriptions/.+/images/[^/]+)/versions/(?P<version>[^/]+)", re.IGNORECASE
 )
-# What --image-id may name: a managed image, a gallery image version, or a gallery image definition (its latest
-# version). Segments are ARM names: no slash, no control character, no whitespace.
+# What --image-id may name: a managed image, a gallery image version, or a gallery image definition (its
+# latest version). Segments are ARM names: no slash, no control character, no whitespace.
 _SEGMENT = r"[^/\s\x00-\x1f\x7f]{1,260}"
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _IMAGE_ID = re.compile(
@@ -58,8 +58,8 @@ def new_image_reference(
     return {**{k: v for k, v in current.items() if k in ("publisher", "offer", "sku")}, "version": version}
 
 
-# Azure's refusal of `osRollingUpgrade` on a scale set that is not built from a platform image (FACTS.md; quoted by
-# users, status code not verified).
+# Azure's refusal of `osRollingUpgrade` on a scale set that is not built from a platform image (FACTS.md;
+# quoted by users, status code not verified).
 OS_UPGRADE_NEEDS_PLATFORM_IMAGE = (
     "The OS Rolling Upgrade API cannot be used on a VM Scale Set unless the VM Scale Set is using a Platform "
     "Image select the OS by setting imageReference."

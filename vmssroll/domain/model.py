@@ -102,8 +102,8 @@ class Instance:
     image: Mapping[str, Any] = field(default_factory=dict)
     extensions: Mapping[str, str | None] = field(default_factory=dict)  # name → typeHandlerVersion
     attached: bool = False  # a Flexible VM attached to the set rather than made from its model
-    # where `latest_model_applied` comes from: "azure" (it said so) or "compared" (a Flexible member, whose image
-    # reference and extensions were compared with the scale set's model because Azure says nothing)
+    # where `latest_model_applied` comes from: "azure" (it said so) or "compared" (a Flexible member, whose
+    # image reference and extensions were compared with the scale set's model because Azure says nothing)
     latest_model_from: str = "azure"
 
     @property

@@ -1,8 +1,8 @@
 """The long-running operation a command started, read into a verdict when the upgrade status cannot be read.
 
-`start --watch` follows `rollingUpgrades/latest`; when that cannot be read (404 before the first status exists,
-or any failure), the operation Azure gave for the start decides: Azure keeps it InProgress while the rolling
-upgrade runs and ends it Succeeded, Failed with the policy breach, or Canceled (FACTS.md).
+`start --watch` follows `rollingUpgrades/latest`; when that cannot be read (404 before the first status
+exists, or any failure), the operation Azure gave for the start decides: Azure keeps it InProgress while the
+rolling upgrade runs and ends it Succeeded, Failed with the policy breach, or Canceled (FACTS.md).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ class OperationStatus:
 
 
 def operation_verdict(op: OperationStatus) -> Verdict:
-    """Succeeded → 0; Failed → 5 with Azure's code and message (a rolling upgrade's operation fails on a policy
-    breach); Canceled → 6; anything else is still running."""
+    """Succeeded → 0; Failed → 5 with Azure's code and message (a rolling upgrade's operation fails on a
+    policy breach); Canceled → 6; anything else is still running."""
     state = op.status.lower()
     if state == "succeeded":
         return Verdict(True, ExitCode.OK, "Rolling upgrade operation Succeeded")

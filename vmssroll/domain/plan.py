@@ -102,10 +102,10 @@ class PreCheck:
 
 def pre_check(number: int, unhealthy: int, total: int, nominal: int, limit: int, available: int) -> PreCheck:
     """The check before batch `number`: refused, or the size the batch may have."""
-    # Refused: Azure faults when the unhealthy share is *more than* the limit (FACTS.md: 2 of 10 at 20% passes,
-    # 3 of 10 faults). The shrinking is not verified against Azure; it reads the RollingUpgradePolicy docs:
-    # maxBatchInstancePercent "is a maximum" that unhealthy instances can lower, so the batch takes the room the
-    # limit leaves, floor(total * limit / 100) - unhealthy, and at least one instance.
+    # Refused: Azure faults when the unhealthy share is *more than* the limit (FACTS.md: 2 of 10 at 20%
+    # passes, 3 of 10 faults). The shrinking is not verified against Azure; it reads the RollingUpgradePolicy
+    # docs: maxBatchInstancePercent "is a maximum" that unhealthy instances can lower, so the batch takes the
+    # room the limit leaves, floor(total * limit / 100) - unhealthy, and at least one instance.
     refused = total > 0 and unhealthy * 100 > limit * total
     room = total * limit // 100 - unhealthy
     allowed = min(nominal, max(1, room))
@@ -246,8 +246,9 @@ def batch_size(capacity: int, percent: int) -> int:
 
 def cut_batches(queues: Sequence[Sequence[T]], size_of: Callable[[int, int], int]) -> Iterator[list[T]]:
     """The batches, cut one at a time from the head of the first queue (one queue per zone when zonal, so a
-    batch never spans zones); `size_of(number, available)` sizes batch `number` from the `available` candidates
-    left in its queue. Used by `plan` and by the watch's "batch N of M", so both count batches the same way."""
+    batch never spans zones); `size_of(number, available)` sizes batch `number` from the `available`
+    candidates left in its queue. Used by `plan` and by the watch's "batch N of M", so both count batches the
+    same way."""
     left = [list(q) for q in queues if q]
     number = 0
     while left:

@@ -1,9 +1,9 @@
 """Azure's remaining request budgets, from the headers of its answers; only read budgets slow reads down.
 
-ARM sends `x-ms-ratelimit-remaining-subscription-reads: 11998` (and `-global-reads` since 2024); Compute sends,
-on every answer, `x-ms-ratelimit-remaining-resource` with several `Name;remaining` pairs separated by commas,
-e.g. `Microsoft.Compute/GetVMScaleSet3Min;197,Microsoft.Compute/GetVMScaleSet30Min;1297`. Writes and actions
-carry their own counters (`CreateVMScaleSetResource;11`, `VMScaleSetActions3Min;239`) and
+ARM sends `x-ms-ratelimit-remaining-subscription-reads: 11998` (and `-global-reads` since 2024); Compute
+sends, on every answer, `x-ms-ratelimit-remaining-resource` with several `Name;remaining` pairs separated by
+commas, e.g. `Microsoft.Compute/GetVMScaleSet3Min;197,Microsoft.Compute/GetVMScaleSet30Min;1297`. Writes and
+actions carry their own counters (`CreateVMScaleSetResource;11`, `VMScaleSetActions3Min;239`) and
 `VmssQueuedVMOperations;0`, a count of queued operations rather than an exhausted budget: none of these says
 anything about how fast a watch may read.
 """
@@ -22,8 +22,8 @@ _READ_COUNTER = re.compile(r"^(?:[A-Za-z.]+/)?(?:Get|List|HighCostGet)", re.IGNO
 
 
 def remaining(headers: Mapping[str, str]) -> dict[str, int]:
-    """Every budget the answer states: {"subscription-reads": 11998, "Microsoft.Compute/GetVMScaleSet3Min": 197}.
-    Malformed pairs are skipped."""
+    """Every budget the answer states: {"subscription-reads": 11998, "Microsoft.Compute/GetVMScaleSet3Min":
+    197}. Malformed pairs are skipped."""
     found: dict[str, int] = {}
     for header, name in (
         (SUBSCRIPTION_READS, "subscription-reads"),

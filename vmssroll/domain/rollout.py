@@ -130,8 +130,9 @@ class BatchEstimate:
 def batch_estimate(
     status: UpgradeStatus, capacity: int, zone_sizes: Sequence[int] | None = None
 ) -> BatchEstimate | None:
-    """Batch N of M (Azure does not report batches), cut as `plan` cuts them: batches of the policy's batch % of
-    the set, within one zone when the upgrade is zonal (`zone_sizes`: its instances per zone, in zone order)."""
+    """Batch N of M (Azure does not report batches), cut as `plan` cuts them: batches of the policy's batch %
+    of the set, within one zone when the upgrade is zonal (`zone_sizes`: its instances per zone, in zone
+    order)."""
     p = status.progress
     if p.total == 0:
         return None
@@ -155,8 +156,9 @@ def batch_estimate(
 def zone_sizes(
     status: UpgradeStatus, zones: Sequence[str], instances: Sequence[Instance]
 ) -> list[int] | None:
-    """The upgrade's instances per zone, in zone order, when its batches stay within zones (a zonal set without
-    cross-zone upgrade): every instance, or those behind the model, whichever adds up to Azure's count."""
+    """The upgrade's instances per zone, in zone order, when its batches stay within zones (a zonal set
+    without cross-zone upgrade): every instance, or those behind the model, whichever adds up to Azure's
+    count."""
     if not zones or effective(status.policy)["enableCrossZoneUpgrade"]:
         return None
     everyone = Counter(i.zone or "" for i in instances)
@@ -182,8 +184,8 @@ NEW_UPGRADE_GRACE = 300.0  # how long Rolling mode gets to start the upgrade of 
 
 @dataclass(frozen=True)
 class Outset:
-    """What a watch found when it began: the latest upgrade had Completed (or none had run) while instances were
-    behind the model. That upgrade's success says nothing about them."""
+    """What a watch found when it began: the latest upgrade had Completed (or none had run) while instances
+    were behind the model. That upgrade's success says nothing about them."""
 
     ended: UpgradeStatus | None  # the latest upgrade as first read
     behind: int  # instances not on the latest model

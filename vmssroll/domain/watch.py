@@ -1,4 +1,5 @@
-"""The generic watch loop and its pacing: fetch, judge, report changes, wait; it knows nothing of what it watches."""
+"""The generic watch loop and its pacing: fetch, judge, report changes, wait; it knows nothing of what it
+watches."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ T = TypeVar("T", covariant=True)
 MAX_BACKOFF = 120.0
 # ARM tells every caller how much of its read budget is left: `x-ms-ratelimit-remaining-subscription-reads`
 # (the subscription's reads in the current window) and, from Compute, `x-ms-ratelimit-remaining-resource`
-# counters such as `Microsoft.Compute/HighCostGet3Min;159`. Below these floors the watch slows down, so one long
-# watch never starves everything else that reads the subscription.
+# counters such as `Microsoft.Compute/HighCostGet3Min;159`. Below these floors the watch slows down, so one
+# long watch never starves everything else that reads the subscription.
 LOW_READS = 100
 LOW_RESOURCE_CALLS = 20
 MAX_PACED_INTERVAL = 300.0
@@ -37,7 +38,7 @@ class Reading(Generic[T]):
 
 
 def server_time(date_header: str | None) -> datetime | None:
-    """An HTTP `Date` header (`Tue, 05 Jan 2026 09:00:00 GMT`) as an aware datetime; None when absent or bad."""
+    """An HTTP `Date` header (`Tue, 05 Jan 2026 09:00:00 GMT`) as an aware datetime; None if absent/bad."""
     if not date_header:
         return None
     try:
@@ -82,8 +83,8 @@ class Pacer:
     Between refreshes: the interval, stretched while Azure's read budgets run low (`paced_interval`); after a
     transient failure: Azure's Retry-After, or capped exponential back-off, never less than the interval. The
     request budget: every refresh earns `REQUESTS_PER_REFRESH` requests and spends what it sends, so optional
-    reads (an instance listing of many pages) wait until the refreshes have paid for them; a watch then averages
-    at most that many requests per refresh over its life, whatever the scale set's size.
+    reads (an instance listing of many pages) wait until the refreshes have paid for them; a watch then
+    averages at most that many requests per refresh over its life, whatever the scale set's size.
     """
 
     interval: float
@@ -122,7 +123,7 @@ class Pacer:
         return self.paced > self.interval
 
     def hold(self, seconds: float) -> None:
-        """Azure asked for `seconds` of quiet (Retry-After on a supplementary read): the next wait is as long."""
+        """Azure asked for `seconds` of quiet (Retry-After on a supplementary read): wait that long next."""
         self.held = max(self.held, seconds)
 
     def after_success(self) -> float:

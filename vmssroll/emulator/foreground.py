@@ -32,7 +32,7 @@ def serve(
     """Run the emulator in the foreground until Ctrl-C, printing how to point the tool at it."""
     clock = ScaledClock(speed) if speed else ManualClock()
     emu = Emulator(clock=clock, host=host, port=port, scenario=scenario).start()
-    # SIGTERM (kill, a CI job ending, systemd) ends it like Ctrl-C, so the CA's temporary folder is removed too.
+    # SIGTERM (kill, a CI job ending, systemd) ends it like Ctrl-C, so the CA's temporary folder goes too.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         out(f"Azure emulator (scenario {scenario!r}) listening on {emu.url}")

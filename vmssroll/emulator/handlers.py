@@ -204,8 +204,9 @@ class Arm:
         return self._vm_page(req, p["rg"])
 
     def _vm_page(self, req: Request, rg: str | None) -> Response:
-        """Flexible members (attached VMs included) as plain VMs, filtered by `$filter='virtualMachineScaleSet/id'
-        eq '{id}'` (only that filter; without one, every Flexible member in scope), paged by nextLink."""
+        """Flexible members (attached VMs included) as plain VMs, filtered by
+        `$filter='virtualMachineScaleSet/id' eq '{id}'` (only that filter; without one, every Flexible member
+        in scope), paged by nextLink."""
         wanted = None
         if "$filter" in req.query:
             m = _VMSS_FILTER.fullmatch(req.query["$filter"].strip())

@@ -2,10 +2,10 @@
 
 Real answers carry it on every Compute call, with several `Name;remaining` pairs (FACTS.md), e.g.
 `Microsoft.Compute/GetVMScaleSet3Min;197,Microsoft.Compute/GetVMScaleSet30Min;1297` on a scale set GET, and
-`Microsoft.Compute/VmssQueuedVMOperations;0` (a count of queued operations, not a budget) on writes and actions.
-The names of the read and action counters are Azure's; the budgets, the names of the listing and operation
-counters and the fixed windows are assumptions, kept in BUDGETS. The read budgets are set well above Azure's
-so that long tests never run them low; low budgets are rehearsed with fault injection.
+`Microsoft.Compute/VmssQueuedVMOperations;0` (a count of queued operations, not a budget) on writes and
+actions. The names of the read and action counters are Azure's; the budgets, the names of the listing and
+operation counters and the fixed windows are assumptions, kept in BUDGETS. The read budgets are set well above
+Azure's so that long tests never run them low; low budgets are rehearsed with fault injection.
 """
 
 from __future__ import annotations

@@ -146,8 +146,9 @@ def vm(engine: Engine, ss: ScaleSet, inst: Instance, expand: bool, source: str |
 
 
 def flexible_vm(engine: Engine, ss: ScaleSet, inst: Instance, expand: bool, source: str | None) -> dict:
-    """A Flexible member as Azure lists it: a plain `Microsoft.Compute/virtualMachines` resource that names its
-    scale set, with its own image reference (and the exact version it runs), and no `latestModelApplied`."""
+    """A Flexible member as Azure lists it: a plain `Microsoft.Compute/virtualMachines` resource that names
+    its scale set, with its own image reference (and the exact version it runs), without `latestModelApplied`.
+    """
     vid = f"/subscriptions/{ss.sub}/resourceGroups/{ss.rg}/providers/Microsoft.Compute/virtualMachines/{inst.name}"
     image = copy.deepcopy((inst.profile.get("storageProfile") or {}).get("imageReference") or {})
     version = image.get("version") or str(image.get("id") or "").rsplit("/", 1)[-1]
@@ -229,8 +230,8 @@ _START_ACTION_LEAD = timedelta(milliseconds=30)
 
 
 def rolling_status(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, Any]:
-    """`rollingUpgrades/latest` as Azure answers it: only type, location and properties at the top (no id, name
-    or tags), times with 7-digit fractions and an offset."""
+    """`rollingUpgrades/latest` as Azure answers it: only type, location and properties at the top (no id,
+    name or tags), times with 7-digit fractions and an offset."""
     action_time = up.last_action_time
     if action_time is not None and up.last_action == "Start":
         action_time -= _START_ACTION_LEAD

@@ -24,8 +24,8 @@ START_OP_AFTER_CANCEL = 1.0  # seconds: recorded "about a second after the cance
 
 
 def batch_instances(capacity: int, max_batch_percent: int) -> int:
-    """maxBatchInstancePercent as a count of instances: "20% of 10 instances = batches of two"; fractions of an
-    instance are dropped and a batch always takes one instance at least (rounding not verified)."""
+    """maxBatchInstancePercent as a count of instances: "20% of 10 instances = batches of two"; fractions of
+    an instance are dropped and a batch always takes one instance at least (rounding not verified)."""
     share = Fraction(capacity * max_batch_percent, 100)
     return max(1, share.numerator // share.denominator)
 

@@ -25,8 +25,9 @@ def builtin_names() -> list[str]:
 
 
 def load(source: str | Path | dict[str, Any], *, paths: bool = True) -> dict[str, Any]:
-    """Read a scenario from a built-in name, a .json/.yaml path (only with `paths`: the command line may name a
-    file, the HTTP control API may not), or a dict; validate it. Files are read bounded and parsed strictly."""
+    """Read a scenario from a built-in name, a .json/.yaml path (only with `paths`: the command line may name
+    a file, the HTTP control API may not), or a dict; validate it. Files are read bounded and parsed
+    strictly."""
     from vmssroll.documents import DocumentError, excerpt, load_file
 
     if not isinstance(source, str | Path):

@@ -1,4 +1,5 @@
-"""What a write sets in motion: one sentence, how sure it is, and the batches when a rolling upgrade starts."""
+"""What a write sets in motion: one sentence, how sure it is, and the batches when a rolling upgrade
+starts."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from rich.console import Console, RenderableType
 
 from vmssroll.redaction import redact
 
-# C0 and C1 controls (but newline and tab), DEL and the bidirectional overrides: from a server, they could move
-# the cursor, retitle the window, hide text or reorder it. Shown escaped in table and line output.
+# C0 and C1 controls (but newline and tab), DEL and the bidirectional overrides: from a server, they could
+# move the cursor, retitle the window, hide text or reorder it. Shown escaped in table and line output.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -31,7 +31,8 @@ class SafeConsole(Console):
     """A Console whose text segments have their control characters escaped before they reach the terminal.
 
     Rich's own styles and cursor movements are not text segments (styles are rendered from Style objects after
-    this, cursor moves are control segments), so they pass; a server's escape sequence inside a value does not."""
+    this, cursor moves are control segments), so they pass; a server's escape sequence inside a value does
+    not."""
 
     def render(self, renderable: Any, options: Any = None) -> Any:
         from rich.segment import Segment
@@ -103,7 +104,7 @@ class Out:
             self._print(self.stdout, renderable)
 
     def _print(self, console: Console, renderable: RenderableType) -> None:
-        """Off a terminal, without the spaces Rich pads each table row with (they end up in files and diffs)."""
+        """Off a terminal, without the spaces Rich pads rows with (they end up in files and diffs)."""
         if self.terminal:
             console.print(renderable)
             return

@@ -1,4 +1,4 @@
-"""The view of a rollout plan: the policy in effect, the batches with their health checks, duration, assumptions."""
+"""The view of a rollout plan: policy in effect, batches with their health checks, duration, assumptions."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ def _instances_line(plan: Mapping[str, Any]) -> str:
 
 
 def batch_table(plan: Mapping[str, Any]) -> RenderableType:
-    """The batches in order, with the health checks before and after each (also under a write's consequence)."""
+    """The batches in order, with the health checks before and after each (also under a write's
+    consequence)."""
     policy = plan["policy"]
     t = table(
         "#",

@@ -71,7 +71,7 @@ def describe_counts(counts: HealthCounts) -> str:
 
 
 def latest_model(facts: Facts) -> Rule:
-    """Instances behind the model: health shows only once it is applied, and Rolling may upgrade them at once."""
+    """Instances behind the model: health shows only once it is applied; Rolling may upgrade them at once."""
     counts = count_health(facts.members)
     evidence = {"notOnLatestModel": list(counts.behind), "total": counts.total}
     if not counts.behind:
