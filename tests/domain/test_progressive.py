@@ -1,5 +1,5 @@
-"""Progressive rollouts, the pure part: the record in tags, checkpoints from Azure's counts, the gates' rule, and
-the step that decides what a rollout does next."""
+"""Progressive rollouts, the pure part: the record in tags, checkpoints from Azure's counts, the gates' rule,
+and the step that decides what a rollout does next."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def status(code="RollingForward", ok=0, failed=0, running=0, pending=0, action="
     return UpgradeStatus(code, action, start, start, Progress(ok, failed, running, pending), error_code=error)
 
 
-# The record ------------------------------------------------------------------------------------------------------
+# The record -------------------------------------------------------------------------------------------------
 
 
 def test_the_record_goes_to_tags_and_back_keeping_other_tags() -> None:
@@ -98,7 +98,7 @@ def test_writable_image_drops_what_azure_computes() -> None:
     assert writable_image(image) == {"publisher": "p", "offer": "o", "sku": "s", "version": "1"}
 
 
-# Input -----------------------------------------------------------------------------------------------------------
+# Input ------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_bad_checkpoints_are_refused(bad) -> None:
         parse_checkpoints([bad])
 
 
-# Progress and checkpoints -------------------------------------------------------------------------------------------
+# Progress and checkpoints -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_checkpoints_crossed(checkpoints, passed, share, reached, following) -> 
     assert next_checkpoint(checkpoints, passed) == following
 
 
-# Gates ---------------------------------------------------------------------------------------------------------------
+# Gates ------------------------------------------------------------------------------------------------------
 
 
 def run(command: str, ok: bool, output: str = "") -> GateRun:
@@ -193,7 +193,7 @@ def test_a_gate_run_says_how_it_went_with_its_last_line_of_output() -> None:
     assert run("true", True).to_json()["ok"] is True
 
 
-# The step ---------------------------------------------------------------------------------------------------------------
+# The step ---------------------------------------------------------------------------------------------------
 
 TRIPPED = Gates(("check",), 1).after([run("check", False, "bad release")])
 FINE = Gates(("check",), 1).after([run("check", True)])

@@ -1,13 +1,13 @@
-"""Progressive rollouts (`vmssroll rollout`): checkpoints, gates, bake and undo on top of Azure's rolling upgrade.
+"""Progressive rollouts (`vmssroll rollout`): checkpoints, gates, bake and undo over Azure's rolling upgrade.
 
-Pure: the rollout's record as the scale set's tags, the share of instances upgraded from Azure's progress counts,
-which checkpoint a share reaches, the consecutive-failure rule of the gates, and one `step` that decides what
-the rollout does next from what it observes. The command (cli/progressive.py) only moves data.
+Pure: the rollout's record as the scale set's tags, the share of instances upgraded from Azure's progress
+counts, which checkpoint a share reaches, the consecutive-failure rule of the gates, and one `step` that
+decides what the rollout does next from what it observes. The command (cli/progressive.py) only moves data.
 
-Why the record lives in tags: `resume`, `undo` and `status` must work from another terminal, machine or CI job,
-and two operators must not both resume or undo. A tag write is a PATCH with If-Match, so of two writers one
-gets 412 (exit 8). Azure treats any update of a Rolling scale set as a generic model update that restarts a
-stopped rolling upgrade while instances are behind (FACTS.md: "send a generic (empty) model update"; whether
+Why the record lives in tags: `resume`, `undo` and `status` must work from another terminal, machine or CI
+job, and two operators must not both resume or undo. A tag write is a PATCH with If-Match, so of two writers
+one gets 412 (exit 8). Azure treats any update of a Rolling scale set as a generic model update that restarts
+a stopped rolling upgrade while instances are behind (FACTS.md: "send a generic (empty) model update"; whether
 a tags-only PATCH counts is not verified: it is assumed to, as the emulator does). So the record is written
 only while an upgrade runs (before a cancel), when nothing is behind (bake, done), or when a restart is the
 point (resume, undo); a state Azure reached on its own (Faulted) is read from the upgrade, not written.
@@ -168,7 +168,7 @@ def writable_image(image: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in image.items() if k not in READ_ONLY_IMAGE_KEYS and v is not None}
 
 
-# Input ---------------------------------------------------------------------------------------------------------
+# Input ------------------------------------------------------------------------------------------------------
 
 
 def parse_checkpoints(values: Sequence[str]) -> tuple[int, ...]:
@@ -182,7 +182,7 @@ def parse_checkpoints(values: Sequence[str]) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
-# Progress and checkpoints ---------------------------------------------------------------------------------------
+# Progress and checkpoints -----------------------------------------------------------------------------------
 
 
 def share_upgraded(total: int, progress: Progress) -> Fraction:
@@ -249,7 +249,8 @@ class GateRun:
 
 @dataclass(frozen=True)
 class Gates:
-    """Consecutive failures per gate: `limit` failures in a row of one gate stop the rollout; a pass resets it."""
+    """Consecutive failures per gate: `limit` failures in a row of one gate stop the rollout; a pass resets
+    the count."""
 
     commands: tuple[str, ...]
     limit: int = 3
@@ -278,7 +279,7 @@ class Gates:
         )
 
 
-# The state machine --------------------------------------------------------------------------------------------
+# The state machine ------------------------------------------------------------------------------------------
 
 
 class Action(StrEnum):
