@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import NAME, RG, patch, set_rolling, target, writes
 from vmssroll.adapter.client import Azure
-from vmssroll.domain.policy import FIELDS
+from vmssroll.domain.policy import FIELDS, OS_FIELDS
 from vmssroll.emulator.scenarios import SCENARIO_DIR
 
 REST = [f.rest for f in FIELDS]
@@ -96,12 +96,14 @@ def test_show_json_field_by_field(vmssroll, emu):
     assert doc["mode"] == "Manual" and doc["modeIsDefault"] is False  # stored explicitly as Manual
     assert doc["rollingUpgradePolicy"] == DEFAULTS
     assert sorted(doc["defaults"]) == sorted(REST)
-    assert doc["automaticOSUpgradePolicy"]["enableAutomaticOSUpgrade"] is True
+    assert doc["automaticOSUpgradePolicy"] == {f.rest: f.rest == "enableAutomaticOSUpgrade" for f in OS_FIELDS}
+    assert doc["automaticOSUpgradeDefaults"] == [f.rest for f in OS_FIELDS[1:]]
+    assert doc["extensions"] == []  # uniform-probe: no extension
     [source] = doc["healthSources"]
     assert source["kind"] == "probe" and "http-health" in source["detail"]
     assert set(doc) == {
         "scaleSet", "mode", "modeIsDefault", "rollingUpgradePolicy", "defaults",
-        "automaticOSUpgradePolicy", "healthSources",
+        "automaticOSUpgradePolicy", "automaticOSUpgradeDefaults", "extensions", "healthSources",
     }  # fmt: skip
     assert [r.method for r in emu.requests] == ["GET"]  # one read, nothing written
     table = vmssroll("policy", "show", *target()).stdout
@@ -327,7 +329,11 @@ def test_set_every_flag_at_once_json_field_by_field(vmssroll, emu):
     assert doc["applied"] is True and doc["dryRun"] is False and doc["warnings"] == []
     assert doc["scaleSet"].endswith("/virtualMachineScaleSets/web")
     assert doc["changes"] == [{"field": k, "before": DEFAULTS[k], "after": v} for k, v in wanted.items()]
-    assert doc["upgradePolicy"] == {"mode": "Manual", "rollingUpgradePolicy": wanted}
+    assert doc["upgradePolicy"] == {
+        "mode": "Manual",
+        "rollingUpgradePolicy": wanted,
+        "automaticOSUpgradePolicy": {f.rest: False for f in OS_FIELDS},
+    }
     assert doc["etag"] != etag_before and f'"{doc["etag"].strip(chr(34))}"' == emu.vmss(RG, NAME)["etag"]
     assert stored_policy(emu)["rollingUpgradePolicy"] == wanted
     assert len(patches(emu)) == 1
@@ -551,6 +557,7 @@ def test_export_writes_exactly_one_json_document(vmssroll, emu, output):
     assert doc == {
         "mode": "Rolling",
         "rollingUpgradePolicy": {**DEFAULTS, "maxBatchInstancePercent": 30, "maxSurge": True},
+        "automaticOSUpgradePolicy": {f.rest: False for f in OS_FIELDS},
     }
     assert result.stdout.count('"mode"') == 1
     assert result.stderr == ""

@@ -15,6 +15,7 @@ from vmssroll.domain.model import ScaleSet, UpgradePolicy
 from vmssroll.domain.policy import BY_REST, FIELDS, PolicyChange, PolicyInvalid, check_value
 
 DEFAULTS = {f.rest: f.default for f in FIELDS}
+OS_DEFAULTS = {f.rest: False for f in rules.OS_FIELDS}
 PERCENTS = [f for f in FIELDS if f.kind == "percent"]
 BOOLS = [f for f in FIELDS if f.kind == "bool"]
 
@@ -185,7 +186,10 @@ def test_every_duration_in_range_becomes_iso(seconds: int) -> None:
             {"upgradePolicy": {"mode": "Manual", "rollingUpgradePolicy": {"pauseTimeBetweenBatches": "2m"}}},
             PolicyChange(mode="Manual", rolling={"pauseTimeBetweenBatches": "PT2M"}),
         ),
-        (rules.export_document("Automatic", {}), PolicyChange(mode="Automatic", rolling=DEFAULTS)),
+        (
+            rules.export_document("Automatic", {}),
+            PolicyChange(mode="Automatic", rolling=DEFAULTS, automatic_os=OS_DEFAULTS),
+        ),
     ],
 )
 def test_document_accepted(doc: Any, expected: PolicyChange) -> None:
@@ -403,5 +407,9 @@ def test_mismatches_name_what_azure_stored_differently() -> None:
 
 def test_export_document_is_every_field_with_defaults_filled() -> None:
     doc = rules.export_document(None, {"maxSurge": True})
-    assert doc == {"mode": "Manual", "rollingUpgradePolicy": {**DEFAULTS, "maxSurge": True}}
+    assert doc == {
+        "mode": "Manual",
+        "rollingUpgradePolicy": {**DEFAULTS, "maxSurge": True},
+        "automaticOSUpgradePolicy": OS_DEFAULTS,
+    }
     assert rules.change_from_document(doc).rolling == doc["rollingUpgradePolicy"]

@@ -63,7 +63,23 @@ def extension_from_rest(doc: Doc) -> Extension:
         type=str(props.get("type") or ""),
         type_handler_version=props.get("typeHandlerVersion"),
         settings=_obj(props.get("settings")),
+        automatic_upgrade=_bool(props.get("enableAutomaticUpgrade")),
+        auto_upgrade_minor_version=_bool(props.get("autoUpgradeMinorVersion")),
     )
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _os_type(profile: Mapping[str, Any]) -> str | None:
+    """Windows or Linux, as the model says it (windowsConfiguration / linuxConfiguration, or osDisk.osType)."""
+    os_profile = _obj(profile.get("osProfile"))
+    if os_profile.get("windowsConfiguration") is not None:
+        return "Windows"
+    if os_profile.get("linuxConfiguration") is not None:
+        return "Linux"
+    return _str(_get(profile, "storageProfile", "osDisk", "osType"))
 
 
 def scale_set_from_rest(doc: Doc) -> ScaleSet:
@@ -94,6 +110,10 @@ def scale_set_from_rest(doc: Doc) -> ScaleSet:
         image=_obj(_get(profile, "storageProfile", "imageReference")),
         provisioning_state=_str(props.get("provisioningState")),
         tags=_obj(doc.get("tags")),
+        os_type=_os_type(profile),
+        windows_automatic_updates=_bool(
+            _get(profile, "osProfile", "windowsConfiguration", "enableAutomaticUpdates")
+        ),
     )
 
 

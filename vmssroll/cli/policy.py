@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +26,46 @@ ModeOpt = Annotated[
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+OS_PANEL = "Automatic OS image upgrades (automaticOSUpgradePolicy)"
+AutomaticOsUpgradeOpt = Annotated[
+    list[bool] | None,
+    typer.Option(
+        "--automatic-os-upgrade/--no-automatic-os-upgrade",
+        metavar="BOOL",
+        rich_help_panel=OS_PANEL,
+        help="Apply each newer OS image version automatically, in a rolling fashion (enableAutomaticOSUpgrade).",
+    ),
+]
+UseRollingPolicyOpt = Annotated[
+    list[bool] | None,
+    typer.Option(
+        "--use-rolling-policy-for-os-upgrade/--no-use-rolling-policy-for-os-upgrade",
+        metavar="BOOL",
+        rich_help_panel=OS_PANEL,
+        help="Automatic OS upgrades follow the rolling upgrade policy, else Azure's default one "
+        "(useRollingUpgradePolicy).",
+    ),
+]
+AutomaticRollbackOpt = Annotated[
+    list[bool] | None,
+    typer.Option(
+        "--automatic-rollback/--no-automatic-rollback",
+        metavar="BOOL",
+        rich_help_panel=OS_PANEL,
+        help="Roll instances whose OS upgrade failed back to the previous image; --no-automatic-rollback sets "
+        "disableAutomaticRollback.",
+    ),
+]
+DeferralOpt = Annotated[
+    list[bool] | None,
+    typer.Option(
+        "--os-upgrade-deferral/--no-os-upgrade-deferral",
+        metavar="BOOL",
+        rich_help_panel=OS_PANEL,
+        help="Hold each automatic OS upgrade until it is approved with `vmssroll approve` "
+        "(osRollingUpgradeDeferral).",
+    ),
+]
 
 
 def policy_document(ss: ScaleSet) -> dict[str, Any]:
@@ -48,14 +89,28 @@ def policy_document(ss: ScaleSet) -> dict[str, Any]:
         "defaults": [
             f.rest for f in rules.FIELDS if stored.get(f.rest) is None or stored[f.rest] == f.default
         ],
-        "automaticOSUpgradePolicy": dict(ss.upgrade_policy.automatic_os),
+        "automaticOSUpgradePolicy": rules.effective_os(ss.upgrade_policy.automatic_os),
+        "automaticOSUpgradeDefaults": [
+            f.rest for f in rules.OS_FIELDS if ss.upgrade_policy.automatic_os.get(f.rest) is None
+        ],
+        "extensions": [
+            {
+                "name": e.name,
+                "publisher": e.publisher,
+                "type": e.type,
+                "typeHandlerVersion": e.type_handler_version,
+                "enableAutomaticUpgrade": e.automatic_upgrade,
+                "autoUpgradeMinorVersion": e.auto_upgrade_minor_version,
+            }
+            for e in ss.extensions
+        ],
         "healthSources": [s.to_json() for s in health_sources(ss)],
     }
 
 
 @command(app, "show")
 def show(inv: Invocation) -> int:
-    """Show the upgrade mode, every rolling policy field, OS upgrade settings and the health source."""
+    """Show the upgrade mode, every rolling policy field, automatic OS and extension upgrades, the health source."""
     from vmssroll.ui.policy import policy_view
 
     doc = policy_document(inv.azure().scale_set(inv.target))
@@ -70,7 +125,8 @@ def export(inv: Invocation) -> int:
     Redirect it to keep it: `vmssroll policy export -g rg -n web > policy.json`. It is the file whatever
     --output says."""
     ss = inv.azure().scale_set(inv.target)
-    doc = rules.export_document(ss.upgrade_policy.mode, ss.upgrade_policy.rolling)
+    policy = ss.upgrade_policy
+    doc = rules.export_document(policy.mode, policy.rolling, policy.automatic_os)
     inv.env.stdout.write(
         json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     )  # the file, whatever --output says
@@ -108,6 +164,10 @@ def set_policy(
     inv: Invocation,
     policy: PolicyFlags,
     mode: ModeOpt = None,
+    automatic_os_upgrade: AutomaticOsUpgradeOpt = None,
+    use_rolling_policy_for_os_upgrade: UseRollingPolicyOpt = None,
+    automatic_rollback: AutomaticRollbackOpt = None,
+    os_upgrade_deferral: DeferralOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     force: ForceOpt = False,
@@ -115,7 +175,9 @@ def set_policy(
     """Change only the given fields with one PATCH (If-Match), then read back and confirm.
 
     Says first what the change sets in motion; refuses (exit 3) a dangerous one unless --force."""
-    change = policy.change()
+    given = (automatic_os_upgrade, use_rolling_policy_for_os_upgrade, automatic_rollback, os_upgrade_deferral)
+    os_flags = {f.rest: value for f, value in zip(rules.OS_FIELDS, given, strict=True)}
+    change = replace(policy, automatic_os=os_flags).change()
     if change.empty:
         raise InvalidInput("nothing to set: give policy flags, --file or --mode")
     if not (dry_run or yes or inv.env.can_prompt()):

@@ -142,13 +142,18 @@ def apply_change(
 
     before = ss.upgrade_policy
     mode, after = rules.apply(before.mode, before.rolling, change)
+    os_after = rules.apply_os(before.automatic_os, change)
     findings = rules.cross_check(after, ss)
+    if change.automatic_os:
+        findings += rules.cross_check_os(os_after, ss)
     if findings:
         inv.out.say(findings_view(findings))
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise InvalidInput(f"{errors[0].message}; {errors[0].fix}")
-    changes = rules.diff(before.mode, before.rolling, mode, after)
+    changes = rules.diff(
+        before.mode, before.rolling, mode, after, os_before=before.automatic_os, os_after=os_after
+    )
     doc: dict[str, Any] = {
         "scaleSet": ss.id,
         "dryRun": dry_run,
@@ -171,15 +176,17 @@ def apply_change(
     show(inv, result)
     guard(inv, result, force=force)
     confirm(inv, f"Apply these changes to {ss.name}?", yes=yes)
+
+    def problems_in(now: ScaleSet) -> list[str]:
+        stored = now.upgrade_policy
+        return rules.mismatches(
+            mode, after, stored.mode, stored.rolling, os_wanted=os_after, os_stored=stored.automatic_os
+        )
+
     stored = azure.patch(
-        inv.target,
-        rules.patch_body(changes),
-        ss.etag,
-        applied=lambda now: (
-            not rules.mismatches(mode, after, now.upgrade_policy.mode, now.upgrade_policy.rolling)
-        ),
+        inv.target, rules.patch_body(changes), ss.etag, applied=lambda now: not problems_in(now)
     )
-    problems = rules.mismatches(mode, after, stored.upgrade_policy.mode, stored.upgrade_policy.rolling)
+    problems = problems_in(stored)
     if problems:
         raise AzureRequestFailed(
             f"Azure accepted the change but stored something else: {'; '.join(problems)}"
@@ -187,7 +194,9 @@ def apply_change(
     doc.update(
         applied=True,
         etag=stored.etag,
-        upgradePolicy=rules.export_document(stored.upgrade_policy.mode, stored.upgrade_policy.rolling),
+        upgradePolicy=rules.export_document(
+            stored.upgrade_policy.mode, stored.upgrade_policy.rolling, stored.upgrade_policy.automatic_os
+        ),
     )
     inv.out.result(doc, changes_view(changes, title=f"Applied and confirmed by reading {ss.name} back:"))
     return ExitCode.OK

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,8 @@ from vmssroll.domain.errors import InvalidInput, shown
 from vmssroll.domain.policy import (
     BY_REST,
     FIELDS,
+    OS_BY_REST,
+    OS_KEY,
     Field,
     Finding,
     PolicyChange,
@@ -70,6 +73,12 @@ class PolicyFlags:
     rollback_on_breach: Given = None
     file: Path | None = None
     mode: str | None = None
+    automatic_os: Mapping[str, Given] = field(default_factory=dict)  # REST name → the --[no-]FLAG values
+
+    def _given(self) -> list[tuple[Field, Given]]:
+        """Every policy field and what its flag was given, rolling fields first."""
+        rolling = [(BY_REST[rest], getattr(self, attr)) for attr, rest in _REST.items()]
+        return rolling + [(OS_BY_REST[rest], given) for rest, given in self.automatic_os.items()]
 
     def change(self) -> PolicyChange:
         """Flags laid over the file; every value checked, every problem reported before anything is sent."""
@@ -82,10 +91,8 @@ class PolicyFlags:
                 problems += err.problems
             except InvalidInput as err:
                 problems.append(Finding("error", "--file", err.message, "fix the file"))
-        rolling: dict[str, Any] = {}
-        for attr, rest in _REST.items():
-            spec = BY_REST[rest]
-            given = getattr(self, attr)
+        found: dict[str, dict[str, Any]] = {}
+        for spec, given in self._given():
             values = given if isinstance(given, list) else [] if given is None else [given]
             checked: list[Any] = []
             for value in values:
@@ -109,7 +116,7 @@ class PolicyFlags:
                     )
                 )
             elif distinct and len(checked) == len(values):
-                rolling[rest] = distinct[0]
+                found.setdefault(spec.group, {})[spec.rest] = not distinct[0] if spec.invert else distinct[0]
         mode = None
         if self.mode is not None:
             try:
@@ -118,7 +125,8 @@ class PolicyFlags:
                 problems.append(Finding("error", "--mode", err.message, "use Manual, Automatic or Rolling"))
         if problems:
             raise PolicyInvalid(problems)
-        return PolicyChange(mode=mode, rolling=rolling).over(from_file)
+        rolling, automatic_os = found.get("rollingUpgradePolicy", {}), found.get(OS_KEY, {})
+        return PolicyChange(mode=mode, rolling=rolling, automatic_os=automatic_os).over(from_file)
 
 
 def read_policy_file(path: Path) -> PolicyChange:

@@ -18,7 +18,7 @@ from typing import Any
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.plan import DEFAULT_BATCH_TIME, Plan, PreCheck, batch_size, plan_rollout, pre_check
-from vmssroll.domain.policy import PolicyChange, apply, effective
+from vmssroll.domain.policy import PolicyChange, apply, apply_os, effective, effective_os
 from vmssroll.domain.rollout import batch_estimate
 from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.upgrade import UpgradeStatus
@@ -226,6 +226,38 @@ def _all_at_once(facts: _Facts, *, everything: bool) -> Consequence:
 
 
 def _policy(facts: _Facts, change: PolicyChange) -> Consequence:
+    result = _policy_effect(facts, change)
+    notes = automatic_os_notes(facts.scale_set.upgrade_policy.automatic_os, change)
+    return _with(result, notes=result.notes + notes) if notes else result
+
+
+def automatic_os_notes(stored: Mapping[str, Any], change: PolicyChange) -> tuple[str, ...]:
+    """What a change of the automatic OS upgrade policy sets in motion later: Azure, not vmssroll, starts those
+    upgrades when a newer image version is published (the history says `startedBy: Platform`)."""
+    before, after = effective_os(stored), apply_os(stored, change)
+    if before == after:
+        return ()
+    on, deferred = after["enableAutomaticOSUpgrade"], after["osRollingUpgradeDeferral"]
+    notes: list[str] = []
+    if on and not before["enableAutomaticOSUpgrade"]:
+        notes.append(
+            "from now on Azure starts an OS image rolling upgrade by itself whenever a newer version of the image "
+            "is published (`vmssroll history` shows them, started by Platform)"
+        )
+    elif not on and before["enableAutomaticOSUpgrade"]:
+        notes.append("Azure starts no more automatic OS upgrades; one already running goes on")
+    if on and deferred and not (before["osRollingUpgradeDeferral"] and before["enableAutomaticOSUpgrade"]):
+        notes.append("each automatic OS upgrade waits until you approve it: `vmssroll approve`")
+    elif on and not deferred and before["osRollingUpgradeDeferral"]:
+        notes.append(
+            "automatic OS upgrades no longer wait for approval: the next one runs as soon as it starts"
+        )
+    if on and after["disableAutomaticRollback"] and not before["disableAutomaticRollback"]:
+        notes.append("an instance whose OS upgrade fails keeps the new image: no automatic rollback")
+    return tuple(notes)
+
+
+def _policy_effect(facts: _Facts, change: PolicyChange) -> Consequence:
     before = facts.mode
     after, rolling = apply(
         facts.scale_set.upgrade_policy.mode, facts.scale_set.upgrade_policy.rolling, change

@@ -45,6 +45,8 @@ class Extension:
     type: str
     type_handler_version: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    automatic_upgrade: bool | None = None  # enableAutomaticUpgrade: Azure upgrades it to new versions itself
+    auto_upgrade_minor_version: bool | None = None  # autoUpgradeMinorVersion
 
     @property
     def is_health_extension(self) -> bool:
@@ -81,6 +83,8 @@ class ScaleSet:
     image: Mapping[str, Any]
     provisioning_state: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    os_type: str | None = None  # "Windows" or "Linux" when the model says (osProfile or osDisk.osType)
+    windows_automatic_updates: bool | None = None  # osProfile.windowsConfiguration.enableAutomaticUpdates
 
     @property
     def is_flexible(self) -> bool:

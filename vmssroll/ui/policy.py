@@ -36,10 +36,29 @@ def policy_view(doc: Mapping[str, Any]) -> RenderableType:
         rolling.add_row(
             name, fmt(value), Text("Azure default", style="dim") if name in doc["defaults"] else "set"
         )
-    parts: list[RenderableType] = [head, Text(""), rolling]
-    if doc["automaticOSUpgradePolicy"]:
-        parts.append(key_values(doc["automaticOSUpgradePolicy"].items(), title="automatic OS upgrade policy"))
+    automatic = table("automatic OS upgrade policy", "value", "source")
+    for name, value in doc["automaticOSUpgradePolicy"].items():
+        unset = name in doc.get("automaticOSUpgradeDefaults", ())
+        automatic.add_row(name, fmt(value), Text("not set: false", style="dim") if unset else "set")
+    parts: list[RenderableType] = [head, Text(""), rolling, Text(""), automatic]
+    if doc.get("extensions"):
+        extensions = table(
+            "extension", "type", "version", "enableAutomaticUpgrade", "autoUpgradeMinorVersion"
+        )
+        for e in doc["extensions"]:
+            extensions.add_row(
+                e["name"],
+                f"{e['publisher']}/{e['type']}",
+                fmt(e["typeHandlerVersion"]),
+                _unset(e["enableAutomaticUpgrade"]),
+                _unset(e["autoUpgradeMinorVersion"]),
+            )
+        parts += [Text(""), extensions]
     return Group(*parts)
+
+
+def _unset(value: Any) -> RenderableType:
+    return Text("not set", style="dim") if value is None else fmt(value)
 
 
 def _short(detail: str) -> str:
