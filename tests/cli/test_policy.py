@@ -96,9 +96,11 @@ def test_show_json_field_by_field(vmssroll, emu):
     assert doc["mode"] == "Manual" and doc["modeIsDefault"] is False  # stored explicitly as Manual
     assert doc["rollingUpgradePolicy"] == DEFAULTS
     assert sorted(doc["defaults"]) == sorted(REST)
-    assert doc["automaticOSUpgradePolicy"] == {f.rest: f.rest == "enableAutomaticOSUpgrade" for f in OS_FIELDS}
+    assert doc["automaticOSUpgradePolicy"] == {
+        f.rest: f.rest == "enableAutomaticOSUpgrade" for f in OS_FIELDS
+    }
     assert doc["automaticOSUpgradeDefaults"] == [f.rest for f in OS_FIELDS[1:]]
-    assert doc["extensions"] == []  # uniform-probe: no extension
+    assert [e["name"] for e in doc["extensions"]] == ["configure-app"]
     [source] = doc["healthSources"]
     assert source["kind"] == "probe" and "http-health" in source["detail"]
     assert set(doc) == {
