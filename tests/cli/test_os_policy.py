@@ -1,5 +1,6 @@
 """`policy show | set` for automatic OS image upgrades (automaticOSUpgradePolicy) and extensions' automatic
-upgrade: the real SDK against the emulator, asserting on output, exit codes, the request log and the stored model."""
+upgrade: the real SDK against the emulator, asserting on output, exit codes, the request log and the stored
+model."""
 
 from __future__ import annotations
 

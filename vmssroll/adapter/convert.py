@@ -73,7 +73,7 @@ def _bool(value: Any) -> bool | None:
 
 
 def _os_type(profile: Mapping[str, Any]) -> str | None:
-    """Windows or Linux, as the model says it (windowsConfiguration / linuxConfiguration, or osDisk.osType)."""
+    """Windows or Linux, as the model says (windowsConfiguration or linuxConfiguration, or osDisk.osType)."""
     os_profile = _obj(profile.get("osProfile"))
     if os_profile.get("windowsConfiguration") is not None:
         return "Windows"

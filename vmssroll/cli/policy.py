@@ -110,7 +110,7 @@ def policy_document(ss: ScaleSet) -> dict[str, Any]:
 
 @command(app, "show")
 def show(inv: Invocation) -> int:
-    """Show the upgrade mode, every rolling policy field, automatic OS and extension upgrades, the health source."""
+    """Show the upgrade mode, the rolling policy, automatic OS and extension upgrades, the health source."""
     from vmssroll.ui.policy import policy_view
 
     doc = policy_document(inv.azure().scale_set(inv.target))

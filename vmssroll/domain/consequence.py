@@ -232,8 +232,8 @@ def _policy(facts: _Facts, change: PolicyChange) -> Consequence:
 
 
 def automatic_os_notes(stored: Mapping[str, Any], change: PolicyChange) -> tuple[str, ...]:
-    """What a change of the automatic OS upgrade policy sets in motion later: Azure, not vmssroll, starts those
-    upgrades when a newer image version is published (the history says `startedBy: Platform`)."""
+    """What a change of the automatic OS upgrade policy sets in motion later: Azure, not vmssroll, starts
+    those upgrades when a newer image version is published (the history says `startedBy: Platform`)."""
     before, after = effective_os(stored), apply_os(stored, change)
     if before == after:
         return ()

@@ -1,5 +1,5 @@
-"""The upgrade policy: the rolling fields and the automatic OS upgrade fields, their ranges, validation, merging,
-diffs and the PATCH body."""
+"""The upgrade policy: the rolling fields and the automatic OS upgrade fields, their ranges, validation,
+merging, diffs and the PATCH body."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ FILE_KEYS = ("mode", "rollingUpgradePolicy", OS_KEY)
 
 @dataclass(frozen=True)
 class PolicyChange:
-    """What the user asked for: a mode, some rolling fields and/or some automatic OS upgrade fields (REST name →
-    value, as Azure stores it: `disableAutomaticRollback`, not the flag's sense)."""
+    """What the user asked for: a mode, some rolling fields and/or some automatic OS upgrade fields (REST
+    name → value, as Azure stores it: `disableAutomaticRollback`, not the flag's sense)."""
 
     mode: str | None = None
     rolling: Mapping[str, Any] = field(default_factory=dict)
@@ -171,8 +171,8 @@ def _unknown(key: str, known: tuple[str, ...], where: str) -> Finding:
 
 
 def change_from_document(data: Any) -> PolicyChange:
-    """A policy file (the shape `policy export` writes: mode, rollingUpgradePolicy, automaticOSUpgradePolicy, as
-    in Azure's `upgradePolicy`) as a PolicyChange.
+    """A policy file (the shape `policy export` writes: mode, rollingUpgradePolicy, automaticOSUpgradePolicy,
+    as in Azure's `upgradePolicy`) as a PolicyChange.
 
     Every problem is collected before raising PolicyInvalid, so one run shows them all.
     """
@@ -365,7 +365,7 @@ def mismatches(
 def export_document(
     mode: str | None, rolling: Mapping[str, Any], automatic_os: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The file `policy export` writes and `policy set/validate --file` read: Azure's `upgradePolicy` shape."""
+    """The file `policy export` writes and `policy set/validate --file` read (Azure's upgradePolicy shape)."""
     return {
         "mode": mode or "Manual",
         "rollingUpgradePolicy": effective(rolling),
@@ -374,8 +374,8 @@ def export_document(
 
 
 def cross_check_os(automatic_os: Mapping[str, Any], scale_set: ScaleSet | None) -> list[Finding]:
-    """Rules of the automatic OS upgrade fields: settings that do nothing while automatic upgrades are off, and
-    an image that automatic OS upgrades would never move (a pinned version)."""
+    """Rules of the automatic OS upgrade fields: settings that do nothing while automatic upgrades are off,
+    and an image that automatic OS upgrades would never move (a pinned version)."""
     policy = effective_os(automatic_os)
     findings: list[Finding] = []
     if not policy["enableAutomaticOSUpgrade"]:
