@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.helpers import push_image, set_rolling, target, writes
+from vmssroll.emulator.scenarios import SCENARIO_DIR
 
 FLEX = ("-g", "rg-flex", "-n", "flex")
 
@@ -18,6 +20,12 @@ def rules_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def statuses(doc: dict[str, Any]) -> dict[str, str]:
     return {r["name"]: r["status"] for r in doc["rules"]}
+
+
+def scenario(name: str = "uniform-probe", **changes: Any) -> dict[str, Any]:
+    data = yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text())
+    data["scale_sets"][0].update(changes)
+    return data
 
 
 def stored_mode(emu: Any, rg: str = "rg-demo", name: str = "web") -> str:
@@ -182,9 +190,47 @@ def test_check_max_surge_ready_reminds_of_capacity(vmssroll, emu):
     assert surge["status"] == "warning" and surge["evidence"]["extraInstancesPerBatch"] == 2
 
 
-def test_check_for_os_upgrade_adds_the_image_rule(vmssroll, emu):
+def test_check_for_os_upgrade_names_what_automatic_os_upgrades_need(vmssroll, emu):
+    result = vmssroll("check", *target(), "--for", "os-upgrade", "-o", "json")
+    assert result.exit_code == 3, result.output
+    doc = result.json()
+    found = statuses(doc)
+    assert found["os-image"] == "failed"  # uniform-probe: a gallery image pinned to 1.0.0
+    assert found["windows-updates"] == "passed" and found["os-upgrade-policy"] == "failed"
+    assert found["automatic-os-upgrade"] == "warning" and found["health-source"] == "passed"
+    image = rules_of(doc)["os-image"]
+    assert image["evidence"]["imageReference"]["id"].endswith("/images/web/versions/1.0.0")
+    assert image["fix"].startswith("vmssroll set-image -g rg-demo -n web --image-id /subscriptions/")
+    assert not image["fix"].endswith("/versions/1.0.0")
+    assert rules_of(doc)["os-upgrade-policy"]["fix"] == (
+        "vmssroll policy set -g rg-demo -n web --use-rolling-policy-for-os-upgrade"
+    )
+    assert writes(emu) == []
+    table = vmssroll("check", *target(), "--for", "os-upgrade", width=200).stdout
+    assert "windows-updates" in table and "--use-rolling-policy-for-os-upgrade" in table
+
+
+def test_check_for_os_upgrade_ready_with_latest_rolling_and_windows_updates_off(vmssroll, emu):
+    data = scenario(
+        image={"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter",
+               "version": "latest"},
+        os_profile={"windowsConfiguration": {"enableAutomaticUpdates": True}},
+        upgrade_policy={"mode": "Rolling"},
+    )  # fmt: skip
+    emu.load_scenario(data)
     doc = vmssroll("check", *target(), "--for", "os-upgrade", "-o", "json").json()
-    assert statuses(doc)["os-image"] == "passed"  # a gallery image
+    assert doc["ready"] is False and [r["name"] for r in doc["rules"] if r["status"] == "failed"] == [
+        "windows-updates"
+    ]
+    assert rules_of(doc)["windows-updates"]["evidence"] == {
+        "osType": "Windows",
+        "enableAutomaticUpdates": True,
+    }
+    data["scale_sets"][0]["os_profile"] = {"windowsConfiguration": {"enableAutomaticUpdates": False}}
+    emu.load_scenario(data)
+    result = vmssroll("check", *target(), "--for", "os-upgrade", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert statuses(result.json())["os-image"] == "passed"
 
 
 def test_check_rejects_an_unknown_purpose(vmssroll, emu):

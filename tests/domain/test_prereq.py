@@ -15,6 +15,7 @@ from vmssroll.domain.prereq import (
     Status,
     all_healthy,
     attached_vms,
+    automatic_os_upgrade,
     batch_size,
     evaluate,
     extension_settings,
@@ -24,6 +25,7 @@ from vmssroll.domain.prereq import (
     latest_model,
     max_surge_feature,
     os_image,
+    os_upgrade_policy,
     overprovision,
     probe_load_balancer,
     purpose_for,
@@ -31,6 +33,7 @@ from vmssroll.domain.prereq import (
     single_source,
     surge_capacity,
     unhealthy_share,
+    windows_updates,
 )
 
 LB = "/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Network/loadBalancers/web-lb"
@@ -492,16 +495,89 @@ def test_surge_capacity_counts_extra_instances_per_batch() -> None:
 
 # OS image ---------------------------------------------------------------------------------------------------
 
+GALLERY = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"
 OS = [
     ("latest", {"publisher": "Canonical", "offer": "o", "sku": "s", "version": "latest"}, Status.PASSED),
-    ("pinned", {"publisher": "Canonical", "offer": "o", "sku": "s", "version": "1.2.3"}, Status.WARNING),
-    ("gallery", {"id": "/subscriptions/s/.../galleries/g/images/i"}, Status.PASSED),
+    ("pinned", {"publisher": "Canonical", "offer": "o", "sku": "s", "version": "1.2.3"}, Status.FAILED),
+    ("gallery", {"id": GALLERY}, Status.PASSED),
+    ("gallery-version", {"id": GALLERY + "/versions/1.0.0"}, Status.FAILED),
+    (
+        "managed",
+        {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/app"},
+        Status.FAILED,
+    ),
+    ("shared", {"sharedGalleryImageId": "/SharedGalleries/x/Images/i"}, Status.PASSED),
+    ("shared-version", {"sharedGalleryImageId": "/SharedGalleries/x/Images/i/Versions/2.0"}, Status.FAILED),
+    ("nothing", {}, Status.FAILED),
 ]
 
 
 @pytest.mark.parametrize(("case", "image", "status"), OS, ids=[c[0] for c in OS])
 def test_os_image(case: str, image: dict[str, str], status: Status) -> None:
-    assert os_image(Facts(scale_set(image=image))).status is status
+    rule = os_image(Facts(scale_set(image=image)))
+    assert rule.status is status
+    assert rule.evidence == {"imageReference": image}
+    assert (rule.fix is not None) == (status is Status.FAILED)
+
+
+def test_a_pinned_gallery_version_is_fixed_by_its_definition() -> None:
+    rule = os_image(Facts(scale_set(image={"id": GALLERY + "/versions/1.0.0"})))
+    assert "version 1.0.0" in rule.message
+    assert rule.fix == f"vmssroll set-image -g rg-demo -n web --image-id {GALLERY}"
+    pinned = os_image(
+        Facts(scale_set(image={"publisher": "p", "offer": "o", "sku": "s", "version": "1.2.3"}))
+    )
+    assert pinned.fix == "vmssroll set-image -g rg-demo -n web --version latest"
+
+
+WINDOWS = [
+    ("linux", None, None, Status.PASSED),
+    ("linux-said", "Linux", None, Status.PASSED),
+    ("windows-off", "Windows", False, Status.PASSED),
+    ("windows-on", "Windows", True, Status.FAILED),
+    ("windows-unset", "Windows", None, Status.FAILED),
+]
+
+
+@pytest.mark.parametrize(("case", "os_type", "updates", "status"), WINDOWS, ids=[c[0] for c in WINDOWS])
+def test_windows_updates(case: str, os_type: str | None, updates: bool | None, status: Status) -> None:
+    rule = windows_updates(Facts(scale_set(os_type=os_type, windows_automatic_updates=updates)))
+    assert rule.status is status
+    assert rule.evidence == {"osType": os_type, "enableAutomaticUpdates": updates}
+    if status is Status.FAILED:
+        assert rule.fix and "enableAutomaticUpdates=false" in rule.fix
+
+
+POLICY = [
+    ("rolling", "Rolling", {}, Status.PASSED),
+    ("manual", "Manual", {}, Status.FAILED),
+    ("manual-use", "Manual", {"useRollingUpgradePolicy": True}, Status.PASSED),
+    ("automatic", "Automatic", {"useRollingUpgradePolicy": False}, Status.FAILED),
+    ("unset-mode", None, {}, Status.FAILED),
+]
+
+
+@pytest.mark.parametrize(("case", "mode", "auto", "status"), POLICY, ids=[c[0] for c in POLICY])
+def test_os_upgrade_policy(case: str, mode: str | None, auto: dict[str, bool], status: Status) -> None:
+    rule = os_upgrade_policy(Facts(scale_set(upgrade_policy=UpgradePolicy(mode, automatic_os=auto))))
+    assert rule.status is status
+    if status is Status.FAILED:
+        assert rule.fix == "vmssroll policy set -g rg-demo -n web --use-rolling-policy-for-os-upgrade"
+        assert f"{mode or 'Manual'} mode" in rule.message
+
+
+def test_automatic_os_upgrade_says_whether_it_is_on_and_how() -> None:
+    off = automatic_os_upgrade(Facts(scale_set()))
+    assert off.status is Status.WARNING and off.fix and "--automatic-os-upgrade" in off.fix
+    on = {
+        "enableAutomaticOSUpgrade": True,
+        "osRollingUpgradeDeferral": True,
+        "disableAutomaticRollback": True,
+    }
+    rule = automatic_os_upgrade(Facts(scale_set(upgrade_policy=UpgradePolicy("Rolling", automatic_os=on))))
+    assert rule.status is Status.PASSED
+    assert "vmssroll approve" in rule.message and "no rollback" in rule.message
+    assert rule.evidence["automaticOSUpgradePolicy"]["useRollingUpgradePolicy"] is False
 
 
 # the report -------------------------------------------------------------------------------------------------
@@ -530,9 +606,12 @@ def test_max_surge_adds_its_rules() -> None:
     assert [r.name for r in report.failed] == ["max-surge-feature"]
 
 
-def test_os_upgrade_adds_the_image_rule() -> None:
+def test_os_upgrade_adds_its_rules() -> None:
     report = evaluate(Purpose.OS_UPGRADE, Facts(scale_set(extensions=(ext(),)), fleet(10)))
-    assert names(report)[-1] == "os-image" and report.ready
+    assert names(report)[-4:] == ["os-image", "windows-updates", "os-upgrade-policy", "automatic-os-upgrade"]
+    assert [r.name for r in report.failed] == ["os-upgrade-policy"]  # Manual, without useRollingUpgradePolicy
+    rolling = scale_set(extensions=(ext(),), upgrade_policy=UpgradePolicy("Rolling"))
+    assert evaluate(Purpose.OS_UPGRADE, Facts(rolling, fleet(10))).ready
 
 
 def test_a_policy_with_max_surge_is_checked_as_max_surge() -> None:

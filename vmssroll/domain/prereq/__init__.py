@@ -5,8 +5,8 @@ of the MaxSurge feature, the policy in question) and returns a `Rule`: passed, f
 evidence and, for a failure, the exact fix. The command gathers the facts and renders the report.
 
 `report` holds those types; the rules live by what they look at (`sources`, `extension`, `instances`, `share`,
-and `purposes` for the rules only MaxSurge or OS upgrades add); this module lists which rules run for which
-purpose and assembles the report.
+`purposes` for those only MaxSurge adds, `os_upgrade` for those of OS upgrades); this module lists which rules
+run for which purpose and assembles the report.
 """
 
 from __future__ import annotations
@@ -29,10 +29,15 @@ from vmssroll.domain.prereq.instances import (
     instance_health,
     latest_model,
 )
+from vmssroll.domain.prereq.os_upgrade import (
+    automatic_os_upgrade,
+    os_image,
+    os_upgrade_policy,
+    windows_updates,
+)
 from vmssroll.domain.prereq.purposes import (
     MAX_SURGE_FEATURE,
     max_surge_feature,
-    os_image,
     overprovision,
     surge_capacity,
 )
@@ -65,6 +70,7 @@ __all__ = [
     "add_extension_fix",
     "all_healthy",
     "attached_vms",
+    "automatic_os_upgrade",
     "batch_size",
     "describe_counts",
     "evaluate",
@@ -76,6 +82,7 @@ __all__ = [
     "latest_model",
     "max_surge_feature",
     "os_image",
+    "os_upgrade_policy",
     "overprovision",
     "probe_ids",
     "probe_load_balancer",
@@ -85,6 +92,7 @@ __all__ = [
     "single_source",
     "surge_capacity",
     "unhealthy_share",
+    "windows_updates",
 ]
 
 RuleFn = Callable[[Facts], Rule | None]
@@ -101,7 +109,7 @@ COMMON: tuple[RuleFn, ...] = (
 EXTRA: Mapping[Purpose, tuple[RuleFn, ...]] = {
     Purpose.ROLLING: (),
     Purpose.MAX_SURGE: (overprovision, max_surge_feature, surge_capacity),
-    Purpose.OS_UPGRADE: (os_image,),
+    Purpose.OS_UPGRADE: (os_image, windows_updates, os_upgrade_policy, automatic_os_upgrade),
 }
 
 

@@ -1,5 +1,5 @@
-"""Rules only some purposes add: MaxSurge (overprovisioning, the feature, spare capacity) and automatic OS
-image upgrades (an image that follows `latest`)."""
+"""Rules only MaxSurge adds: overprovisioning, the feature, spare capacity (automatic OS image upgrades have
+theirs in `os_upgrade`)."""
 
 from __future__ import annotations
 
@@ -53,24 +53,4 @@ def surge_capacity(facts: Facts) -> Rule:
         f"{extra} free IP address(es) and room in the subnet; Azure checks quota before each batch and cancels "
         "the upgrade if it runs short",
         {"extraInstancesPerBatch": extra, "sku": facts.scale_set.sku, "capacity": total},
-    )
-
-
-def os_image(facts: Facts) -> Rule:
-    """Automatic OS image upgrades follow platform images only when the version is `latest`."""
-    image = dict(facts.scale_set.image)
-    evidence = {"imageReference": image}
-    if image.get("id") or image.get("sharedGalleryImageId") or image.get("communityGalleryImageId"):
-        return Rule("os-image", Status.PASSED, "gallery image reference", evidence)
-    version = str(image.get("version") or "")
-    if version.lower() == "latest":
-        return Rule("os-image", Status.PASSED, "platform image at version latest", evidence)
-    ss = facts.scale_set
-    return Rule(
-        "os-image",
-        Status.WARNING,
-        f"platform image pinned to version {version or '(none)'}: OS image upgrades follow only `latest`",
-        evidence,
-        f"az vmss update {short_args(ss)} "
-        "--set virtualMachineProfile.storageProfile.imageReference.version=latest",
     )
