@@ -11,8 +11,8 @@ import typer
 from vmssroll.cli.common import Invocation, command, confirm
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, InvalidInput, NotReady, shown
-from vmssroll.domain.rollout import outset, rolling_out, summarize, upgrade_kind, watch_verdict
-from vmssroll.domain.unknown import Unknown, known
+from vmssroll.domain.rollout import summarize
+from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.watch import Deadlines
 
 TimeoutOpt = Annotated[
@@ -103,51 +103,17 @@ def open_events(inv: Invocation, path: Path | None) -> IO[str] | None:
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
-def status_document(inv: Invocation, azure: Any) -> dict[str, Any]:
-    """One scale-set GET, one latest-upgrade GET and one instance listing, joined.
-
-    The upgrade status is the primary signal; when the instances cannot be listed, their part is null and
-    `unknown` says why."""
-    ss = azure.scale_set(inv.target)
-    status = azure.latest_upgrade(inv.target)
-    listed = azure.instances_or_unknown(inv.target)
-    instances = known(listed)
-    summary = None if instances is None else summarize(instances)
-    verdict = watch_verdict(status, outset(status, summary, ss.upgrade_policy.mode, inv.target.args()))
-    return {
-        "scaleSet": {
-            "id": ss.id,
-            "name": ss.name,
-            "mode": ss.upgrade_policy.mode or "Manual",
-            "capacity": ss.capacity,
-        },
-        "upgrade": None if status is None else status.document,
-        "state": None if status is None else status.code,
-        "kind": None if summary is None else upgrade_kind(status, summary),
-        "running": bool(status and status.running),
-        "percentComplete": None if status is None else status.progress.percent,
-        "error": None
-        if status is None or not status.error_code
-        else {"code": status.error_code, "message": status.error_message},
-        "message": verdict.message,
-        "instances": None if summary is None else summary.to_json(),
-        "rollingOut": None if instances is None else [c.to_json() for c in rolling_out(ss, instances)],
-        "unknown": {listed.part: listed.reason} if isinstance(listed, Unknown) else {},
-        "latestModelFrom": None
-        if instances is None
-        else "compared"
-        if any(i.latest_model_from == "compared" for i in instances)
-        else "azure",
-    }
-
-
 @command(app, "status")
 def status(inv: Invocation) -> int:
     """The latest rolling upgrade joined with the instances, and what is being rolled out."""
+    from vmssroll.domain.results import status_result
     from vmssroll.ui.status import status_view
 
-    doc = status_document(inv, inv.azure())
-    inv.out.result(doc, status_view(doc))
+    azure = inv.azure()
+    # One scale-set GET, one latest-upgrade GET and one instance listing (which may fail: unknown), joined.
+    ss, latest = azure.scale_set(inv.target), azure.latest_upgrade(inv.target)
+    result = status_result(ss, latest, azure.instances_or_unknown(inv.target), inv.target.args())
+    inv.out.result(result.to_json(), status_view(result))
     return ExitCode.OK
 
 

@@ -2,69 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from vmssroll.ui.tables import fmt, key_values, table
+from vmssroll.domain.results import StatusResult
+from vmssroll.ui.tables import fmt, key_values, stamp, table
 from vmssroll.ui.watch import STATE_STYLE, policy_line
 
 # No vmHealth at all is not a failure (FACTS.md): say what it is.
 HEALTH_LABELS = {"silent": "no health signal"}
 
 
-def status_view(doc: Mapping[str, Any]) -> RenderableType:
-    ss = doc["scaleSet"]
-    inst = doc["instances"]
-    upgrade = doc["upgrade"]
+def status_view(result: StatusResult) -> RenderableType:
+    ss, status, inst = result.scale_set, result.upgrade, result.instances
     parts: list[RenderableType] = []
-    if upgrade is None:
-        parts.append(Text(f"{ss['name']}: No upgrade has run yet.", style="bold"))
+    if status is None:
+        parts.append(Text(f"{ss.name}: No upgrade has run yet.", style="bold"))
     else:
-        props = upgrade.get("properties") or {}
-        running = props.get("runningStatus") or {}
-        progress = props.get("progress") or {}
-        state = Text(str(doc["state"]), style=STATE_STYLE.get(str(doc["state"]), ""))
+        p = status.progress
         parts.append(
             key_values(
                 [
-                    ("scale set", f"{ss['name']} ({ss['mode']} mode, {ss['capacity']} instances)"),
-                    ("state", state),
-                    ("kind", _kind(doc)),
-                    ("complete", f"{doc['percentComplete']}%"),
-                    ("started", running.get("startTime")),
                     (
-                        "last action",
-                        f"{fmt(running.get('lastAction'))} at {fmt(running.get('lastActionTime'))}",
+                        "scale set",
+                        f"{ss.name} ({ss.upgrade_policy.mode or 'Manual'} mode, {ss.capacity} instances)",
                     ),
+                    ("state", Text(status.code, style=STATE_STYLE.get(status.code, ""))),
+                    ("kind", _kind(result)),
+                    ("complete", f"{p.percent}%"),
+                    ("started", stamp(status.start_time)),
+                    ("last action", f"{fmt(status.last_action)} at {stamp(status.last_action_time)}"),
                     (
                         "progress",
-                        f"{progress.get('successfulInstanceCount', 0)} succeeded · "
-                        f"{progress.get('failedInstanceCount', 0)} failed · "
-                        f"{progress.get('inProgressInstanceCount', 0)} in progress · "
-                        f"{progress.get('pendingInstanceCount', 0)} pending",
+                        f"{p.successful} succeeded · {p.failed} failed · {p.in_progress} in progress · "
+                        f"{p.pending} pending",
                     ),
-                    ("policy", policy_line(props.get("policy") or {})),
+                    ("policy", policy_line(status.policy)),
                 ]
             )
         )
-        if doc["error"]:
-            parts.append(Text(f"{doc['error']['code']}: {doc['error']['message']}", style="red"))
+        if status.error_code:
+            parts.append(Text(f"{status.error_code}: {status.error_message}", style="red"))
     if inst is None:
-        reason = (doc.get("unknown") or {}).get("instances", "not read")
+        reason = next((u.reason for u in result.unknown if u.part == "instances"), "not read")
         parts += [Text(""), Text(f"instances: unknown ({reason})", style="yellow")]
     else:
-        health = ", ".join(f"{n} {HEALTH_LABELS.get(h, h)}" for h, n in sorted(inst["health"].items())) or "-"
+        health = ", ".join(f"{n} {HEALTH_LABELS.get(h, h)}" for h, n in sorted(inst.health.items())) or "-"
         rows = [
-            ("instances", f"{inst['onLatestModel']} of {inst['total']} on the latest model"),
+            ("instances", f"{inst.on_latest} of {inst.total} on the latest model"),
             ("health", health),
-            ("failed", inst["failed"] or "none"),
-            ("not on latest", _ids(inst["notOnLatestModel"])),
+            ("failed", list(inst.failed) or "none"),
+            ("not on latest", _ids(inst.behind)),
         ]
         parts += [Text(""), key_values(rows)]
-        if doc.get("latestModelFrom") == "compared":
+        if result.latest_model_from == "compared":
             parts.append(
                 Text(
                     "latest model: judged by comparing each VM's image reference and extensions with the scale "
@@ -72,25 +63,25 @@ def status_view(doc: Mapping[str, Any]) -> RenderableType:
                     style="dim",
                 )
             )
-    if doc["rollingOut"]:
+    if result.rolling_out:
         t = table("rolling out", "from (instances behind)", "to (scale set model)")
-        for change in doc["rollingOut"]:
-            t.add_row(change["field"], fmt(change["from"]), fmt(change["to"]))
+        for change in result.rolling_out:
+            t.add_row(change.field, fmt(change.current), fmt(change.target))
         parts += [Text(""), t]
-    if not doc["error"]:
-        parts.append(Text(doc["message"], style="dim"))
+    if status is None or not status.error_code:
+        parts.append(Text(result.verdict.message, style="dim"))
     return Group(*parts)
 
 
-def _kind(doc: Mapping[str, Any]) -> str:
-    if doc["kind"] == "model":
+def _kind(result: StatusResult) -> str:
+    if result.kind == "model":
         return "model change"
     return (
-        "unknown (the instances could not be listed)" if doc["instances"] is None else "not reported by Azure"
+        "unknown (the instances could not be listed)" if result.instances is None else "not reported by Azure"
     )
 
 
-def _ids(ids: list[str]) -> str:
+def _ids(ids: tuple[str, ...]) -> str:
     if not ids:
         return "none"
     return ", ".join(ids[:20]) + (f" … and {len(ids) - 20} more" if len(ids) > 20 else "")

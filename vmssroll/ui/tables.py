@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
@@ -25,6 +26,13 @@ def fmt(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(fmt(v) for v in value) or "-"
     return str(value)
+
+
+def stamp(at: datetime | None) -> str:
+    """A moment as the views show it: UTC to the second, or "-" when unknown."""
+    if at is None:
+        return "-"
+    return (at.astimezone(UTC) if at.tzinfo else at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def key_values(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:

@@ -1,0 +1,82 @@
+"""Typed results of the read commands, each with the one JSON document `-o json` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.rollout import (
+    InstanceSummary,
+    ModelChange,
+    outset,
+    rolling_out,
+    summarize,
+    upgrade_kind,
+    watch_verdict,
+)
+from vmssroll.domain.unknown import Unknown
+from vmssroll.domain.upgrade import UpgradeStatus, Verdict
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """What `vmssroll status` found: the scale set, its latest upgrade (None: none has run yet), the instances
+    and what is rolling out (None when the instances could not be listed: `unknown` says why)."""
+
+    scale_set: ScaleSet
+    upgrade: UpgradeStatus | None
+    instances: InstanceSummary | None
+    kind: str | None
+    verdict: Verdict
+    rolling_out: tuple[ModelChange, ...] | None
+    latest_model_from: str | None  # "azure", or "compared" (Flexible members); None when not listed
+    unknown: tuple[Unknown, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        ss, status = self.scale_set, self.upgrade
+        return {
+            "scaleSet": {
+                "id": ss.id,
+                "name": ss.name,
+                "mode": ss.upgrade_policy.mode or "Manual",
+                "capacity": ss.capacity,
+            },
+            "upgrade": None if status is None else status.document,
+            "state": None if status is None else status.code,
+            "kind": self.kind,
+            "running": bool(status and status.running),
+            "percentComplete": None if status is None else status.progress.percent,
+            "error": None
+            if status is None or not status.error_code
+            else {"code": status.error_code, "message": status.error_message},
+            "message": self.verdict.message,
+            "instances": None if self.instances is None else self.instances.to_json(),
+            "rollingOut": None if self.rolling_out is None else [c.to_json() for c in self.rolling_out],
+            "unknown": {u.part: u.reason for u in self.unknown},
+            "latestModelFrom": self.latest_model_from,
+        }
+
+
+def status_result(
+    ss: ScaleSet, status: UpgradeStatus | None, listed: Sequence[Instance] | Unknown, args: str
+) -> StatusResult:
+    """Join the scale set, its latest upgrade (the primary signal) and its instances into what `status`
+    shows; instances that could not be listed leave their part unknown. `args` names the target in the
+    commands the verdict may suggest."""
+    mode = ss.upgrade_policy.mode
+    if isinstance(listed, Unknown):
+        verdict = watch_verdict(status, outset(status, None, mode, args))
+        return StatusResult(ss, status, None, None, verdict, None, None, (listed,))
+    summary = summarize(listed)
+    compared = any(i.latest_model_from == "compared" for i in listed)
+    return StatusResult(
+        scale_set=ss,
+        upgrade=status,
+        instances=summary,
+        kind=upgrade_kind(status, summary),
+        verdict=watch_verdict(status, outset(status, summary, mode, args)),
+        rolling_out=tuple(rolling_out(ss, listed)),
+        latest_model_from="compared" if compared else "azure",
+    )
