@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,8 +13,6 @@ from vmssroll.cli.policy_change import apply_change, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
 from vmssroll.domain.errors import ExitCode, InvalidInput
-from vmssroll.domain.health import health_sources
-from vmssroll.domain.model import ScaleSet
 
 app = typer.Typer(
     help="Show, validate, set and export the rolling upgrade policy.", invoke_without_command=True
@@ -68,53 +66,14 @@ DeferralOpt = Annotated[
 ]
 
 
-def policy_document(ss: ScaleSet) -> dict[str, Any]:
-    stored = ss.upgrade_policy.rolling
-    effective = rules.effective(stored)
-    return {
-        "scaleSet": {
-            "id": ss.id,
-            "name": ss.name,
-            "resourceGroup": ss.resource_group,
-            "location": ss.location,
-            "orchestrationMode": ss.orchestration_mode,
-            "capacity": ss.capacity,
-            "zones": list(ss.zones),
-            "overprovision": ss.overprovision,
-            "etag": ss.etag,
-        },
-        "mode": ss.upgrade_policy.mode or "Manual",
-        "modeIsDefault": ss.upgrade_policy.mode is None,
-        "rollingUpgradePolicy": effective,
-        "defaults": [
-            f.rest for f in rules.FIELDS if stored.get(f.rest) is None or stored[f.rest] == f.default
-        ],
-        "automaticOSUpgradePolicy": rules.effective_os(ss.upgrade_policy.automatic_os),
-        "automaticOSUpgradeDefaults": [
-            f.rest for f in rules.OS_FIELDS if ss.upgrade_policy.automatic_os.get(f.rest) is None
-        ],
-        "extensions": [
-            {
-                "name": e.name,
-                "publisher": e.publisher,
-                "type": e.type,
-                "typeHandlerVersion": e.type_handler_version,
-                "enableAutomaticUpgrade": e.automatic_upgrade,
-                "autoUpgradeMinorVersion": e.auto_upgrade_minor_version,
-            }
-            for e in ss.extensions
-        ],
-        "healthSources": [s.to_json() for s in health_sources(ss)],
-    }
-
-
 @command(app, "show")
 def show(inv: Invocation) -> int:
     """Show the upgrade mode, the rolling policy, automatic OS and extension upgrades, the health source."""
+    from vmssroll.domain.results import PolicyShow
     from vmssroll.ui.policy import policy_view
 
-    doc = policy_document(inv.azure().scale_set(inv.target))
-    inv.out.result(doc, policy_view(doc))
+    shown = PolicyShow.of(inv.azure().scale_set(inv.target))
+    inv.out.result(shown.to_json(), policy_view(shown))
     return ExitCode.OK
 
 

@@ -1,4 +1,4 @@
-"""Typed results of the read commands, each with the one JSON document `-o json` prints."""
+"""Typed results of the commands, each with the one JSON document `-o json` prints."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vmssroll.domain import policy as rules
+from vmssroll.domain.health import HealthSource, health_sources
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.rollout import (
     InstanceSummary,
@@ -80,3 +82,79 @@ def status_result(
         rolling_out=tuple(rolling_out(ss, listed)),
         latest_model_from="compared" if compared else "azure",
     )
+
+
+@dataclass(frozen=True)
+class PolicyShow:
+    """`policy show`: the scale set, its mode, every rolling field (defaults marked), its health sources."""
+
+    scale_set: ScaleSet
+    sources: tuple[HealthSource, ...]
+
+    @classmethod
+    def of(cls, ss: ScaleSet) -> PolicyShow:
+        return cls(ss, tuple(health_sources(ss)))
+
+    @property
+    def mode(self) -> str:
+        return self.scale_set.upgrade_policy.mode or "Manual"
+
+    @property
+    def mode_is_default(self) -> bool:
+        return self.scale_set.upgrade_policy.mode is None
+
+    @property
+    def rolling(self) -> dict[str, Any]:
+        """Every rolling field's value in effect (Azure's default where none is stored)."""
+        return rules.effective(self.scale_set.upgrade_policy.rolling)
+
+    @property
+    def defaults(self) -> list[str]:
+        """The rolling fields at Azure's default (unset, or set to the default)."""
+        stored = self.scale_set.upgrade_policy.rolling
+        return [f.rest for f in rules.FIELDS if stored.get(f.rest) is None or stored[f.rest] == f.default]
+
+    @property
+    def automatic_os(self) -> dict[str, Any]:
+        """Every automaticOSUpgradePolicy field's value in effect (false where none is stored)."""
+        return rules.effective_os(self.scale_set.upgrade_policy.automatic_os)
+
+    @property
+    def os_defaults(self) -> list[str]:
+        """The automaticOSUpgradePolicy fields not stored."""
+        stored = self.scale_set.upgrade_policy.automatic_os
+        return [f.rest for f in rules.OS_FIELDS if stored.get(f.rest) is None]
+
+    def to_json(self) -> dict[str, Any]:
+        ss = self.scale_set
+        return {
+            "scaleSet": {
+                "id": ss.id,
+                "name": ss.name,
+                "resourceGroup": ss.resource_group,
+                "location": ss.location,
+                "orchestrationMode": ss.orchestration_mode,
+                "capacity": ss.capacity,
+                "zones": list(ss.zones),
+                "overprovision": ss.overprovision,
+                "etag": ss.etag,
+            },
+            "mode": self.mode,
+            "modeIsDefault": self.mode_is_default,
+            "rollingUpgradePolicy": self.rolling,
+            "defaults": self.defaults,
+            "automaticOSUpgradePolicy": self.automatic_os,
+            "automaticOSUpgradeDefaults": self.os_defaults,
+            "extensions": [
+                {
+                    "name": e.name,
+                    "publisher": e.publisher,
+                    "type": e.type,
+                    "typeHandlerVersion": e.type_handler_version,
+                    "enableAutomaticUpgrade": e.automatic_upgrade,
+                    "autoUpgradeMinorVersion": e.auto_upgrade_minor_version,
+                }
+                for e in ss.extensions
+            ],
+            "healthSources": [s.to_json() for s in self.sources],
+        }

@@ -3,55 +3,53 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from vmssroll.domain.results import PolicyShow
 from vmssroll.ui.tables import diff_table, fmt, key_values, table
 
 _PROBE = re.compile(r"/loadBalancers/([^/]+)/probes/([^/]+)/?$", re.IGNORECASE)
 
 
-def policy_view(doc: Mapping[str, Any]) -> RenderableType:
+def policy_view(shown: PolicyShow) -> RenderableType:
     """`policy show`: the scale set, the mode, every rolling field (defaults marked), OS upgrades, health."""
-    ss = doc["scaleSet"]
+    ss = shown.scale_set
     head = key_values(
         [
-            ("scale set", f"{ss['name']} ({ss['resourceGroup']}, {ss['location']})"),
-            ("orchestration", ss["orchestrationMode"]),
-            ("capacity", ss["capacity"]),
-            ("zones", ss["zones"] or "none"),
-            ("overprovision", ss["overprovision"]),
-            ("upgrade mode", doc["mode"] + ("  (default)" if doc["modeIsDefault"] else "")),
-            (
-                "health source",
-                "; ".join(f"{s['kind']}: {_short(s['detail'])}" for s in doc["healthSources"]) or "none",
-            ),
+            ("scale set", f"{ss.name} ({ss.resource_group}, {ss.location})"),
+            ("orchestration", ss.orchestration_mode),
+            ("capacity", ss.capacity),
+            ("zones", list(ss.zones) or "none"),
+            ("overprovision", ss.overprovision),
+            ("upgrade mode", shown.mode + ("  (default)" if shown.mode_is_default else "")),
+            ("health source", "; ".join(f"{s.kind}: {_short(s.detail)}" for s in shown.sources) or "none"),
         ]
     )
     rolling = table("rolling upgrade policy", "value", "source")
-    for name, value in doc["rollingUpgradePolicy"].items():
-        rolling.add_row(
-            name, fmt(value), Text("Azure default", style="dim") if name in doc["defaults"] else "set"
-        )
+    defaults = shown.defaults
+    for name, value in shown.rolling.items():
+        rolling.add_row(name, fmt(value), Text("Azure default", style="dim") if name in defaults else "set")
     automatic = table("automatic OS upgrade policy", "value", "source")
-    for name, value in doc["automaticOSUpgradePolicy"].items():
-        unset = name in doc.get("automaticOSUpgradeDefaults", ())
+    os_defaults = shown.os_defaults
+    for name, value in shown.automatic_os.items():
+        unset = name in os_defaults
         automatic.add_row(name, fmt(value), Text("not set: false", style="dim") if unset else "set")
     parts: list[RenderableType] = [head, Text(""), rolling, Text(""), automatic]
-    if doc.get("extensions"):
+    if ss.extensions:
         extensions = table(
             "extension", "type", "version", "enableAutomaticUpgrade", "autoUpgradeMinorVersion"
         )
-        for e in doc["extensions"]:
+        for e in ss.extensions:
             extensions.add_row(
-                e["name"],
-                f"{e['publisher']}/{e['type']}",
-                fmt(e["typeHandlerVersion"]),
-                _unset(e["enableAutomaticUpgrade"]),
-                _unset(e["autoUpgradeMinorVersion"]),
+                e.name,
+                f"{e.publisher}/{e.type}",
+                fmt(e.type_handler_version),
+                _unset(e.automatic_upgrade),
+                _unset(e.auto_upgrade_minor_version),
             )
         parts += [Text(""), extensions]
     return Group(*parts)
