@@ -11,14 +11,14 @@ from vmssroll.domain.prereq import Purpose, Report, Rule, Status
 from vmssroll.ui.prereq import report_view
 
 
-def render(doc: dict[str, Any], **kw: Any) -> str:
+def render(shown: Report, **kw: Any) -> str:
     out = io.StringIO()
-    Console(file=out, width=100, color_system=None).print(report_view(doc, **kw))
+    Console(file=out, width=100, color_system=None).print(report_view(shown, **kw))
     return out.getvalue()
 
 
-def report(*rules: Rule) -> dict[str, Any]:
-    return Report(Purpose.ROLLING, "web", rules).to_json()
+def report(*rules: Rule) -> Report:
+    return Report(Purpose.ROLLING, "web", rules)
 
 
 OK = Rule("health-source", Status.PASSED, "load balancer probe http-health on lb-web")

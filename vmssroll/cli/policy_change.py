@@ -47,8 +47,7 @@ def refuse(inv: Invocation, report: Report) -> NotReady:
     """Show the report as the command's result and name the failure (exit 3, nothing sent)."""
     from vmssroll.ui.prereq import report_view
 
-    doc = report.to_json()
-    inv.out.result(doc, report_view(doc))
+    inv.out.result(report.to_json(), report_view(report))
     names = ", ".join(r.name for r in report.failed)
     return NotReady(
         f"{report.scale_set} is not ready for {report.purpose.value} ({names}); nothing was sent",
@@ -110,11 +109,11 @@ def require_ready(
         facts, report = preflight(inv, azure, Purpose.ROLLING, change)
         failed = {r.name for r in report.failed}
     if report.ready:
-        inv.out.say(report_view(report.to_json(), fixes=False))
+        inv.out.say(report_view(report, fixes=False))
         return facts, report
     if not force:
         raise refuse(inv, report)
-    inv.out.say(report_view(report.to_json()))
+    inv.out.say(report_view(report))
     inv.out.warn(
         f"--force: sending the change although {len(failed)} check(s) failed ({', '.join(sorted(failed))}); "
         "Azure may refuse it, or start an upgrade that faults"

@@ -36,8 +36,7 @@ def check(inv: Invocation, purpose: ForOpt = Purpose.ROLLING) -> int:
     from vmssroll.ui.prereq import report_view
 
     _, report = preflight(inv, inv.azure(), purpose)
-    doc = report.to_json()
-    inv.out.result(doc, report_view(doc))
+    inv.out.result(report.to_json(), report_view(report))
     return ExitCode.OK if report.ready else ExitCode.NOT_READY
 
 
