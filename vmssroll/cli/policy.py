@@ -95,27 +95,21 @@ def export(inv: Invocation) -> int:
 @command(app, "validate", policy_flags=True)
 def validate(inv: Invocation, policy: PolicyFlags) -> int:
     """Check a policy offline, and against a scale set when one is named. Exit 0 valid, 2 invalid."""
+    from vmssroll.domain.results import PolicyValidation
     from vmssroll.ui.policy import findings_view
 
     try:
         change = policy.change()  # before any request: bad input never reaches Azure
     except rules.PolicyInvalid as err:
-        problems = [f.__dict__ for f in err.problems]
-        inv.out.result({"valid": False, "policy": None, "findings": problems, "scaleSet": None}, None)
+        inv.out.result(PolicyValidation(None, tuple(err.problems)).to_json(), None)
         raise
     scale_set = inv.azure().scale_set(inv.target) if inv.has_target else None
     base = scale_set.upgrade_policy.rolling if scale_set else {}
     _, after = rules.apply(scale_set.upgrade_policy.mode if scale_set else None, base, change)
-    findings = rules.cross_check(after, scale_set)
-    valid = not any(f.severity == "error" for f in findings)
-    doc = {
-        "valid": valid,
-        "policy": after,
-        "findings": [f.__dict__ for f in findings],
-        "scaleSet": scale_set.id if scale_set else None,
-    }
-    inv.out.result(doc, findings_view(findings))
-    return ExitCode.OK if valid else ExitCode.USAGE
+    where = scale_set.id if scale_set else None
+    checked = PolicyValidation(after, tuple(rules.cross_check(after, scale_set)), where)
+    inv.out.result(checked.to_json(), findings_view(checked.findings))
+    return ExitCode.OK if checked.valid else ExitCode.USAGE
 
 
 @command(app, "set", policy_flags=True)

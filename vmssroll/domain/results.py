@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,4 +157,25 @@ class PolicyShow:
                 for e in ss.extensions
             ],
             "healthSources": [s.to_json() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class PolicyValidation:
+    """`policy validate`: the policy as it would be (None when the input is invalid) and the findings."""
+
+    policy: Mapping[str, Any] | None
+    findings: tuple[rules.Finding, ...]
+    scale_set_id: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.policy is not None and not any(f.severity == "error" for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "policy": None if self.policy is None else dict(self.policy),
+            "findings": [f.__dict__ for f in self.findings],
+            "scaleSet": self.scale_set_id,
         }
