@@ -20,6 +20,7 @@ from vmssroll.domain.target import ScaleSetRef, check_subscription, resolve_targ
 if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
     from vmssroll.adapter.connection import Connection
+    from vmssroll.domain.upgrade import UpgradeStatus
     from vmssroll.ui.console import Out
 
 
@@ -109,6 +110,9 @@ DebugOpt = Annotated[
         "--debug", help="As --verbose, plus each request's headers (secrets redacted), bodies and tracebacks."
     ),
 ]
+# The options of every command that writes.
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")]
 ForceOpt = Annotated[
     bool,
     typer.Option(
@@ -340,6 +344,25 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
         else:
             inv.env.stderr.write("re-run with --debug for the traceback\n")
         return int(ExitCode.UNEXPECTED)
+
+
+def need_answer(inv: Invocation, *, dry_run: bool, yes: bool) -> None:
+    """Without a terminal the confirmation could never be answered: say so before any request (or wait)."""
+    if not (dry_run or yes or inv.env.can_prompt()):
+        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm (or --dry-run to only look)")
+
+
+def refuse_while_rolling(inv: Invocation, azure: Azure) -> UpgradeStatus | None:
+    """The latest upgrade; a second one is refused while it rolls (exit 8), pointing at the running one."""
+    latest = azure.latest_upgrade(inv.target)
+    if latest is not None and latest.running:
+        from vmssroll.domain.errors import Conflict
+
+        raise Conflict(
+            f"an upgrade is already {latest.code} on {inv.target.name}",
+            hint=f"follow it: vmssroll watch {inv.target.args()}",
+        )
+    return latest
 
 
 def confirm(inv: Invocation, question: str, *, yes: bool) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import ForceOpt, Invocation, command, confirm
+from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, YesOpt, command, confirm
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode
 from vmssroll.domain.image import check_image_args, new_image_reference
 from vmssroll.domain.policy import Difference
@@ -24,8 +24,8 @@ def set_image(
     image_id: Annotated[
         str | None, typer.Option("--image-id", metavar="ID", help="Another image's resource id.")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
     force: ForceOpt = False,
 ) -> int:
     """Change the model's image (PATCH of storageProfile.imageReference with If-Match); says what follows.

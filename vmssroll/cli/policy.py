@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vmssroll.cli.common import ForceOpt, Invocation, command
+from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, YesOpt, command, need_answer
 from vmssroll.cli.policy_change import apply_change, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
@@ -22,8 +22,6 @@ ModeOpt = Annotated[
     str | None,
     typer.Option("--mode", metavar="MODE", help="Upgrade policy mode: Manual, Automatic or Rolling."),
 ]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the change and send nothing.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 OS_PANEL = "Automatic OS image upgrades (automaticOSUpgradePolicy)"
 AutomaticOsUpgradeOpt = Annotated[
     list[bool] | None,
@@ -133,8 +131,7 @@ def set_policy(
     change = replace(policy, automatic_os=os_flags).change()
     if change.empty:
         raise InvalidInput("nothing to set: give policy flags, --file or --mode")
-    if not (dry_run or yes or inv.env.can_prompt()):
-        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm (or --dry-run to only look)")
+    need_answer(inv, dry_run=dry_run, yes=yes)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
     instances = None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vmssroll.cli.common import ForceOpt, Invocation, command
+from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, YesOpt, command, need_answer
 from vmssroll.cli.policy_change import apply_change, preflight, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
@@ -24,8 +24,6 @@ WaitHealthyOpt = Annotated[
         help="Wait up to this long for every instance to report Healthy (exit 7), e.g. 10m.",
     ),
 ]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and show the change; send nothing.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 app = typer.Typer()
 
@@ -38,12 +36,6 @@ def check(inv: Invocation, purpose: ForOpt = Purpose.ROLLING) -> int:
     _, report = preflight(inv, inv.azure(), purpose)
     inv.out.result(report.to_json(), report_view(report))
     return ExitCode.OK if report.ready else ExitCode.NOT_READY
-
-
-def need_answer(inv: Invocation, *, dry_run: bool, yes: bool) -> None:
-    """Without a terminal the confirmation could never be answered: say so before any request (or wait)."""
-    if not (dry_run or yes or inv.env.can_prompt()):
-        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm (or --dry-run to only look)")
 
 
 @command(app, "enable-rolling", policy_flags=True)

@@ -8,9 +8,9 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.cli.common import Invocation, YesOpt, command, confirm, refuse_while_rolling
 from vmssroll.domain.durations import parse_duration
-from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, InvalidInput, NotReady, shown
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady, shown
 from vmssroll.domain.rollout import summarize
 from vmssroll.domain.unknown import Unknown
 from vmssroll.domain.watch import Deadlines
@@ -40,7 +40,6 @@ EventsOpt = Annotated[
         "--events", metavar="FILE", help="Append every event to this file as JSON Lines (- for stdout)."
     ),
 ]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 WatchOpt = Annotated[bool, typer.Option("--watch", help="Follow the upgrade live afterwards.")]
 InstancesOpt = Annotated[
     bool,
@@ -218,12 +217,7 @@ def restart(
     limits = deadlines(interval, None, None)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
-    latest = azure.latest_upgrade(inv.target)
-    if latest is not None and latest.running:
-        raise Conflict(
-            f"an upgrade is already {latest.code} on {ss.name}",
-            hint=f"follow it: vmssroll watch {inv.target.args()}",
-        )
+    latest = refuse_while_rolling(inv, azure)
     instances = read_instances(inv, azure)
     result = judge(inv, azure, ss, Write(WriteKind.RESTART), instances=instances, latest=latest)
     if result.effect is Effect.NOTHING_TO_DO:
@@ -272,11 +266,7 @@ def start(
     ss = azure.scale_set(inv.target)
     if kind is Kind.os:
         _check_os_upgrade(inv, ss)
-    latest = azure.latest_upgrade(inv.target)
-    if latest is not None and latest.running:
-        raise Conflict(
-            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
-        )
+    latest = refuse_while_rolling(inv, azure)
     write = Write(WriteKind.START_OS if kind is Kind.os else WriteKind.START_EXTENSION)
     result = judge(inv, azure, ss, write, latest=latest)
     if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr

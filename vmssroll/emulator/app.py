@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -246,10 +245,6 @@ class Emulator:
                 copy.deepcopy(body),
             )
         )
-
-
-def new_request_id() -> str:
-    return str(uuid.uuid4())
 
 
 def connectable(host: str) -> str:

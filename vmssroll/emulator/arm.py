@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-COMPUTE = "Microsoft.Compute"
 VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 
 
