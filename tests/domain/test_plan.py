@@ -529,5 +529,11 @@ def test_assumptions_are_data() -> None:
 
 def test_mode_note() -> None:
     assert mode_note("Rolling") is None
-    assert "starts no upgrade by itself" in (mode_note("Manual") or "")
-    assert "every instance at once" in (mode_note("Automatic") or "")
+    assert mode_note("Manual") == (
+        "mode is Manual: a model change starts no upgrade by itself; these are the batches an OS or extension "
+        "rolling upgrade would use"
+    )
+    assert mode_note("Automatic") == (
+        "mode is Automatic: a model change updates every instance at once; these are the batches an OS or "
+        "extension rolling upgrade would use"
+    )
