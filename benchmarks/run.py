@@ -122,7 +122,12 @@ def push_image(emu: Any, version: str) -> None:
         }
     }
     Azure(conn, lro_interval=0).patch(
-        ScaleSetRef(emu.subscription_id, RG, NAME), body, None, applied=lambda _: False, unconditional=True
+        ScaleSetRef(emu.subscription_id, RG, NAME),
+        body,
+        None,
+        applied=lambda _: False,
+        wait=None,
+        unconditional=True,
     )
 
 

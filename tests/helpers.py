@@ -26,7 +26,18 @@ def ref(emu: Emulator, name: str = NAME, rg: str = RG) -> ScaleSetRef:
 
 
 def patch(emu: Emulator, body: dict[str, Any], name: str = NAME) -> None:
-    azure(emu).patch(ref(emu, name), body, None, applied=lambda _: False, unconditional=True)
+    azure(emu).patch(ref(emu, name), body, None, applied=lambda _: False, wait=None, unconditional=True)
+
+
+def quick_writes(scenario: str = "uniform-probe") -> dict[str, Any]:
+    """A built-in scenario whose writes end at the first poll in Rolling mode too: for a tool in another
+    process, on the real clock, while the emulator's clock stands still."""
+    from vmssroll.emulator import scenarios
+
+    data = scenarios.load(scenario)
+    for spec in data["scale_sets"]:
+        spec["timings"] = {**(spec.get("timings") or {}), "write": 0}
+    return data
 
 
 def set_rolling(emu: Emulator, name: str = NAME, **policy: Any) -> None:

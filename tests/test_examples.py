@@ -102,7 +102,7 @@ def test_scenario_examples_load_and_behave():
         ref = ScaleSetRef(emu.subscription_id, "rg-shop", "api")
         image = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "1.1.0"}
         body = {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}}
-        azure(emu).patch(ref, body, None, applied=lambda _: False, unconditional=True)
+        azure(emu).patch(ref, body, None, applied=lambda _: False, wait=None, unconditional=True)
         emu.clock.advance(3600)
         status = azure(emu).latest_upgrade(ref)
         assert status is not None and status.running  # stalled on instance 4, never completes

@@ -30,7 +30,11 @@ def test_a_mode_stored_in_any_case_reads_as_azures_spelling(vmssroll, emu):
     client = azure(emu)
     etag = client.scale_set(ref(emu)).etag
     client.patch(
-        ref(emu), {"properties": {"upgradePolicy": {"mode": "rolling"}}}, etag, applied=lambda _: True
+        ref(emu),
+        {"properties": {"upgradePolicy": {"mode": "rolling"}}},
+        etag,
+        applied=lambda _: True,
+        wait=None,
     )
     shown = vmssroll("policy", "show", *target(), "-o", "json")
     assert shown.exit_code == 0, shown.output

@@ -28,7 +28,9 @@ def _push_large(emu: Emulator, version: str) -> None:
             }
         }
     }
-    azure(emu).patch(ref(emu, "fleet", "rg-large"), body, None, applied=lambda _: False, unconditional=True)
+    azure(emu).patch(
+        ref(emu, "fleet", "rg-large"), body, None, applied=lambda _: False, wait=None, unconditional=True
+    )
     emu.clear_requests()
 
 

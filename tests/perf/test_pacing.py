@@ -114,7 +114,9 @@ def test_retry_after_on_a_listing_page_is_honoured_at_1000_instances(vmssroll, e
             }
         }
     }
-    azure(emu).patch(ref(emu, "fleet", "rg-large"), body, None, applied=lambda _: False, unconditional=True)
+    azure(emu).patch(
+        ref(emu, "fleet", "rg-large"), body, None, applied=lambda _: False, wait=None, unconditional=True
+    )
     emu.clear_requests()
     emu.faults.add(
         kind="status", status=429, retry_after=60, method="GET", path_regex="virtualMachines$", count=3

@@ -30,7 +30,7 @@ def _push_image(emu: Emulator, version: str) -> None:
             "virtualMachineProfile": {"storageProfile": {"imageReference": {**image, "version": version}}}
         }
     }
-    azure(emu).patch(ref(emu, NAME, RG), body, None, applied=lambda _: False, unconditional=True)
+    azure(emu).patch(ref(emu, NAME, RG), body, None, applied=lambda _: False, wait=None, unconditional=True)
     emu.clear_requests()
 
 

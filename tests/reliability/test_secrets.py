@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.helpers import push_image, set_rolling, target
+from tests.helpers import push_image, quick_writes, set_rolling, target
 from tests.reliability.tamper import tampering_proxy
 from vmssroll.adapter.connection import EMULATOR_TOKEN
 from vmssroll.ui.console import redact
@@ -55,6 +55,7 @@ def test_a_subprocess_with_debug_logging_never_prints_the_token(emu, tmp_path):
         VMSSROLL_CA_BUNDLE=emu.ca_path,
         AZURE_SUBSCRIPTION_ID=emu.subscription_id,
     )
+    emu.load_scenario(quick_writes())  # `policy set` runs in another process, on the real clock
     set_rolling(emu)
     push_image(emu, "2.0.0")
     emu.clock.advance(3600)

@@ -44,6 +44,7 @@ def test_a_thousand_instances_watched_to_the_end_through_five_percent_failures(v
         },
         None,
         applied=lambda _: False,
+        wait=None,
         unconditional=True,
     )
     emu.clear_requests()

@@ -37,6 +37,7 @@ def scale_set(policy: UpgradePolicy, extensions: tuple[Extension, ...] = ()) -> 
         extensions=extensions,
         external_health=False,
         image={},
+        provisioning_state="Updating",
     )
 
 
@@ -87,6 +88,7 @@ EXPECTED = [
     "capacity       10",
     "zones          1, 2, 3",
     "overprovision  false",
+    "provisioning   Updating",
     "upgrade mode   Rolling",
     "health source  probe: load balancer lb-web, probe http-health",
     "",

@@ -18,8 +18,15 @@ from vmssroll.adapter.convert import (
 )
 from vmssroll.adapter.errors import azure_errors, unreadable
 from vmssroll.adapter.requestlog import request_log_policy
-from vmssroll.adapter.transport import Budget, bounded_transport, host_bound_auth_policy, host_of
-from vmssroll.domain.errors import AzureRequestFailed, NotFound, VmssrollError, WriteInterrupted
+from vmssroll.adapter.transport import (
+    Budget,
+    bounded_transport,
+    host_bound_auth_policy,
+    host_of,
+    retry_after_seconds,
+)
+from vmssroll.domain.durations import human
+from vmssroll.domain.errors import AzureRequestFailed, NotFound, TimedOut, VmssrollError, WriteInterrupted
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.operation import OperationStatus
 from vmssroll.domain.ratelimit import read_budgets
@@ -27,6 +34,7 @@ from vmssroll.domain.target import ScaleSetRef
 from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.upgrade import UpgradeStatus
 from vmssroll.domain.watch import Reading, server_time
+from vmssroll.domain.writing import WriteProgress, WriteWait
 
 log = logging.getLogger("vmssroll.adapter")
 
@@ -51,6 +59,8 @@ class Azure:
         from azure.mgmt.compute import ComputeManagementClient
 
         self.conn = conn
+        # Between polls of a write's operation when Azure gives no Retry-After (the SDK's default is 30 s).
+        self.poll_interval = lro_interval if lro_interval is not None else (0.05 if conn.is_loopback else 5)
         options: dict[str, Any] = {
             "base_url": conn.endpoint,
             "credential_scopes": [conn.scope],
@@ -319,9 +329,16 @@ class Azure:
         etag: str | None,
         *,
         applied: Callable[[ScaleSet], bool],
+        wait: WriteWait | None,
         unconditional: bool = False,
     ) -> ScaleSet:
-        """PATCH only `body`, with If-Match on `etag`; wait, re-read and return what Azure stored.
+        """PATCH only `body`, with If-Match on `etag`; wait for Azure to finish it, re-read and return what
+        Azure stored. With `wait=None`, return once Azure accepted it: the scale set as its answer gave it (in
+        Rolling mode still provisioningState Updating), with no poll and no re-read.
+
+        The wait polls the write's operation (Azure-AsyncOperation, else Location) through the client's
+        pipeline on `wait.clock`, as often as Retry-After asks, until it ends or `wait.limit` passes
+        (TimedOut).
 
         When the answer is lost (dropped connection) or a retry meets its own earlier success (412), the
         stored model is read back and `applied` decides whether the change is in place; nothing is sent twice
@@ -342,7 +359,7 @@ class Azure:
         for attempt in (1, 2):
             try:
                 with interrupted_write(ref, sent):
-                    self._send_patch(ref, body, etag, sent)
+                    answer, operation = self._send_patch(ref, body, etag, sent)
             except AzureRequestFailed as err:
                 cause = err.__cause__
                 if not isinstance(cause, uncertain):
@@ -373,16 +390,33 @@ class Azure:
                     hint=f"check it with `vmssroll status {ref.args()}` before re-running",
                 ) from err
             else:
+                if wait is None:
+                    return answer
+                with interrupted_write(ref, sent):
+                    self._await_write(ref, answer, operation, wait)
                 return self.scale_set(ref)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_patch(
         self, ref: ScaleSetRef, body: Mapping[str, Any], etag: str | None, sent: list[bool] | None = None
-    ) -> None:
+    ) -> tuple[ScaleSet, str | None]:
+        """Send the PATCH; Azure's answer (the scale set as accepted) and the URL of its operation, if any.
+
+        `polling=False`: the SDK's poller would wait in real time in a thread of its own; the write is waited
+        for on the command's clock instead (`_await_write`)."""
         from azure.core import MatchConditions
         from azure.mgmt.compute.models import VirtualMachineScaleSetUpdate
 
-        with azure_errors(f"updating scale set {ref.name}"):
+        operation: list[str] = []
+
+        def keep_operation(pipeline_response: Any) -> None:
+            headers = pipeline_response.http_response.headers
+            url = headers.get("Azure-AsyncOperation") or headers.get("Location")
+            if url:
+                operation[:] = [url]
+
+        action = f"updating scale set {ref.name}"
+        with azure_errors(action):
             poller = self.client.virtual_machine_scale_sets.begin_update(
                 ref.resource_group,
                 ref.name,
@@ -391,8 +425,72 @@ class Azure:
                 match_condition=MatchConditions.IfNotModified if etag else None,
                 # noted as the PATCH leaves (the last policy before the transport), for a Ctrl-C's message
                 raw_request_hook=lambda _: sent.append(True) if sent is not None else None,
+                raw_response_hook=keep_operation,
+                polling=False,
             )
-            poller.result()
+            answer = scale_set_from_rest(_document(poller.result(), action))
+        return answer, operation[0] if operation else None
+
+    def _await_write(self, ref: ScaleSetRef, answer: ScaleSet, url: str | None, wait: WriteWait) -> None:
+        """Poll the write's operation until it ends: the first poll at once (in Manual mode it has ended),
+        then after each answer's Retry-After (else `poll_interval`), never past `wait.limit` after acceptance.
+
+        Every sleep is on `wait.clock`, and every poll ends by the deadline (the client's budget); a poll that
+        fails for a passing reason (throttled, 5xx, no answer) is tried again at the next turn."""
+        if url is None:
+            return  # nothing to follow: Azure gave no operation, its answer was the end of it
+        clock = wait.clock
+        began = clock.monotonic()
+        deadline = began + wait.limit
+        state = answer.provisioning_state or "Updating"
+        outer = (self.budget.clock, self.budget.at)
+        if outer[1] is None or outer[0] is not clock or deadline < outer[1]:
+            self.budget.set(clock, deadline)
+        polls = 0
+        try:
+            while True:
+                try:
+                    status, after = self._poll_operation(url, f"waiting for the update of {ref.name}")
+                except AzureRequestFailed as err:
+                    if not err.transient or clock.monotonic() >= deadline:
+                        raise
+                    log.warning("%s; asking again", err.message)
+                    status, after = OperationStatus("InProgress"), None
+                polls += 1
+                elapsed = clock.monotonic() - began
+                if status.status.lower() != "inprogress":
+                    break
+                wait.progress(WriteProgress(ref.name, state, elapsed))
+                pause = after if after else self.poll_interval
+                self._sleep_until(wait, min(clock.monotonic() + pause, deadline), ref.name, state, began)
+                if clock.monotonic() >= deadline:
+                    raise TimedOut(
+                        f"Azure accepted the change to {ref.name} but had not finished it after "
+                        f"{human(wait.limit)} (provisioningState {state}); it may still land",
+                        hint=f"check with `vmssroll policy show {ref.args()}` before re-running",
+                    )
+        finally:
+            self.budget.set(*outer)
+        if polls > 1:
+            wait.progress(WriteProgress(ref.name, status.status, clock.monotonic() - began, done=True))
+        if status.status.lower() != "succeeded":
+            detail = f"{status.error_code or status.status}: {status.error_message or ''}".rstrip(": ")
+            raise AzureRequestFailed(
+                f"updating scale set {ref.name}: Azure accepted the change but its operation ended "
+                f"{status.status} ({detail})",
+                code=status.error_code,
+                hint=f"see what is stored with `vmssroll policy show {ref.args()}`",
+            )
+
+    @staticmethod
+    def _sleep_until(wait: WriteWait, until: float, name: str, state: str, began: float) -> None:
+        """Sleep on the wait's clock until `until`, waking every `tick` to report the elapsed time."""
+        clock = wait.clock
+        while (left := until - clock.monotonic()) > 0:
+            step = min(left, wait.tick) if wait.tick else left
+            clock.sleep(step)
+            if wait.tick:
+                wait.progress(WriteProgress(name, state, clock.monotonic() - began))
 
     def _read_back(self, ref: ScaleSetRef, err: AzureRequestFailed) -> ScaleSet:
         try:
@@ -442,13 +540,17 @@ class Azure:
     def operation_status(self, url: str) -> OperationStatus:
         """One read of a long-running operation (`{"status", "error"}`); a `monitor=true` Location answers 202
         while running and 200 with no body once done."""
+        return self._poll_operation(url, "reading the upgrade's operation")[0]
+
+    def _poll_operation(self, url: str, action: str) -> tuple[OperationStatus, float | None]:
+        """One read of an operation, and the Retry-After its answer asked for (seconds; None when none)."""
         from azure.core.rest import HttpRequest
 
-        action = "reading the upgrade's operation"
         with azure_errors(action):
             response = self.client.send_request(HttpRequest("GET", url))
+        after = retry_after_seconds(response.headers.get("Retry-After"))
         if response.status_code == 202:
-            return OperationStatus("InProgress")
+            return OperationStatus("InProgress"), after
         if response.status_code >= 400:
             raise AzureRequestFailed(
                 f"{action}: HTTP {response.status_code}",
@@ -463,11 +565,12 @@ class Azure:
             raise unreadable(action, "not a JSON object")
         error = body.get("error")
         error = error if isinstance(error, dict) else {}
-        return OperationStatus(
+        status = OperationStatus(
             str(body.get("status") or "Succeeded"),
             error_code=_str_or_none(error.get("code")),
             error_message=_str_or_none(error.get("message")),
         )
+        return status, after
 
     @contextmanager
     def _uncertain_post(
@@ -550,6 +653,13 @@ def visible_retry_policy(deadline: Budget | None = None, **options: Any) -> Any:
     from azure.core.pipeline.policies import RetryPolicy
 
     class VisibleRetryPolicy(RetryPolicy):
+        def is_retry(self, settings: Any, response: Any) -> bool:
+            # azure-core retries ANY answer with Retry-After; on one that is not an error (an operation's poll
+            # saying InProgress) it says when to poll next, which the caller does on its own clock.
+            if response.http_response.status_code < 400:
+                return False
+            return bool(super().is_retry(settings, response))
+
         def increment(self, settings: Any, response: Any = None, error: Any = None) -> bool:
             # Azure asking for a longer wait than a command should sit silent for (or longer than the time
             # left): the answer is returned as it is, and the command reports it (a watch waits on its own).

@@ -121,6 +121,14 @@ ForceOpt = Annotated[
     ),
 ]
 
+NoWaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="Return once Azure accepted the change, without waiting for it to finish (says how to follow it).",
+    ),
+]
+
 
 @dataclass
 class Invocation:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, YesOpt, command, confirm
+from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, NoWaitOpt, YesOpt, command, confirm
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode
 from vmssroll.domain.image import check_image_args, new_image_reference
 from vmssroll.domain.policy import Difference
@@ -27,12 +27,13 @@ def set_image(
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     force: ForceOpt = False,
+    no_wait: NoWaitOpt = False,
 ) -> int:
     """Change the model's image (PATCH of storageProfile.imageReference with If-Match); says what follows.
 
     Refused (exit 3) while a rolling upgrade is running, since Azure would change its target mid-flight,
     unless --force."""
-    from vmssroll.cli.writes import guard, judge, preview, show
+    from vmssroll.cli.writes import accepted, follow_write, guard, judge, preview, show, waiting
     from vmssroll.domain.consequence import Write, WriteKind
     from vmssroll.ui.policy import changes_view
 
@@ -69,7 +70,14 @@ def set_image(
     def applied(now: object) -> bool:
         return all(getattr(now, "image", {}).get(k) == v for k, v in wanted.items())
 
-    stored = azure.patch(inv.target, body, ss.etag, applied=applied)
+    with waiting(inv, no_wait=no_wait) as wait:
+        stored = azure.patch(inv.target, body, ss.etag, applied=applied, wait=wait)
+    if wait is None:
+        title = "Accepted by Azure (not finished, not yet confirmed):"
+        rolling = (ss.upgrade_policy.mode or "").lower() == "rolling"
+        return accepted(
+            inv, doc, stored, follow_write(inv, rollout=rolling), changes_view(changes, title=title)
+        )
     if not applied(stored):
         raise AzureRequestFailed(f"Azure accepted the change but the model's image is {dict(stored.image)}")
     doc.update(applied=True, imageReference=dict(stored.image))

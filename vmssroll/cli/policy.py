@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, YesOpt, command, need_answer
+from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, NoWaitOpt, YesOpt, command, need_answer
 from vmssroll.cli.policy_change import apply_change, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
@@ -122,8 +122,10 @@ def set_policy(
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     force: ForceOpt = False,
+    no_wait: NoWaitOpt = False,
 ) -> int:
-    """Change only the given fields with one PATCH (If-Match), then read back and confirm.
+    """Change only the given fields with one PATCH (If-Match), wait for Azure to finish it, read back and
+    confirm.
 
     Says first what the change sets in motion; refuses (exit 3) a dangerous one unless --force."""
     given = (automatic_os_upgrade, use_rolling_policy_for_os_upgrade, automatic_rollback, os_upgrade_deferral)
@@ -139,4 +141,6 @@ def set_policy(
         # The same checks as enable-rolling (no waiting): exit 3 with the fixes if not ready, unless --force.
         facts = require_ready(inv, azure, change, force=force)[0]
         ss, instances = facts.scale_set, facts.instances_unknown or facts.instances
-    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, instances=instances)
+    return apply_change(
+        inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, instances=instances, no_wait=no_wait
+    )

@@ -132,10 +132,12 @@ def apply_change(
     force: bool = False,
     instances: Sequence[Instance] | Unknown | None = None,
     check: Report | None = None,
+    no_wait: bool = False,
 ) -> int:
-    """Diff, what it sets in motion, confirm, PATCH only upgradePolicy with If-Match, read back and confirm
-    (shared with enable-rolling and disable-rolling). A dangerous consequence is refused unless `force`."""
-    from vmssroll.cli.writes import guard, judge, preview, show
+    """Diff, what it sets in motion, confirm, PATCH only upgradePolicy with If-Match, wait for Azure to
+    finish it (not with `no_wait`), read back and confirm (shared with enable-rolling and disable-rolling). A
+    dangerous consequence is refused unless `force`."""
+    from vmssroll.cli.writes import accepted, follow_write, guard, judge, preview, show, waiting
     from vmssroll.domain.consequence import Write
     from vmssroll.ui.policy import changes_view, findings_view
 
@@ -182,9 +184,17 @@ def apply_change(
             mode, after, stored.mode, stored.rolling, os_wanted=os_after, os_stored=stored.automatic_os
         )
 
-    stored = azure.patch(
-        inv.target, rules.patch_body(changes), ss.etag, applied=lambda now: not problems_in(now)
-    )
+    with waiting(inv, no_wait=no_wait) as wait:
+        stored = azure.patch(
+            inv.target,
+            rules.patch_body(changes),
+            ss.etag,
+            applied=lambda now: not problems_in(now),
+            wait=wait,
+        )
+    if wait is None:
+        title = f"Accepted by Azure (not finished, not yet confirmed) for {ss.name}:"
+        return accepted(inv, doc, stored, follow_write(inv), changes_view(changes, title=title))
     problems = problems_in(stored)
     if problems:
         raise AzureRequestFailed(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, YesOpt, command, need_answer
+from vmssroll.cli.common import DryRunOpt, ForceOpt, Invocation, NoWaitOpt, YesOpt, command, need_answer
 from vmssroll.cli.policy_change import apply_change, preflight, require_ready
 from vmssroll.cli.policy_options import PolicyFlags
 from vmssroll.domain import policy as rules
@@ -46,8 +46,10 @@ def enable_rolling(
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     force: ForceOpt = False,
+    no_wait: NoWaitOpt = False,
 ) -> int:
-    """Check the health prerequisites, then switch to Rolling: one PATCH (If-Match), read back, confirm."""
+    """Check the health prerequisites, then switch to Rolling: one PATCH (If-Match), wait for Azure to finish
+    it, read back, confirm."""
     from vmssroll.domain.durations import parse_duration
 
     asked = policy.change()
@@ -68,12 +70,17 @@ def enable_rolling(
         force=force,
         instances=facts.instances_unknown or facts.instances,
         check=report,
+        no_wait=no_wait,
     )
 
 
 @command(app, "disable-rolling")
 def disable_rolling(
-    inv: Invocation, dry_run: DryRunOpt = False, yes: YesOpt = False, force: ForceOpt = False
+    inv: Invocation,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    force: ForceOpt = False,
+    no_wait: NoWaitOpt = False,
 ) -> int:
     """Back to Manual at once: no new automatic rollouts. A running upgrade is not cancelled by this: while
     one runs, the switch is refused (exit 3) unless --force."""
@@ -86,4 +93,4 @@ def disable_rolling(
         f"(`vmssroll cancel {inv.target.args()}` does)"
     )
     change = rules.PolicyChange(mode="Manual")
-    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force)
+    return apply_change(inv, azure, ss, change, dry_run=dry_run, yes=yes, force=force, no_wait=no_wait)

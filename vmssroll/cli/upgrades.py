@@ -9,6 +9,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from vmssroll.cli.common import Invocation, YesOpt, command, confirm, refuse_while_rolling
+from vmssroll.cli.common import NoWaitOpt as WriteNoWaitOpt
 from vmssroll.domain.durations import parse_duration
 from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady, shown
 from vmssroll.domain.rollout import summarize
@@ -204,16 +205,22 @@ def cancel(
 
 @command(app, "restart")
 def restart(
-    inv: Invocation, yes: YesOpt = False, watch_: WatchOpt = False, interval: IntervalOpt = "10s"
+    inv: Invocation,
+    yes: YesOpt = False,
+    watch_: WatchOpt = False,
+    interval: IntervalOpt = "10s",
+    no_wait: WriteNoWaitOpt = False,
 ) -> int:
     """Restart after a cancel or a fault with an empty model update (PATCH with If-Match, touching nothing).
 
     With no instance behind the model the stopped upgrade was an OS image or extension upgrade: it says so and
     names `start` (exit 3, nothing sent)."""
-    from vmssroll.cli.writes import judge, read_instances, show
+    from vmssroll.cli.writes import accepted, follow_write, judge, read_instances, show, waiting
     from vmssroll.domain.consequence import Effect, Write, WriteKind
 
     inv.out.streaming = inv.json and watch_  # JSON Lines, a failure included
+    if no_wait and watch_:
+        raise InvalidInput("--no-wait and --watch contradict each other: give one")
     limits = deadlines(interval, None, None)
     azure = inv.azure()
     ss = azure.scale_set(inv.target)
@@ -243,8 +250,12 @@ def restart(
         show(inv, result)
     confirm(inv, f"Restart the rolling upgrade of {ss.name}?", yes=yes)
     # An empty PATCH changes nothing but the etag: a new etag after a lost answer means it landed.
-    azure.patch(inv.target, {}, ss.etag, applied=lambda now: now.etag != ss.etag)
-    doc = {"restarted": True, "behind": None if behind is None else list(behind)}
+    with waiting(inv, no_wait=no_wait) as wait:
+        stored = azure.patch(inv.target, {}, ss.etag, applied=lambda now: now.etag != ss.etag, wait=wait)
+    doc: dict[str, Any] = {"restarted": True, "behind": None if behind is None else list(behind)}
+    if wait is None:
+        doc["consequence"] = result.to_json()
+        return accepted(inv, doc, stored, follow_write(inv, rollout=True), "Restart accepted.")
     return _after_start(inv, limits, watch_, doc | {"consequence": result.to_json()})
 
 

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from vmssroll.cli.common import Invocation
@@ -14,6 +15,7 @@ from vmssroll.domain.unknown import Unknown
 if TYPE_CHECKING:
     from vmssroll.domain.model import Instance, ScaleSet
     from vmssroll.domain.upgrade import UpgradeStatus
+    from vmssroll.domain.writing import WriteWait
 
 _UNREAD: Any = object()
 
@@ -107,3 +109,66 @@ def _hint(inv: Invocation, result: Consequence) -> str:
         case _:
             first = ""
     return first + "--force sends it anyway"
+
+
+@contextmanager
+def waiting(inv: Invocation, *, no_wait: bool) -> Iterator[WriteWait | None]:
+    """How a write waits for Azure to finish it (None with --no-wait), shown on stderr while it does.
+
+    On a terminal a Rich status line with the elapsed time; off one, a line when the wait starts and one when
+    it ends. Nothing is said when Azure has finished at the first poll (Manual mode)."""
+    from vmssroll.domain.writing import WriteProgress, WriteWait, finished_line, waiting_line
+
+    if no_wait:
+        yield None
+        return
+    status: Any = None
+    said: list[bool] = []
+
+    def progress(p: WriteProgress) -> None:
+        nonlocal status
+        if p.done:
+            if status is not None:
+                status.stop()
+                status = None
+            if said:
+                inv.out.note(finished_line(p))
+            return
+        if inv.out.terminal:
+            if status is None:
+                status = inv.out.stderr.status(waiting_line(p))
+                status.start()
+            else:
+                status.update(waiting_line(p))
+        elif not said:
+            inv.out.note(f"{waiting_line(p, elapsed=False)}; polling as often as Azure's Retry-After asks")
+        said[:] = [True]
+
+    try:
+        yield WriteWait(inv.env.clock, progress, tick=1.0 if inv.out.terminal else None)
+    finally:
+        if status is not None:
+            status.stop()
+
+
+def accepted(inv: Invocation, doc: dict[str, Any], stored: ScaleSet, follow: str, renderable: Any) -> int:
+    """--no-wait: the result says the change was accepted, not that it finished, and how to follow it."""
+    from vmssroll.domain.errors import ExitCode
+    from vmssroll.domain.writing import accepted_line
+
+    doc.update(
+        applied=False,
+        accepted=True,
+        finished=False,
+        provisioningState=stored.provisioning_state,
+        follow=follow,
+    )
+    inv.out.result(doc, renderable)
+    if not inv.json:
+        inv.out.note(accepted_line(stored.name, stored.provisioning_state, follow))
+    return ExitCode.OK
+
+
+def follow_write(inv: Invocation, *, rollout: bool = False) -> str:
+    """The command that shows whether a write has finished (provisioningState), or the rollout it started."""
+    return f"vmssroll {'watch' if rollout else 'policy show'} {inv.target.args()}"

@@ -138,6 +138,7 @@ class PolicyShow:
                 "zones": list(ss.zones),
                 "overprovision": ss.overprovision,
                 "etag": ss.etag,
+                "provisioningState": ss.provisioning_state,
             },
             "mode": self.mode,
             "modeIsDefault": self.mode_is_default,

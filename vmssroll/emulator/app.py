@@ -107,7 +107,7 @@ class Emulator:
             self.scenario = data
             self.world = world
             self.engine = Engine(world, now)
-            self.arm = Arm(world, self.engine, self.page_size)
+            self.arm = Arm(world, self.engine, self.page_size, float(getattr(self.clock, "speed", 1.0)))
             for ss, inst, seconds in pending:
                 self.engine.after(seconds, self._settler(ss, inst))
             self._requests.clear()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +15,7 @@ from . import arm, render
 from .arm import ArmError, Response
 from .engine import Engine
 from .rolling import Roller
-from .state import Instance, ScaleSet, World, canonical_enums, keep_protected_settings, merge
+from .state import Instance, Operation, ScaleSet, World, canonical_enums, keep_protected_settings, merge
 from .validate import validate_model
 
 _READ_ONLY = ("id", "name", "type", "etag")
@@ -93,8 +95,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 class Arm:
     """Handlers over the world; the caller holds the lock and has advanced the engine."""
 
-    def __init__(self, world: World, engine: Engine, page_size: int) -> None:
+    def __init__(self, world: World, engine: Engine, page_size: int, speed: float = 1.0) -> None:
         self.world, self.engine, self.page_size = world, engine, page_size
+        self.speed = (
+            speed  # simulated seconds per real second: Retry-After is said in a client's (real) seconds
+        )
         self.roller = Roller(engine)
 
     def dispatch(self, req: Request) -> Response:
@@ -287,14 +292,24 @@ class Arm:
                 props.pop(key, None)
         return body
 
-    def _written(self, req: Request, ss: ScaleSet, status: int) -> Response:
-        """After a write: react to the model change and answer with an async operation."""
+    def _written(self, req: Request, ss: ScaleSet, status: int, was_rolling: bool = False) -> Response:
+        """After a write: react to the model change and answer with an async operation.
+
+        In Rolling mode (before or after the write) Azure takes minutes: the answer and every GET say
+        provisioningState Updating, and the operation stays InProgress for the scale set's `timings.write`,
+        its polls answered with Retry-After (FACTS.md). Otherwise it succeeds at the first poll."""
         capacity = (ss.model.get("sku") or {}).get("capacity")
         if isinstance(capacity, int) and capacity != len(ss.members()):
             self.engine.scale_to(ss, capacity)
         self._react(ss)
         op = self.world.new_operation("write", ss.location, self.engine.now)
-        op.finish(self.engine.now)  # quick in Azure: succeeded on the first poll
+        if (was_rolling or ss.mode == "Rolling") and ss.timings.write > 0:
+            op.due = self.engine.now + timedelta(seconds=ss.timings.write)
+            op.retry_after = ss.timings.write_retry_after
+            self.engine.schedule(op.due, lambda: op.finish(self.engine.now))
+            ss.write_op = op
+        else:
+            op.finish(self.engine.now)  # quick in Azure: succeeded on the first poll
         headers = {"Azure-AsyncOperation": self._op_url(req, ss, op.op_id), "ETag": render.etag(ss)}
         return Response(status, render.vmss(ss), headers)
 
@@ -311,13 +326,14 @@ class Arm:
     def patch_vmss(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)
         self._check_if_match(req, ss)
+        was_rolling = ss.mode == "Rolling"
         new = merge(ss.model, self._body_dict(req))
         keep_protected_settings(ss.profile, (new.get("properties") or {}).get("virtualMachineProfile") or {})
         validate_model(self.engine, self.world, new, ss.model)
         canonical_enums(new)
         ss.model = new
         ss.etag += 1
-        return self._written(req, ss, 200)
+        return self._written(req, ss, 200, was_rolling)
 
     def put_vmss(self, req: Request, p: dict[str, str]) -> Response:
         self._rg(p["sub"], p["rg"])
@@ -330,9 +346,10 @@ class Arm:
         validate_model(self.engine, self.world, body, ss.model if ss else None)
         canonical_enums(body)
         if ss is not None:
+            was_rolling = ss.mode == "Rolling"
             ss.model = body
             ss.etag += 1
-            return self._written(req, ss, 200)
+            return self._written(req, ss, 200, was_rolling)
         ss = ScaleSet(self.world.subscription_id, self.world.resource_groups[p["rg"].lower()]["name"],
                       p["name"], body, self.engine.now)  # fmt: skip
         self.world.scale_sets[key] = ss
@@ -364,7 +381,7 @@ class Arm:
         if op is None:
             raise arm.no_rolling_upgrade()
         if req.query.get("monitor", "").lower() != "true":
-            return Response(200, render.operation(op))
+            return Response(200, render.operation(op), self._poll_after(op))
         if op.status == "InProgress":
             return Response(
                 202, None, {"Location": req.base_url + req.path + "?" + _query(req), "Retry-After": "0"}
@@ -374,6 +391,16 @@ class Arm:
         # not verified: the HTTP status a failed operation's Location answers with
         err = op.error or {"code": "OperationFailed", "message": "The operation failed."}
         raise ArmError(409 if op.status == "Canceled" else 400, err["code"], err["message"])
+
+    def _poll_after(self, op: Operation) -> dict[str, str]:
+        """A slow write's poll, while it runs: Retry-After, at most the write's own, never past its end (at
+        least 1 s), in the client's seconds. not verified: how Azure chooses the value (recorded: up to
+        ~97 s)."""
+        if op.status != "InProgress" or op.due is None or op.retry_after is None:
+            return {}
+        left = (op.due - self.engine.now).total_seconds()
+        seconds = max(1, math.ceil(min(op.retry_after, left)))
+        return {"Retry-After": f"{seconds / self.speed:g}"}
 
     def manual_upgrade(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)

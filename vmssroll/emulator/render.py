@@ -46,7 +46,10 @@ def vmss(ss: ScaleSet) -> dict[str, Any]:
         props.setdefault("overprovision", True)
         props.setdefault("singlePlacementGroup", True)
     running = any(i.phase != "idle" for i in ss.instances.values())
-    props["provisioningState"] = "Updating" if running and ss.mode == "Automatic" else "Succeeded"
+    writing = ss.write_op is not None and ss.write_op.status == "InProgress"  # a slow write (FACTS.md)
+    props["provisioningState"] = (
+        "Updating" if writing or (running and ss.mode == "Automatic") else "Succeeded"
+    )
     props["uniqueId"] = ss.unique_id
     props["timeCreated"] = iso(ss.created)
     sku = dict(model.get("sku") or {})

@@ -81,7 +81,12 @@ SCALE_SET = Record(
         "health_probe": (str, HEALTH_PROBE, None),
         "extensions": EXTENSIONS,
         "os_profile": (dict, None),
-        "timings": (Record({"updating": NUMBER, "initializing": NUMBER}), None),
+        "timings": (
+            Record(
+                {"updating": NUMBER, "initializing": NUMBER, "write": NUMBER, "write_retry_after": NUMBER}
+            ),
+            None,
+        ),
         "initial_health": HEALTH,
         "initializing_for": NUMBER,
         "instances": (MapOf(INSTANCE, keys=ID), None),

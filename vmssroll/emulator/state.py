@@ -30,6 +30,10 @@ class Timings:
 
     updating: float = 60.0
     initializing: float = 30.0
+    # A PUT/PATCH of a scale set in Rolling mode: its operation stays InProgress (provisioningState Updating)
+    # this long, polls told to come back after at most `write_retry_after` (FACTS.md: 1.5-3 min, up to ~97 s).
+    write: float = 120.0
+    write_retry_after: float = 97.0
 
 
 @dataclass
@@ -66,6 +70,8 @@ class Operation:
     status: str = "InProgress"
     end: datetime | None = None
     error: dict[str, Any] | None = None
+    due: datetime | None = None  # when it ends by itself (a slow write), for its polls' Retry-After
+    retry_after: float | None = None  # the most its polls ask a client to wait (simulated seconds)
 
     def finish(self, now: datetime, status: str = "Succeeded", error: dict[str, Any] | None = None) -> None:
         if self.status == "InProgress":
@@ -118,6 +124,7 @@ class ScaleSet:
     rules_instance: dict[str, str] = field(default_factory=dict)  # instance id -> health
     upgrades: list[RollingUpgrade] = field(default_factory=list)
     no_signal_passes: bool = False  # after a batch, an upgraded instance without vmHealth counts as healthy
+    write_op: Operation | None = None  # the latest PUT/PATCH's operation (Updating while it is InProgress)
     key_cache: tuple[int, str] = (-1, "")
 
     @property

@@ -25,6 +25,7 @@ def policy_view(shown: PolicyShow) -> RenderableType:
             ("capacity", ss.capacity),
             ("zones", list(ss.zones) or "none"),
             ("overprovision", ss.overprovision),
+            ("provisioning", ss.provisioning_state or "unknown"),
             ("upgrade mode", shown.mode + ("  (default)" if shown.mode_is_default else "")),
             ("health source", "; ".join(f"{s.kind}: {_short(s.detail)}" for s in shown.sources) or "none"),
         ]
