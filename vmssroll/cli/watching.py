@@ -4,7 +4,7 @@ mode."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -468,13 +468,15 @@ def follow(
     quiet: bool = False,
     instances: bool | None = None,
     operation: str | None = None,
+    intervene: Callable[[Snapshot, Verdict], Verdict | None] | None = None,
 ) -> tuple[Verdict, Snapshot | None]:
     """Watch the latest upgrade to its end; Ctrl-C stops watching and never cancels anything.
 
     The verdict comes from Azure's status alone and is returned on the refresh that first reads a terminal
     state. `instances` lists the instances on a budget (default: unless `quiet`). With `operation` (the URL of
     the operation a start got), the operation decides whenever the upgrade status cannot be read (404 before
-    it exists, or any failure).
+    it exists, or any failure). `intervene` sees every refresh with its verdict and may end the watch early
+    with a verdict of its own (a rollout's checkpoints and gates).
     """
     inv.out.streaming = inv.json and not quiet  # a failure from here on ends the JSON Lines stream
     reads = inv.azure(retries=False)
@@ -497,8 +499,10 @@ def follow(
             start.append(outset(snap.status, snap.summary, mode, inv.target.args()))
         last[:] = [snap]
         if snap.operation is not None:
-            return operation_verdict(snap.operation)
-        return watch_verdict(snap.status, start[0], clock.monotonic() - began)
+            found = operation_verdict(snap.operation)
+        else:
+            found = watch_verdict(snap.status, start[0], clock.monotonic() - began)
+        return (intervene(snap, found) or found) if intervene is not None else found
 
     def fetch_or_operation() -> Snapshot:
         try:

@@ -66,6 +66,7 @@ class Record:
     previous: Mapping[str, Any] | None = None  # the image reference before the rollout (undo restores it)
     target: Mapping[str, Any] | None = None  # the image reference it rolls out
     reason: str | None = None  # why it stopped
+    write: str = ""  # a token new with every write: tells this writer's record from another's identical one
 
     @property
     def paused_at(self) -> int | None:
@@ -85,6 +86,7 @@ class Record:
             "total": str(self.total),
             "checkpoints": ",".join(str(c) for c in self.checkpoints),
             "passed": ",".join(str(c) for c in self.passed),
+            "write": self.write,
         }
         for name in CHUNKED:
             value = getattr(self, name)
@@ -119,6 +121,7 @@ class Record:
                 previous=_json_or_none(_joined(ours, "previous")),
                 target=_json_or_none(_joined(ours, "target")),
                 reason=_joined(ours, "reason") or None,
+                write=ours.get("write", ""),
             )
         except (ValueError, KeyError) as err:
             raise InvalidInput(
@@ -368,3 +371,19 @@ def standing(record: Record | None, status: UpgradeStatus | None) -> str:
         case Phase.STOPPED:
             return f"stopped by a gate: {record.reason or 'no reason recorded'}"
     return f"{record.phase.value} (latest upgrade: {code})"
+
+
+def rollout_document(tags: Mapping[str, str], status: UpgradeStatus | None) -> dict[str, Any] | None:
+    """The rollout recorded on a scale set, for `status`: the record, where it stands, what undo restores.
+    None when none is recorded; an unreadable record is shown as such, never fatal (a supplementary read)."""
+    try:
+        record = Record.from_tags(tags)
+    except InvalidInput as err:
+        return {"record": None, "standing": f"unknown: {err.message}", "undoRestores": None}
+    if record is None:
+        return None
+    return {
+        "record": record.to_json(),
+        "standing": standing(record, status),
+        "undoRestores": dict(record.previous) if record.can_undo and record.previous else None,
+    }

@@ -9,6 +9,7 @@ from typing import Any
 from vmssroll.domain import policy as rules
 from vmssroll.domain.health import HealthSource, health_sources
 from vmssroll.domain.model import Instance, ScaleSet
+from vmssroll.domain.progressive import rollout_document
 from vmssroll.domain.rollout import (
     InstanceSummary,
     ModelChange,
@@ -36,6 +37,11 @@ class StatusResult:
     latest_model_from: str | None  # "azure", or "compared" (Flexible members); None when not listed
     unknown: tuple[Unknown, ...] = ()
 
+    @property
+    def rollout(self) -> dict[str, Any] | None:
+        """The rollout recorded on the scale set by `vmssroll rollout`, if any (see domain/progressive)."""
+        return rollout_document(self.scale_set.tags, self.upgrade)
+
     def to_json(self) -> dict[str, Any]:
         ss, status = self.scale_set, self.upgrade
         return {
@@ -56,6 +62,7 @@ class StatusResult:
             "message": self.verdict.message,
             "instances": None if self.instances is None else self.instances.to_json(),
             "rollingOut": None if self.rolling_out is None else [c.to_json() for c in self.rolling_out],
+            "rollout": self.rollout,
             "unknown": {u.part: u.reason for u in self.unknown},
             "latestModelFrom": self.latest_model_from,
         }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -68,9 +71,35 @@ def status_view(result: StatusResult) -> RenderableType:
         for change in result.rolling_out:
             t.add_row(change.field, fmt(change.current), fmt(change.target))
         parts += [Text(""), t]
+    if result.rollout:
+        parts += [Text(""), _rollout(result.rollout)]
     if status is None or not status.error_code:
         parts.append(Text(result.verdict.message, style="dim"))
     return Group(*parts)
+
+
+def _rollout(found: Mapping[str, Any]) -> RenderableType:
+    """The rollout recorded on the scale set (vmssroll rollout): where it stands, its checkpoints, undo."""
+    record = found.get("record") or {}
+    checkpoints = ", ".join(
+        f"{c}%" + (" (passed)" if c in record.get("passed", []) else "") for c in record.get("checkpoints", [])
+    )
+    return key_values(
+        [
+            ("rollout", f"{record.get('id', '?')} ({record.get('kind', '?')}): {found['standing']}"),
+            ("checkpoints", checkpoints or "none"),
+            ("undo restores", _image(found.get("undoRestores"))),
+        ]
+    )
+
+
+def _image(image: Mapping[str, Any] | None) -> str:
+    """An image reference as az shows a URN (publisher:offer:sku:version), or its resource id."""
+    if not image:
+        return "nothing"
+    if image.get("id"):
+        return str(image["id"])
+    return ":".join(str(image.get(k, "?")) for k in ("publisher", "offer", "sku", "version"))
 
 
 def _kind(result: StatusResult) -> str:

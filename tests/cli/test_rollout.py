@@ -1,0 +1,248 @@
+"""`vmssroll rollout | resume | undo` end to end: the real SDK against the emulator on its simulated clock, gates
+as tiny real shell commands, resume from a second process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import SimClock
+from tests.helpers import NAME, RG, azure, ref, set_rolling, target, writes
+from tests.reliability.checks import diff_paths
+
+IMAGE = "properties.virtualMachineProfile.storageProfile.imageReference"
+
+
+def image_version(emu) -> str:
+    return str(
+        emu.vmss(RG, NAME)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["id"]
+    ).rsplit("/", 1)[-1]
+
+
+def tags(emu) -> dict[str, str]:
+    return dict(emu.vmss(RG, NAME).get("tags") or {})
+
+
+def second_process(emu, *args: str) -> subprocess.Popen[str]:
+    env = dict(
+        os.environ,
+        VMSSROLL_ARM_ENDPOINT=emu.url,
+        VMSSROLL_CA_BUNDLE=emu.ca_path,
+        AZURE_SUBSCRIPTION_ID=emu.subscription_id,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "vmssroll", *args, *target()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+class HookClock(SimClock):
+    """The simulated clock, with a hook that runs before each sleep while `when` holds (once unless `repeat`)."""
+
+    def __init__(self, emu, when: Callable[[], bool], then: Callable[[], None]) -> None:
+        super().__init__(emu)
+        self.when, self.then, self.fired = when, then, 0
+
+    def sleep(self, seconds: float) -> None:
+        if not self.fired and self.when():
+            self.fired += 1
+            self.then()
+        super().sleep(seconds)
+
+
+def events(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_checkpoint_then_resume_from_a_second_process_then_completed_and_baked(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    before = emu.vmss(RG, NAME)
+    resumed: list[tuple[int, str, str]] = []
+
+    def paused() -> bool:
+        latest = azure(emu).latest_upgrade(ref(emu))
+        return tags(emu).get("vmssroll.phase") == "paused" and latest is not None and not latest.running
+
+    def resume() -> None:
+        proc = second_process(emu, "resume")
+        out, err = proc.communicate(timeout=120)
+        resumed.append((proc.returncode, out, err))
+
+    clock = HookClock(emu, paused, resume)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "30%", "--gate", "true",
+        "--gate-interval", "30s", "--bake", "10m", "--yes", "-o", "json", clock=clock,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert resumed and resumed[0][0] == 0, resumed
+    assert "Resumed the rollout from 30%" in resumed[0][1]
+    found = events(result.stdout)
+    kinds = [e["event"] for e in found]
+    assert kinds.index("started") < kinds.index("paused") < kinds.index("resumed") < kinds.index("bake")
+    assert kinds[-1] == "done"
+    pause = next(e for e in found if e["event"] == "paused")
+    assert pause["checkpoint"] == 30 and 3 <= pause["upgraded"] < 10
+    gates = [e for e in found if e["event"] == "gate"]
+    assert gates and all(g["ok"] and g["gate"] == "true" for g in gates)
+    # the bake ran the gates for 10 minutes after Completed, every 30 s
+    bake_at = next(i for i, e in enumerate(found) if e["event"] == "bake")
+    assert sum(1 for e in found[bake_at:] if e["event"] == "gate") >= 20
+    assert image_version(emu) == "2.0.0"
+    assert tags(emu)["vmssroll.phase"] == "done" and tags(emu)["env"] == "demo"
+    cancels = [p for m, p in writes(emu) if m == "POST" and p.endswith("/cancel")]
+    assert len(cancels) == 1  # the checkpoint's cancel, and nothing else was cancelled
+    after = emu.vmss(RG, NAME)
+    assert diff_paths(before, after) <= {f"{IMAGE}.id", "etag"} | {f"tags.{k}" for k in tags(emu)}
+
+
+def test_a_gate_failing_at_40_percent_cancels_and_undo_puts_the_previous_image_back(
+    vmssroll, emu, tmp_path: Path
+):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    before = emu.vmss(RG, NAME)
+    bad = tmp_path / "bad"
+    gate = f"if test -e {bad}; then echo 'checkout errors: 37%'; exit 1; fi; echo ok"
+
+    def at_40() -> bool:
+        return sum(1 for vm in emu.vms(RG, NAME) if _on(vm, "2.0.0") and vm["phase"] == "idle") >= 4
+
+    clock = HookClock(emu, at_40, bad.touch)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--gate", gate, "--gate-interval", "10s",
+        "--gate-failures", "2", "--on-failure", "undo", "--yes", "-o", "json", clock=clock,
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    found = events(result.stdout)
+    failing = [e for e in found if e["event"] == "gate" and not e["ok"]]
+    assert len(failing) >= 2 and "checkout errors: 37%" in failing[0]["output"]
+    stop = next(e for e in found if e["event"] == "stopped")
+    assert "2 time(s) in a row" in stop["message"] and "undoing" in stop["message"]
+    assert image_version(emu) == "1.0.0"
+    assert tags(emu)["vmssroll.phase"] == "undone"
+    after = emu.vmss(RG, NAME)
+    changed = diff_paths(before, after)
+    assert {p for p in changed if not p.startswith("tags.")} == {"etag"}  # the image is back as it was
+    vms = emu.vms(RG, NAME)
+    assert all(
+        vm["latest_model_applied"] and _on(vm, "1.0.0") for vm in vms
+    )  # all back on the previous image
+
+
+def _on(vm: dict[str, Any], version: str) -> bool:
+    image = (vm["profile"].get("storageProfile") or {}).get("imageReference") or {}
+    return str(image.get("id", "")).endswith("/" + version)
+
+
+def test_two_concurrent_resumes_one_wins_the_other_exits_8(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=20)
+    results: list[tuple[int, str, str]] = []
+
+    def paused() -> bool:
+        latest = azure(emu).latest_upgrade(ref(emu))
+        return tags(emu).get("vmssroll.phase") == "paused" and latest is not None and not latest.running
+
+    def race() -> None:
+        # Both PATCHes are held back 1 s before the emulator looks at them: both read the same etag first.
+        emu.faults.add(kind="slow", delay=1.0, method="PATCH", count=2)
+        procs = [second_process(emu, "resume"), second_process(emu, "resume")]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            results.append((proc.returncode, out, err))
+
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "50%", "--yes",
+        clock=HookClock(emu, paused, race),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(code for code, _, _ in results) == [0, 8], results
+    loser = next(err for code, _, err in results if code == 8)
+    assert loser.startswith("error: ") and "Traceback" not in loser
+    restarts = [r for r in emu.requests if r.method == "PATCH" and r.status == 200]
+    assert len(restarts) >= 1
+    assert "Paused at 50%" in result.stderr and "Resumed (by `vmssroll resume`)" in result.stderr
+    assert image_version(emu) == "2.0.0" and tags(emu)["vmssroll.phase"] == "done"
+
+
+def test_auto_resume_after_a_pause_with_the_gates_passing(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "20%", "--checkpoint", "60%",
+        "--gate", "echo fine", "--auto-resume-after", "5m", "--yes",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Paused at 20%" in result.stderr and "Paused at 60%" in result.stderr
+    assert result.stderr.count("Resumed after 5m00s with every gate passing") == 2
+    assert "Rollout done: Completed" in result.stderr
+    assert image_version(emu) == "2.0.0"
+    cancels = [p for m, p in writes(emu) if m == "POST" and p.endswith("/cancel")]
+    assert len(cancels) == 2
+
+
+def test_stop_then_undo_from_another_command(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    emu.clear_requests()
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--gate", "exit 3", "--gate-failures", "1", "--yes",
+        clock=HookClock(emu, lambda: False, lambda: None),
+    )  # fmt: skip
+    # the gate fails before anything changed: refused at preflight, nothing sent
+    assert result.exit_code == 3, result.output
+    assert "before anything changed; nothing was sent" in result.stderr
+    assert writes(emu) == []
+    flag = Path(emu.ca_path).parent / "rollout-gate-fails"
+    flag.unlink(missing_ok=True)
+    gate = f"! test -e {flag}"
+
+    def at_30() -> bool:
+        return sum(1 for vm in emu.vms(RG, NAME) if _on(vm, "2.0.0") and vm["phase"] == "idle") >= 3
+
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--gate", gate, "--gate-failures", "1", "--yes",
+        clock=HookClock(emu, at_30, flag.touch),
+    )  # fmt: skip
+    flag.unlink(missing_ok=True)
+    assert result.exit_code == 5, result.output
+    assert f"Put the previous image back with: vmssroll undo {' '.join(target())}" in result.stderr
+    assert tags(emu)["vmssroll.phase"] == "stopped" and image_version(emu) == "2.0.0"
+    status = vmssroll("status", *target(), "-o", "json").json()
+    assert status["rollout"]["record"]["phase"] == "stopped"
+    assert status["rollout"]["standing"].startswith("stopped by a gate: gate `! test -e")
+    undone = vmssroll("undo", *target(), "--yes")
+    assert undone.exit_code == 0, undone.output
+    assert image_version(emu) == "1.0.0" and tags(emu)["vmssroll.phase"] == "undone"
+    assert all(vm["latest_model_applied"] and _on(vm, "1.0.0") for vm in emu.vms(RG, NAME))
+    again = vmssroll("undo", *target(), "--yes")
+    assert again.exit_code == 8 and "already undone" in again.stderr
+
+
+def test_bad_input_is_refused_before_any_request(vmssroll, emu):
+    for args, says in [
+        ((), "give exactly one of --image-version, --image-id, --os or --extensions"),
+        (("--os", "--extensions"), "give exactly one of"),
+        (("--os", "--checkpoint", "100%"), "--checkpoint '100%' is not a percentage"),
+        (("--os", "--on-failure", "undo"), "--on-failure undo needs an image rollout"),
+        (("--image-version", "2.0.0", "--gate", "x\\x1b"), "x"),
+        (("--os", "--gate-failures", "0"), "--gate-failures 0"),
+        (("--os", "--bake", "soon"), "--bake"),
+    ]:
+        emu.clear_requests()
+        args = tuple(a.replace("\\x1b", "\x1b") for a in args)
+        result = vmssroll("rollout", *target(), *args, "--yes")
+        assert result.exit_code == 2, (args, result.output)
+        assert says in result.stderr, (args, result.stderr)
+        assert emu.requests == [], args
+
+
+def test_refused_at_preflight_in_manual_mode(vmssroll, emu):
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--yes")
+    assert result.exit_code == 3
+    assert "Manual mode: a model change rolls nothing there" in result.stderr
+    assert writes(emu) == []

@@ -1,0 +1,749 @@
+"""`vmssroll rollout | resume | undo`: progressive delivery on top of Azure's rolling upgrade.
+
+The decisions are domain/progressive.py's; this module reads, writes and waits. The change is applied as
+`set-image` and `start` apply theirs (one PATCH with If-Match; the OS or extension action), followed with the
+watch's own `follow` (live view, lines or JSON events), and the rollout's record is kept in the scale set's
+tags so `resume`, `undo` and `status` work from anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.domain.errors import (
+    Conflict,
+    ExitCode,
+    InvalidInput,
+    NotReady,
+    TimedOut,
+    has_control,
+    shown,
+)
+from vmssroll.domain.progressive import (
+    Action,
+    GateRun,
+    Gates,
+    Kind,
+    Phase,
+    Record,
+    Step,
+    parse_checkpoints,
+    share_upgraded,
+    step,
+    writable_image,
+)
+from vmssroll.domain.rollout import NEW_UPGRADE_GRACE
+from vmssroll.domain.upgrade import Verdict
+from vmssroll.domain.watch import Deadlines
+
+if TYPE_CHECKING:
+    from vmssroll.adapter.client import Azure
+    from vmssroll.cli.watching import Snapshot
+    from vmssroll.domain.model import ScaleSet
+    from vmssroll.domain.upgrade import UpgradeStatus
+
+app = typer.Typer()
+
+GATE_OUTPUT_MAX = 4000  # characters of a gate's output kept (the end of it)
+RECORD_POLL = 10.0  # seconds between reads of the record while paused
+
+
+class OnFailure(StrEnum):
+    stop = "stop"
+    undo = "undo"
+
+
+Duration = Annotated[str | None, typer.Option(metavar="DURATION")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+IntervalOpt = Annotated[
+    str,
+    typer.Option(
+        "--interval",
+        metavar="DURATION",
+        envvar="VMSSROLL_WATCH_INTERVAL",
+        help="Time between refreshes of the upgrade (never faster), e.g. 10s.",
+    ),
+]
+TimeoutOpt = Annotated[
+    str | None, typer.Option("--timeout", metavar="DURATION", help="Give up after this long (exit 7).")
+]
+
+
+@dataclass
+class Settings:
+    """The rollout's options, all checked before any request."""
+
+    kind: Kind
+    version: str | None
+    image_id: str | None
+    checkpoints: tuple[int, ...]
+    gates: tuple[str, ...]
+    gate_interval: float
+    gate_failures: int
+    gate_timeout: float
+    bake: float
+    on_failure: OnFailure
+    auto_resume_after: float | None
+    interval: float
+    timeout: float | None
+
+
+def _seconds(value: str | None, what: str, *, default: float | None = None) -> float | None:
+    from vmssroll.domain.durations import parse_duration
+
+    return default if value is None else parse_duration(value, what=what).total_seconds()
+
+
+def settings(
+    *,
+    image_version: str | None,
+    image_id: str | None,
+    os_: bool,
+    extensions: bool,
+    checkpoint: list[str] | None,
+    gate: list[str] | None,
+    gate_interval: str,
+    gate_failures: int,
+    gate_timeout: str,
+    bake: str | None,
+    on_failure: OnFailure,
+    auto_resume_after: str | None,
+    interval: str,
+    timeout: str | None,
+) -> Settings:
+    from vmssroll.domain.image import check_image_args
+
+    chosen = [image_version is not None or image_id is not None, os_, extensions]
+    if sum(chosen) != 1:
+        raise InvalidInput("give exactly one of --image-version, --image-id, --os or --extensions")
+    kind = Kind.IMAGE if chosen[0] else Kind.OS if os_ else Kind.EXTENSIONS
+    if kind is Kind.IMAGE:
+        check_image_args(version=image_version, image_id=image_id)
+    gates = tuple(gate or ())
+    for command_line in gates:
+        if not command_line.strip() or has_control(command_line):
+            raise InvalidInput(f"--gate {shown(command_line)} is not a shell command line")
+    if gate_failures < 1:
+        raise InvalidInput(f"--gate-failures {gate_failures}: give 1 or more")
+    if on_failure is OnFailure.undo and kind is not Kind.IMAGE:
+        raise InvalidInput(
+            "--on-failure undo needs an image rollout (--image-version or --image-id): an OS or extension "
+            "upgrade leaves no previous model value to put back"
+        )
+    every = _seconds(interval, "--interval") or 1.0
+    return Settings(
+        kind=kind,
+        version=image_version,
+        image_id=image_id,
+        checkpoints=parse_checkpoints(checkpoint or []),
+        gates=gates,
+        gate_interval=max(1.0, _seconds(gate_interval, "--gate-interval") or 1.0),
+        gate_failures=gate_failures,
+        gate_timeout=max(1.0, _seconds(gate_timeout, "--gate-timeout") or 1.0),
+        bake=_seconds(bake, "--bake", default=0.0) or 0.0,
+        on_failure=on_failure,
+        auto_resume_after=_seconds(auto_resume_after, "--auto-resume-after"),
+        interval=max(1.0, every),
+        timeout=_seconds(timeout, "--timeout"),
+    )
+
+
+# Gates --------------------------------------------------------------------------------------------------------
+
+
+def run_gate(command_line: str, timeout: float) -> GateRun:
+    """One gate: the command line run by the shell, stdout and stderr captured together (the end of them kept).
+    Gates run while the rollout waits for Azure; they are the operator's own commands, as in a CI step."""
+    began = time.monotonic()
+    try:
+        done = subprocess.run(  # a gate is a shell command line by definition (--gate CMD)
+            command_line,
+            shell=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        output = expired.output or b""
+        return GateRun(command_line, None, _text(output), time.monotonic() - began)
+    return GateRun(command_line, done.returncode, _text(done.stdout or b""), time.monotonic() - began)
+
+
+def _text(output: bytes) -> str:
+    return output.decode("utf-8", "replace")[-GATE_OUTPUT_MAX:]
+
+
+# The record -----------------------------------------------------------------------------------------------------
+
+
+def read_record(azure: Azure, inv: Invocation) -> tuple[ScaleSet, Record | None]:
+    ss = azure.scale_set(inv.target)
+    return ss, Record.from_tags(ss.tags)
+
+
+def write_record(
+    inv: Invocation, azure: Azure, ss: ScaleSet, record: Record, extra: dict[str, Any] | None = None
+) -> tuple[ScaleSet, Record]:
+    """The record (and `extra` properties) in one PATCH with If-Match on the etag read: of two writers, one
+    gets 412 (exit 8). The write token tells this write from another writer's identical record."""
+    new = replace(record, write=secrets.token_hex(4))
+    body: dict[str, Any] = {"tags": new.to_tags(ss.tags)}
+    if extra:
+        body["properties"] = extra
+
+    def applied(now: Any) -> bool:
+        found = Record.from_tags(getattr(now, "tags", {}) or {})
+        return found is not None and found.write == new.write
+
+    stored = azure.patch(inv.target, body, ss.etag, applied=applied)
+    return stored, new
+
+
+def emit(inv: Invocation, kind: str, text: str, **fields: Any) -> None:
+    """One rollout event: a JSON line with -o json (beside the watch's own events), else a line on stderr."""
+    if inv.json:
+        inv.out.event({"time": inv.env.clock.utcnow(), "event": kind, "message": text, **fields})
+    else:
+        inv.out.note(text)
+
+
+def image_body(image: dict[str, Any]) -> dict[str, Any]:
+    return {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}
+
+
+# The rollout ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Rollout:
+    """One rollout's run: the record, the gates' history, where the clock stands, what it told the user."""
+
+    inv: Invocation
+    azure: Azure
+    opts: Settings
+    record: Record
+    stale: Any = None  # the start time of an upgrade that is not this rollout's current one
+    gates: Gates = field(default_factory=lambda: Gates(()))
+    next_gates: float = 0.0
+    last: Step | None = None
+    deadline: float | None = None
+    waited_since: float | None = None  # when the watch first saw only an upgrade that is not ours
+    said: dict[str, bool] = field(default_factory=dict)  # each gate's last result shown as text
+
+    @property
+    def clock(self) -> Any:
+        return self.inv.env.clock
+
+    def emit(self, kind: str, text: str, **fields: Any) -> None:
+        emit(self.inv, kind, text, **fields)
+
+    # gates
+    def gates_due(self) -> None:
+        """Run the gates when their interval has come (on the injected clock)."""
+        if not self.opts.gates or self.clock.monotonic() < self.next_gates:
+            return
+        runs = [run_gate(c, self.opts.gate_timeout) for c in self.opts.gates]
+        self.gates = self.gates.after(runs)
+        self.next_gates = self.clock.monotonic() + self.opts.gate_interval
+        for gate in runs:
+            streak = self.gates.streaks.get(gate.command, 0)
+            suffix = "" if gate.ok else f" ({streak} of {self.opts.gate_failures} in a row)"
+            # every run is an event; as text, a failure, a recovery and each gate's first run
+            said = self.said.get(gate.command)
+            if self.inv.json or not gate.ok or said is not True:
+                self.emit("gate", gate.line() + suffix, **gate.to_json(), failuresInARow=streak)
+            self.said[gate.command] = gate.ok
+
+    def limits(self) -> Deadlines:
+        left = None if self.deadline is None else max(0.0, self.deadline - self.clock.monotonic())
+        return Deadlines(interval=min(self.opts.interval, self.opts.gate_interval), timeout=left)
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and self.clock.monotonic() >= self.deadline:
+            raise TimedOut(
+                f"the rollout's --timeout ran out ({self.record.phase.value}); nothing was cancelled",
+                hint=f"see where it stands: vmssroll status {self.inv.target.args()}",
+            )
+
+    # following
+    def intervene(self, snap: Snapshot, verdict: Verdict) -> Verdict | None:
+        self.gates_due()
+        found = step(self.record, snap.status, self.gates, stale_start=self.stale)
+        self.last = found
+        if found.ends_following:
+            return Verdict(True, found.exit_code, found.message)
+        if verdict.done:  # the upgrade the watch sees ended, but it is not this rollout's: wait for ours
+            waited = snap.status is not None and snap.status.start_time == self.stale
+            if waited and self.waited_since is None:
+                self.waited_since = self.clock.monotonic()
+            if (
+                self.waited_since is not None
+                and self.clock.monotonic() - self.waited_since < NEW_UPGRADE_GRACE
+            ):
+                return Verdict(False, ExitCode.OK, "waiting for the rolling upgrade to start")
+        return None
+
+    def follow(self) -> tuple[Verdict, Step | None]:
+        from vmssroll.cli.watching import follow
+
+        self.last, self.waited_since = None, None
+        verdict, _ = follow(self.inv, self.limits(), intervene=self.intervene)
+        return verdict, self.last
+
+    def run(self) -> int:
+        while True:
+            verdict, found = self.follow()
+            if found is None or not found.ends_following:
+                return int(verdict.exit_code)  # the watch's own end (no upgrade started, ...)
+            match found.action:
+                case Action.PAUSE:
+                    code = self.pause(found)
+                    if code is not None:
+                        return code
+                case Action.STOP:
+                    return self.stop(found.message, running=True)
+                case Action.AZURE_STOPPED:
+                    return self.failed(found.message, ExitCode.FAULTED)
+                case Action.CANCELLED:
+                    self.emit(
+                        "stopped", f"Rollout stopped: {found.message}", exitCode=int(ExitCode.CANCELLED)
+                    )
+                    return int(ExitCode.CANCELLED)
+                case _:
+                    return self.bake()
+
+    # checkpoints
+    def pause(self, found: Step) -> int | None:
+        """Record the pause while the upgrade still runs (a write after the cancel would restart it), cancel,
+        wait for Cancelled, then wait for `resume` (or --auto-resume-after with the gates passing)."""
+        ss, current = read_record(self.azure, self.inv)
+        self.own(current)
+        passed = tuple(sorted({*self.record.passed, *found.checkpoints}))
+        _, self.record = write_record(
+            self.inv, self.azure, ss, replace(self.record, phase=Phase.PAUSED, passed=passed)
+        )
+        latest = self.cancel()
+        if latest is not None and latest.code.lower() == "completed":
+            return self.bake()  # the last batch ended before the cancel: nothing left to pause
+        upgraded = self.upgraded(latest)
+        self.stale = latest.start_time if latest else None
+        self.emit(
+            "paused",
+            f"Paused at {passed[-1]}%: {upgraded} of {self.record.total} instance(s) upgraded (instances in "
+            f"flight finished). Resume with: vmssroll resume {self.inv.target.args()}",
+            checkpoint=passed[-1],
+            upgraded=upgraded,
+            total=self.record.total,
+            record=self.record.to_json(),
+        )
+        return self.wait_for_resume()
+
+    def upgraded(self, latest: UpgradeStatus | None) -> int:
+        if latest is None:
+            return 0
+        return int(share_upgraded(self.record.total, latest.progress) * self.record.total)
+
+    def cancel(self) -> UpgradeStatus | None:
+        """Cancel the running upgrade and wait until Azure says it stopped (in-flight instances finish first)."""
+        from vmssroll.cli.watching import follow
+
+        with contextlib.suppress(Conflict):  # it ended before the cancel: its status below says how
+            self.azure.cancel(self.inv.target)
+        follow(self.inv, self.limits(), quiet=True)
+        return self.azure.latest_upgrade(self.inv.target)
+
+    def own(self, found: Record | None) -> None:
+        """The record on the scale set is still this rollout's (someone may have undone or replaced it)."""
+        if found is None or found.id != self.record.id:
+            raise Conflict(
+                "the scale set's rollout record changed under this rollout (another rollout started?); "
+                "nothing more is done",
+                hint=f"see it with: vmssroll status {self.inv.target.args()}",
+            )
+
+    def wait_for_resume(self) -> int | None:
+        """Poll the record (one GET) and run the gates until someone resumes, or --auto-resume-after passes
+        with the gates passing. A gate tripping here stops the rollout; the record is not written then (it
+        would restart the upgrade), so it still says paused."""
+        began = self.clock.monotonic()
+        auto = self.opts.auto_resume_after
+        while True:
+            self.check_deadline()
+            self.gates_due()
+            tripped = self.gates.tripped
+            if tripped is not None:
+                return self.stop(
+                    f"{tripped.line()} {self.gates.limit} time(s) in a row while paused", running=False
+                )
+            ss, current = read_record(self.azure, self.inv)
+            self.own(current)
+            assert current is not None
+            if current.phase is Phase.ROLLING:
+                self.record = current
+                self.emit(
+                    "resumed",
+                    "Resumed (by `vmssroll resume`); following the upgrade again",
+                    record=current.to_json(),
+                )
+                return None
+            if current.phase is not Phase.PAUSED:
+                self.emit(
+                    "stopped",
+                    f"The rollout is now {current.phase.value} (changed from elsewhere); stopping here",
+                )
+                return int(ExitCode.CANCELLED)
+            if auto is not None and self.clock.monotonic() - began >= auto and self.gates.passing:
+                self.record = resume(self.inv, self.azure, ss, current)
+                self.emit(
+                    "resumed",
+                    f"Resumed after {_human(auto)} with every gate passing",
+                    record=self.record.to_json(),
+                )
+                return None
+            wait = min(RECORD_POLL, self.opts.gate_interval)
+            if auto is not None:
+                wait = min(wait, max(0.0, began + auto - self.clock.monotonic()) or wait)
+            self.clock.sleep(wait)
+
+    # failure
+    def stop(self, reason: str, *, running: bool) -> int:
+        """A gate tripped: record it (while the upgrade runs, before the cancel), cancel, then stop or undo."""
+        if running:
+            ss, current = read_record(self.azure, self.inv)
+            self.own(current)
+            _, self.record = write_record(
+                self.inv, self.azure, ss, replace(self.record, phase=Phase.STOPPED, reason=reason)
+            )
+            latest = self.cancel()
+            self.stale = latest.start_time if latest else None
+        return self.failed(reason, ExitCode.FAULTED)
+
+    def failed(self, reason: str, code: ExitCode) -> int:
+        if self.opts.on_failure is OnFailure.undo:
+            self.emit("stopped", f"Rollout stopped: {reason}; undoing it (--on-failure undo)", reason=reason)
+            undone = undo(self.inv, self.azure, self.record, stale=self.stale)
+            if undone != ExitCode.OK:
+                return undone
+        else:
+            self.emit(
+                "stopped",
+                f"Rollout stopped: {reason}. Put the previous image back with: vmssroll undo {self.inv.target.args()}"
+                if self.record.can_undo
+                else f"Rollout stopped: {reason}",
+                reason=reason,
+                exitCode=int(code),
+            )
+        return int(code)
+
+    # bake
+    def bake(self) -> int:
+        """Completed: the gates keep running for --bake; a failure stops the rollout as it would while rolling."""
+        ss, current = read_record(self.azure, self.inv)
+        self.own(current)
+        if self.opts.bake > 0:
+            ss, self.record = write_record(self.inv, self.azure, ss, replace(self.record, phase=Phase.BAKING))
+            self.emit("bake", f"Completed; baking for {_human(self.opts.bake)} with the gates running")
+            ends = self.clock.monotonic() + self.opts.bake
+            while True:
+                self.gates_due()
+                left = ends - self.clock.monotonic()
+                found = step(self.record, None, self.gates, baking=True, bake_left=left)
+                if found.action is Action.STOP:
+                    ss, self.record = write_record(
+                        self.inv,
+                        self.azure,
+                        self.azure.scale_set(self.inv.target),
+                        replace(self.record, phase=Phase.STOPPED, reason=found.message),
+                    )
+                    return self.failed(found.message, ExitCode.FAULTED)
+                if found.action is Action.DONE:
+                    break
+                self.check_deadline()
+                self.clock.sleep(min(left, self.opts.gate_interval) if self.opts.gates else left)
+            ss = self.azure.scale_set(self.inv.target)
+        _, self.record = write_record(self.inv, self.azure, ss, replace(self.record, phase=Phase.DONE))
+        message = "Rollout done: Completed" + (
+            f" and baked {_human(self.opts.bake)} with every gate passing" if self.opts.bake else ""
+        )
+        self.emit("done", message, exitCode=0, record=self.record.to_json())
+        return int(ExitCode.OK)
+
+
+def resume(inv: Invocation, azure: Azure, ss: ScaleSet, record: Record) -> Record:
+    """Restart a paused rollout: the record's PATCH (If-Match) claims it, and for a model change is the empty
+    model update that restarts Azure's upgrade; an OS or extension rollout then starts its action again."""
+    if record.phase is Phase.ROLLING:
+        raise Conflict(
+            "the rollout was already resumed (its record says rolling)",
+            hint=f"follow it: vmssroll watch {inv.target.args()}",
+        )
+    if record.phase is not Phase.PAUSED:
+        raise NotReady(f"nothing to resume: the rollout is {record.phase.value}")
+    latest = azure.latest_upgrade(inv.target)
+    if latest is not None and latest.running:
+        raise Conflict(
+            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
+        )
+    _, new = write_record(inv, azure, ss, replace(record, phase=Phase.ROLLING))
+    if record.kind is not Kind.IMAGE:
+        azure.start(inv.target, "os" if record.kind is Kind.OS else "extension")
+    return new
+
+
+def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None) -> int:
+    """Put the previous image reference back with one PATCH (If-Match) that also records `undoing`; Azure rolls
+    the upgraded instances back; follow that upgrade, then record `undone`."""
+    from vmssroll.cli.watching import follow
+
+    if not record.can_undo or record.previous is None:
+        raise NotReady(f"nothing to undo: a {record.kind.value} rollout keeps no previous model value")
+    ss, current = read_record(azure, inv)
+    if current is None or current.id != record.id:
+        raise Conflict("the scale set's rollout record changed since it was read; nothing was sent")
+    if current.phase in (Phase.UNDOING, Phase.UNDONE):
+        raise Conflict(
+            f"the rollout is already {current.phase.value}",
+            hint=f"follow it: vmssroll watch {inv.target.args()}",
+        )
+    latest = azure.latest_upgrade(inv.target)
+    if latest is not None and latest.running:
+        raise Conflict(
+            f"an upgrade is {latest.code}: cancel it first (vmssroll cancel {inv.target.args()})",
+        )
+    before = latest.start_time if latest else stale
+    previous = writable_image(record.previous)
+    ss, current = write_record(inv, azure, ss, replace(current, phase=Phase.UNDOING), image_body(previous))
+    emit(
+        inv,
+        "undo",
+        f"Undo: the image reference is back to {previous}; Azure rolls the upgraded instances back",
+    )
+    waited: list[float] = []
+
+    def ours(snap: Snapshot, verdict: Verdict) -> Verdict | None:
+        if verdict.done and snap.status is not None and snap.status.start_time == before:
+            waited.append(inv.env.clock.monotonic())
+            if waited[-1] - waited[0] < NEW_UPGRADE_GRACE:
+                return Verdict(False, ExitCode.OK, "waiting for the roll-back upgrade to start")
+        return None
+
+    verdict, _ = follow(inv, Deadlines(interval=10.0), intervene=ours)
+    if verdict.exit_code != ExitCode.OK:
+        return int(verdict.exit_code)
+    _, current = write_record(inv, azure, azure.scale_set(inv.target), replace(current, phase=Phase.UNDONE))
+    emit(inv, "undone", "Undone: every instance is back on the previous image", record=current.to_json())
+    return int(ExitCode.OK)
+
+
+def _human(seconds: float) -> str:
+    from vmssroll.domain.durations import human
+
+    return human(seconds)
+
+
+# Commands ---------------------------------------------------------------------------------------------------------
+
+
+@command(app, "rollout")
+def rollout(
+    inv: Invocation,
+    image_version: Annotated[
+        str | None, typer.Option("--image-version", metavar="VERSION", help="Roll out this image version.")
+    ] = None,
+    image_id: Annotated[
+        str | None, typer.Option("--image-id", metavar="ID", help="Roll out this image (resource id).")
+    ] = None,
+    os_: Annotated[bool, typer.Option("--os", help="Roll out the latest platform OS image.")] = False,
+    extensions: Annotated[
+        bool, typer.Option("--extensions", help="Roll out the model's extensions.")
+    ] = False,
+    checkpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint", metavar="PERCENT", help="Pause when this share is upgraded (repeatable)."
+        ),
+    ] = None,
+    gate: Annotated[
+        list[str] | None,
+        typer.Option("--gate", metavar="CMD", help="Shell command that must exit 0 (repeatable)."),
+    ] = None,
+    gate_interval: Annotated[
+        str, typer.Option("--gate-interval", metavar="DURATION", help="Time between gate runs.")
+    ] = "30s",
+    gate_failures: Annotated[
+        int, typer.Option("--gate-failures", metavar="N", help="Consecutive failures of a gate that stop it.")
+    ] = 3,
+    gate_timeout: Annotated[
+        str, typer.Option("--gate-timeout", metavar="DURATION", help="A gate running longer fails.")
+    ] = "30s",
+    bake: Annotated[
+        str | None, typer.Option("--bake", metavar="DURATION", help="Keep the gates running after Completed.")
+    ] = None,
+    on_failure: Annotated[
+        OnFailure,
+        typer.Option("--on-failure", help="After a stop: leave it (stop) or put the image back (undo)."),
+    ] = OnFailure.stop,
+    auto_resume_after: Annotated[
+        str | None,
+        typer.Option(
+            "--auto-resume-after", metavar="DURATION", help="Resume a checkpoint by itself, gates passing."
+        ),
+    ] = None,
+    yes: YesOpt = False,
+    interval: IntervalOpt = "10s",
+    timeout: TimeoutOpt = None,
+) -> int:
+    """Roll out a change progressively: checkpoints to pause at, gates that stop it, a bake, and undo.
+
+    Exit 0 done and baked; 3 refused at preflight (nothing sent); 5 stopped by Azure or by a gate; 6 cancelled by
+    a person; 7 --timeout; 8 a concurrent change."""
+    opts = settings(
+        image_version=image_version, image_id=image_id, os_=os_, extensions=extensions, checkpoint=checkpoint,
+        gate=gate, gate_interval=gate_interval, gate_failures=gate_failures, gate_timeout=gate_timeout,
+        bake=bake, on_failure=on_failure, auto_resume_after=auto_resume_after, interval=interval,
+        timeout=timeout,
+    )  # fmt: skip
+    if not (yes or inv.env.can_prompt()):
+        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm")
+    azure = inv.azure()
+    began = inv.env.clock.monotonic()
+    ss, latest, runner = preflight(inv, azure, opts)
+    confirm(inv, f"Roll out {_what(opts)} to {ss.name}?", yes=yes)
+    runner.deadline = None if opts.timeout is None else began + opts.timeout
+    start(inv, azure, ss, runner)
+    runner.stale = latest.start_time if latest else None
+    return runner.run()
+
+
+def _what(opts: Settings) -> str:
+    if opts.kind is Kind.IMAGE:
+        return f"image version {opts.version}" if opts.version else f"image {opts.image_id}"
+    return "the latest OS image" if opts.kind is Kind.OS else "the model's extensions"
+
+
+def preflight(
+    inv: Invocation, azure: Azure, opts: Settings
+) -> tuple[ScaleSet, UpgradeStatus | None, Rollout]:
+    """`check` for Rolling, the plan, the gates once, and nothing running: a refusal is exit 3, nothing sent."""
+    from vmssroll.cli.policy_change import preflight as check
+    from vmssroll.cli.policy_change import refuse
+    from vmssroll.domain.image import os_upgrade_refusal
+    from vmssroll.domain.plan import plan_rollout
+    from vmssroll.domain.policy import effective
+    from vmssroll.domain.prereq import Purpose
+    from vmssroll.domain.rollout import summarize
+
+    facts, report = check(inv, azure, Purpose.ROLLING)
+    ss = facts.scale_set
+    if not report.ready:
+        raise refuse(inv, report)
+    latest = azure.latest_upgrade(inv.target)
+    if latest is not None and latest.running:
+        raise Conflict(
+            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
+        )
+    found = Record.from_tags(ss.tags)
+    if found is not None and found.phase is Phase.PAUSED:
+        raise NotReady(
+            f"a rollout is paused at {found.paused_at}% on {ss.name}",
+            hint=f"resume it (vmssroll resume {inv.target.args()}) or undo it (vmssroll undo {inv.target.args()})",
+        )
+    if opts.kind is Kind.IMAGE and (ss.upgrade_policy.mode or "Manual").lower() != "rolling":
+        raise NotReady(
+            f"{ss.name} is in {ss.upgrade_policy.mode or 'Manual'} mode: a model change rolls nothing there",
+            hint=f"switch first: vmssroll enable-rolling {inv.target.args()}",
+        )
+    if opts.kind is Kind.OS and (refusal := os_upgrade_refusal(ss.name, ss.image)):
+        raise NotReady(f"{refusal}; nothing was sent")
+    if opts.kind is not Kind.IMAGE and summarize(facts.instances).behind:
+        raise NotReady(
+            f"{len(summarize(facts.instances).behind)} instance(s) are behind the model: roll that change out "
+            "first (an update of the record would start it)",
+            hint=f"vmssroll restart {inv.target.args()}",
+        )
+    from datetime import timedelta
+
+    plan = plan_rollout(
+        facts.instances,
+        ss.zones,
+        effective(ss.upgrade_policy.rolling),
+        batch_time=timedelta(minutes=5),
+        everything=True,
+    )
+    if plan.refused_at is not None:
+        raise NotReady(
+            f"the plan says Azure would fault the upgrade before batch {plan.refused_at}: {plan.verdict()}; nothing was sent"
+        )
+    inv.out.note(f"Plan: {plan.verdict()} {plan.duration_text()}")
+    record = Record(
+        id=inv.env.clock.utcnow().strftime("%Y%m%dT%H%M%SZ"),
+        kind=opts.kind,
+        phase=Phase.ROLLING,
+        total=len(facts.instances) or ss.capacity,
+        checkpoints=opts.checkpoints,
+        previous=writable_image(ss.image) if opts.kind is Kind.IMAGE else None,
+    )
+    runner = Rollout(inv, azure, opts, record, gates=Gates(opts.gates, opts.gate_failures))
+    if opts.gates:
+        runner.gates_due()
+        failing = [g for g in runner.gates.last if not g.ok]
+        if failing:
+            raise NotReady(f"{failing[0].line()} before anything changed; nothing was sent")
+    return ss, latest, runner
+
+
+def start(inv: Invocation, azure: Azure, ss: ScaleSet, runner: Rollout) -> None:
+    """Apply the change as set-image and start do: one PATCH of the image and the record (If-Match), or the
+    record then the OS or extension action."""
+    from vmssroll.domain.image import new_image_reference
+
+    opts, record = runner.opts, runner.record
+    if opts.kind is Kind.IMAGE:
+        wanted = new_image_reference(ss.image, version=opts.version, image_id=opts.image_id)
+        if all(ss.image.get(k) == v for k, v in wanted.items()):
+            raise NotReady(f"nothing to roll out: {ss.name} already has image {wanted}")
+        _, runner.record = write_record(inv, azure, ss, replace(record, target=wanted), image_body(wanted))
+    else:
+        _, runner.record = write_record(inv, azure, ss, record)
+        azure.start(inv.target, "os" if opts.kind is Kind.OS else "extension")
+    runner.emit("started", f"Rolling out {_what(opts)} to {ss.name}", record=runner.record.to_json())
+
+
+@command(app, "resume")
+def resume_cmd(inv: Invocation) -> int:
+    """Resume a rollout paused at a checkpoint, from any terminal: its record's PATCH (If-Match) restarts the
+    upgrade (an OS or extension rollout starts its action again). Two at once: one exits 8. The rollout that
+    paused carries on with its gates; follow the upgrade with `vmssroll watch`."""
+    azure = inv.azure()
+    ss, record = read_record(azure, inv)
+    if record is None:
+        raise NotReady(f"no rollout is recorded on {ss.name}")
+    new = resume(inv, azure, ss, record)
+    message = (
+        f"Resumed the rollout from {record.paused_at}%. Follow it with: vmssroll watch {inv.target.args()}"
+    )
+    inv.out.result({"resumed": True, "record": new.to_json(), "message": message}, message)
+    return int(ExitCode.OK)
+
+
+@command(app, "undo")
+def undo_cmd(inv: Invocation, yes: YesOpt = False) -> int:
+    """Put back the image reference a rollout replaced (PATCH with If-Match), and follow Azure rolling the
+    upgraded instances back. Refused while an upgrade runs (exit 8: cancel it first)."""
+    azure = inv.azure()
+    ss, record = read_record(azure, inv)
+    if record is None:
+        raise NotReady(f"no rollout is recorded on {ss.name}")
+    confirm(inv, f"Put the previous image of {ss.name} back ({record.previous})?", yes=yes)
+    return undo(inv, azure, record)
