@@ -1,5 +1,5 @@
-"""`vmssroll rollout | resume | undo` end to end: the real SDK against the emulator on its simulated clock, gates
-as tiny real shell commands, resume from a second process."""
+"""`vmssroll rollout | resume | undo` end to end: the real SDK against the emulator on its simulated clock,
+gates as tiny real shell commands, resume from a second process."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def second_process(emu, *args: str) -> subprocess.Popen[str]:
 
 
 class HookClock(SimClock):
-    """The simulated clock, with a hook that runs before each sleep while `when` holds (once unless `repeat`)."""
+    """The simulated clock, with a hook that runs once, before the first sleep at which `when` holds."""
 
     def __init__(self, emu, when: Callable[[], bool], then: Callable[[], None]) -> None:
         super().__init__(emu)

@@ -157,11 +157,11 @@ def settings(
     )
 
 
-# Gates --------------------------------------------------------------------------------------------------------
+# Gates --------------------------------------------------------------------------------------------
 
 
 def run_gate(command_line: str, timeout: float) -> GateRun:
-    """One gate: the command line run by the shell, stdout and stderr captured together (the end of them kept).
+    """One gate: the command line run by the shell, stdout and stderr captured together (their end kept).
     Gates run while the rollout waits for Azure; they are the operator's own commands, as in a CI step."""
     began = time.monotonic()
     try:
@@ -184,7 +184,7 @@ def _text(output: bytes) -> str:
     return output.decode("utf-8", "replace")[-GATE_OUTPUT_MAX:]
 
 
-# The record -----------------------------------------------------------------------------------------------------
+# The record ---------------------------------------------------------------------------------------
 
 
 def read_record(azure: Azure, inv: Invocation) -> tuple[ScaleSet, Record | None]:
@@ -222,7 +222,7 @@ def image_body(image: dict[str, Any]) -> dict[str, Any]:
     return {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}
 
 
-# The rollout ----------------------------------------------------------------------------------------------------
+# The rollout --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -355,7 +355,7 @@ class Rollout:
         return int(share_upgraded(self.record.total, latest.progress) * self.record.total)
 
     def cancel(self) -> UpgradeStatus | None:
-        """Cancel the running upgrade and wait until Azure says it stopped (in-flight instances finish first)."""
+        """Cancel the running upgrade; wait until Azure says it stopped (in-flight instances finish first)."""
         from vmssroll.cli.watching import follow
 
         with contextlib.suppress(Conflict):  # it ended before the cancel: its status below says how
@@ -418,7 +418,7 @@ class Rollout:
 
     # failure
     def stop(self, reason: str, *, running: bool) -> int:
-        """A gate tripped: record it (while the upgrade runs, before the cancel), cancel, then stop or undo."""
+        """A gate tripped: record it (while the upgrade runs, before the cancel), cancel, stop or undo."""
         if running:
             ss, current = read_record(self.azure, self.inv)
             self.own(current)
@@ -448,7 +448,7 @@ class Rollout:
 
     # bake
     def bake(self) -> int:
-        """Completed: the gates keep running for --bake; a failure stops the rollout as it would while rolling."""
+        """Completed: the gates keep running for --bake; a failure stops the rollout as while rolling."""
         ss, current = read_record(self.azure, self.inv)
         self.own(current)
         if self.opts.bake > 0:
@@ -502,8 +502,8 @@ def resume(inv: Invocation, azure: Azure, ss: ScaleSet, record: Record) -> Recor
 
 
 def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None) -> int:
-    """Put the previous image reference back with one PATCH (If-Match) that also records `undoing`; Azure rolls
-    the upgraded instances back; follow that upgrade, then record `undone`."""
+    """Put the previous image reference back with one PATCH (If-Match) that also records `undoing`; Azure
+    rolls the upgraded instances back; follow that upgrade, then record `undone`."""
     from vmssroll.cli.watching import follow
 
     if not record.can_undo or record.previous is None:
@@ -552,7 +552,7 @@ def _human(seconds: float) -> str:
     return human(seconds)
 
 
-# Commands ---------------------------------------------------------------------------------------------------------
+# Commands -----------------------------------------------------------------------------------------
 
 
 @command(app, "rollout")
@@ -606,8 +606,8 @@ def rollout(
 ) -> int:
     """Roll out a change progressively: checkpoints to pause at, gates that stop it, a bake, and undo.
 
-    Exit 0 done and baked; 3 refused at preflight (nothing sent); 5 stopped by Azure or by a gate; 6 cancelled by
-    a person; 7 --timeout; 8 a concurrent change."""
+    Exit 0 done and baked; 3 refused at preflight (nothing sent); 5 stopped by Azure or by a gate;
+    6 cancelled by a person; 7 --timeout; 8 a concurrent change."""
     opts = settings(
         image_version=image_version, image_id=image_id, os_=os_, extensions=extensions, checkpoint=checkpoint,
         gate=gate, gate_interval=gate_interval, gate_failures=gate_failures, gate_timeout=gate_timeout,
@@ -635,7 +635,7 @@ def _what(opts: Settings) -> str:
 def preflight(
     inv: Invocation, azure: Azure, opts: Settings
 ) -> tuple[ScaleSet, UpgradeStatus | None, Rollout]:
-    """`check` for Rolling, the plan, the gates once, and nothing running: a refusal is exit 3, nothing sent."""
+    """`check` for Rolling, the plan, the gates once, nothing running: a refusal is exit 3, nothing sent."""
     from vmssroll.cli.policy_change import preflight as check
     from vmssroll.cli.policy_change import refuse
     from vmssroll.domain.image import os_upgrade_refusal

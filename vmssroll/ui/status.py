@@ -82,7 +82,8 @@ def _rollout(found: Mapping[str, Any]) -> RenderableType:
     """The rollout recorded on the scale set (vmssroll rollout): where it stands, its checkpoints, undo."""
     record = found.get("record") or {}
     checkpoints = ", ".join(
-        f"{c}%" + (" (passed)" if c in record.get("passed", []) else "") for c in record.get("checkpoints", [])
+        f"{c}%" + (" (passed)" if c in record.get("passed", []) else "")
+        for c in record.get("checkpoints", [])
     )
     return key_values(
         [
