@@ -34,6 +34,7 @@ def shell_env(emu: Emulator | None = None) -> dict[str, str]:
 def test_every_example_is_covered_here():
     covered = {
         "safe-rollout.sh",
+        "progressive-rollout.sh",
         "policies/conservative.json",
         "policies/conservative.yaml",
         "policies/fast.yaml",
@@ -123,3 +124,32 @@ def test_ci_snippet_rehearsal_job_runs_here(tmp_path):
         )  # fmt: skip
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         assert "rollout of 2.0.0 completed" in done.stdout
+
+
+@pytest.mark.timeout(600)  # two rehearsals of up to 180 s each in subprocesses
+def test_progressive_rollout_is_done_and_baked_then_a_bad_release_is_put_back():
+    with Emulator(clock=ScaledClock(200), scenario="demo") as emu:
+        env = shell_env(emu) | {"AUTO_RESUME": "2s", "GATE_INTERVAL": "1s", "BAKE": "3s"}
+        script = str(EXAMPLES / "progressive-rollout.sh")
+        good = subprocess.run(
+            ["bash", script, "rg-demo", "web", "2.0.0"], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert good.returncode == 0, good.stdout + good.stderr
+        assert "rollout of 2.0.0 done and baked" in good.stdout
+        assert "Paused at " in good.stderr and "Resumed after 2s with every gate passing" in good.stderr
+        bad = subprocess.run(
+            ["bash", script, "rg-demo", "web", "3.0.0-bad"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert bad.returncode == 5, bad.stdout + bad.stderr
+        assert "STOPPED (by Azure or a gate); the previous image was put back" in bad.stderr
+        assert "Undone: " in bad.stderr
+        model = emu.vmss("rg-demo", "web")
+        assert (
+            model["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["version"]
+            == "2.0.0"
+        )
+        assert model["tags"]["vmssroll.phase"] == "undone"

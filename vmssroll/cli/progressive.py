@@ -432,7 +432,7 @@ class Rollout:
     def failed(self, reason: str, code: ExitCode) -> int:
         if self.opts.on_failure is OnFailure.undo:
             self.emit("stopped", f"Rollout stopped: {reason}; undoing it (--on-failure undo)", reason=reason)
-            undone = undo(self.inv, self.azure, self.record, stale=self.stale)
+            undone = undo(self.inv, self.azure, self.record, stale=self.stale, interval=self.opts.interval)
             if undone != ExitCode.OK:
                 return undone
         else:
@@ -501,7 +501,7 @@ def resume(inv: Invocation, azure: Azure, ss: ScaleSet, record: Record) -> Recor
     return new
 
 
-def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None) -> int:
+def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None, interval: float = 10.0) -> int:
     """Put the previous image reference back with one PATCH (If-Match) that also records `undoing`; Azure
     rolls the upgraded instances back; follow that upgrade, then record `undone`."""
     from vmssroll.cli.watching import follow
@@ -529,6 +529,14 @@ def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None) ->
         "undo",
         f"Undo: the image reference is back to {previous}; Azure rolls the upgraded instances back",
     )
+    from vmssroll.cli.writes import read_instances
+    from vmssroll.domain.rollout import summarize
+    from vmssroll.domain.unknown import Unknown
+
+    listed = read_instances(inv, azure)
+    if not isinstance(listed, Unknown) and not summarize(listed).behind:
+        # nothing runs the image undone (Azure's rollback on breach may have put them back already)
+        return _undone(inv, azure, current, "no instance runs the undone image: nothing to roll back")
     waited: list[float] = []
 
     def ours(snap: Snapshot, verdict: Verdict) -> Verdict | None:
@@ -538,11 +546,15 @@ def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None) ->
                 return Verdict(False, ExitCode.OK, "waiting for the roll-back upgrade to start")
         return None
 
-    verdict, _ = follow(inv, Deadlines(interval=10.0), intervene=ours)
+    verdict, _ = follow(inv, Deadlines(interval=interval), intervene=ours)
     if verdict.exit_code != ExitCode.OK:
         return int(verdict.exit_code)
-    _, current = write_record(inv, azure, azure.scale_set(inv.target), replace(current, phase=Phase.UNDONE))
-    emit(inv, "undone", "Undone: every instance is back on the previous image", record=current.to_json())
+    return _undone(inv, azure, current, "every instance is back on the previous image")
+
+
+def _undone(inv: Invocation, azure: Azure, record: Record, why: str) -> int:
+    _, record = write_record(inv, azure, azure.scale_set(inv.target), replace(record, phase=Phase.UNDONE))
+    emit(inv, "undone", f"Undone: {why}", record=record.to_json())
     return int(ExitCode.OK)
 
 
@@ -738,12 +750,13 @@ def resume_cmd(inv: Invocation) -> int:
 
 
 @command(app, "undo")
-def undo_cmd(inv: Invocation, yes: YesOpt = False) -> int:
+def undo_cmd(inv: Invocation, yes: YesOpt = False, interval: IntervalOpt = "10s") -> int:
     """Put back the image reference a rollout replaced (PATCH with If-Match), and follow Azure rolling the
     upgraded instances back. Refused while an upgrade runs (exit 8: cancel it first)."""
+    every = max(1.0, _seconds(interval, "--interval") or 1.0)
     azure = inv.azure()
     ss, record = read_record(azure, inv)
     if record is None:
         raise NotReady(f"no rollout is recorded on {ss.name}")
     confirm(inv, f"Put the previous image of {ss.name} back ({record.previous})?", yes=yes)
-    return undo(inv, azure, record)
+    return undo(inv, azure, record, interval=every)
