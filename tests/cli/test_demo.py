@@ -22,6 +22,7 @@ def test_demo_plays_out_as_designed_without_a_terminal():
         "vmssroll set-image",
         "vmssroll watch",
         "vmssroll restart",
+        "vmssroll rollout",
     ):
         assert f"$ {command} -g rg-demo -n web" in out
     assert "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade" in out
@@ -30,7 +31,10 @@ def test_demo_plays_out_as_designed_without_a_terminal():
         "100% of instances are in an unhealthy state after being upgraded - more than the threshold of 20%"
         in out
     )
-    assert "→ exit code 5 (as expected)" in out
+    assert out.count("→ exit code 5 (as expected)") == 2  # the bad release, and the rollout its gate stopped
+    # the gate caught the release the health probe passed (the application said so); undo put 3.0.0 back
+    assert "which the configuration service rejects" in out and "undoing it (--on-failure undo)" in out
+    assert "Undone: " in out and "undo restores  Canonical:ubuntu-24_04-lts:server:3.0.0" in out
     assert out.count("Rolling upgrade Completed") >= 2
     assert "EXPECTED" not in out
     assert "The story played out as designed." in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ app = typer.Typer()
 
 RG, NAME = "rg-demo", "web"
 TARGET = ("-g", RG, "-n", NAME)
+# The application's own health endpoint in the emulator (200 or 503), read the way a real gate would read one.
+APP_GATE = 'curl -s --fail-with-body --cacert "$VMSSROLL_CA_BUNDLE" "$VMSSROLL_ARM_ENDPOINT/_emulator/app/rg-demo/web"'
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Story:
         self.env.stdout.flush()
 
     def run(self, *args: str, expect: int = 0) -> int:
-        shown = " ".join(("vmssroll", *args))
+        shown = shlex.join(("vmssroll", *args))
         self.env.stdout.write(f"\n$ {shown}\n")
         self.env.stdout.flush()
         done = subprocess.run(
@@ -71,7 +74,8 @@ def demo(
         ),
     ] = 20.0,
 ) -> None:
-    """Rehearse a whole rollout on the embedded emulator: check, enable Rolling, upgrade, breach, restart."""
+    """Rehearse a whole rollout on the embedded emulator: check, enable Rolling, upgrade, breach, restart,
+    and a progressive rollout whose gate catches a release the health probe passes."""
     from vmssroll.emulator import Emulator, ScaledClock
 
     env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
@@ -129,3 +133,15 @@ def tell(story: Story, emu: Any) -> None:
     )
     emu.set_health(RG, NAME, image_version="3.0.0", health="healthy")
     story.run("restart", *TARGET, "--yes", "--watch", "--interval", "1s")
+    story.chapter(
+        "Roll out 3.1.0 with a gate: the application breaks, the health probe does not see it",
+        "3.1.0 boots and passes the VMs' health probe, so Azure would roll it everywhere; but the configuration\n"
+        "service rejects it and the application's own health endpoint starts failing. `rollout` runs that\n"
+        "endpoint as a gate while Azure rolls (and for a bake after): two failures in a row stop the rollout,\n"
+        "cancel the upgrade, and undo puts 3.0.0 back (exit 5).",
+    )
+    story.run(
+        "rollout", *TARGET, "--image-version", "3.1.0", "--gate", APP_GATE, "--gate-interval", "1s",
+        "--gate-failures", "2", "--bake", "5s", "--on-failure", "undo", "--interval", "1s", "--yes", expect=5,
+    )  # fmt: skip
+    story.run("status", *TARGET)

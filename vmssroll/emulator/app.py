@@ -141,6 +141,37 @@ class Emulator:
                 ss, image_version=image_version, instance_id=instance_id, health=health
             )
 
+    def app_health(self, rg: str, name: str) -> dict[str, Any]:
+        """The application behind a scale set, as its own health endpoint would report it: failing requests in
+        proportion to the running instances on an image version that breaks it (`app_broken_by`), whatever
+        the VMs' health probe says. Instances still updating serve no traffic."""
+        from .state import image_version
+
+        with self.lock:
+            self._advance()
+            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            serving = [i for i in ss.members() if i.phase == "idle"]
+            broken = sorted(
+                (i for i in serving if image_version(i.profile) in ss.app_broken_by),
+                key=lambda i: i.instance_id,
+            )
+            rate = round(100 * len(broken) / len(serving)) if serving else 0
+            versions = sorted({str(image_version(i.profile)) for i in broken})
+            message = (
+                f"{rate}% of requests fail: {len(broken)} of {len(serving)} serving instance(s) run "
+                f"{', '.join(versions)}, which the configuration service rejects"
+                if broken
+                else f"ok: {len(serving)} serving instance(s), no errors"
+            )
+            return {"healthy": not broken, "errorRate": rate, "message": message}
+
+    def set_app_broken(self, rg: str, name: str, *, image_version: str, broken: bool) -> None:
+        """Make an image version break the application from now on (or stop breaking it)."""
+        with self.lock:
+            self._advance()
+            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            (ss.app_broken_by.add if broken else ss.app_broken_by.discard)(image_version)
+
     def reset(self) -> None:
         self.load_scenario(self.scenario)
 

@@ -82,6 +82,27 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
         except ValueError as exc:
             return _bad(str(exc))
         return Response(200, {"ok": True})
+    m = re.fullmatch(r"/app/([^/]+)/([^/]+)", sub)
+    if m and method == "GET":  # the application's own health endpoint: 200 when good, 503 when not
+        try:
+            found = emu.app_health(m.group(1), m.group(2))
+        except KeyError:
+            return _bad(f"no scale set {m.group(2)!r} in {m.group(1)!r}", 404)
+        return Response(200 if found["healthy"] else 503, found)
+    if sub == "/app" and method == "POST":
+        fields = {"resource_group", "name", "image_version", "broken"}
+        if not isinstance(body, dict) or set(body) != fields or not isinstance(body["broken"], bool):
+            return _bad("body must be {resource_group, name, image_version, broken: true|false}")
+        try:
+            emu.set_app_broken(
+                body["resource_group"],
+                body["name"],
+                image_version=str(body["image_version"]),
+                broken=body["broken"],
+            )
+        except KeyError:
+            return _bad(f"no scale set {body['name']!r} in {body['resource_group']!r}", 404)
+        return Response(200, {"ok": True})
     m = re.fullmatch(r"/state/([^/]+)/([^/]+)", sub)
     if m and method == "GET":
         try:

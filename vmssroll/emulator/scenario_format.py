@@ -91,6 +91,7 @@ SCALE_SET = Record(
         "initializing_for": NUMBER,
         "instances": (MapOf(INSTANCE, keys=ID), None),
         "health_rules": (ListOf(HEALTH_RULE), None),
+        "app_broken_by": (ListOf(VERSION), None),
         "no_signal_after_batch": OneOf(("failed", "passed")),
         "attached_vms": (ListOf(ATTACHED_VM), None),
         "profile": (dict, None),

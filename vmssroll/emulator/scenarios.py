@@ -163,6 +163,7 @@ def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
     ss = ScaleSet(sub, rg["name"], spec["name"], model, now)
     ss.timings = Timings(**{k: float(v) for k, v in (spec.get("timings") or {}).items()})
     ss.no_signal_passes = spec.get("no_signal_after_batch") == "passed"
+    ss.app_broken_by = {str(v) for v in spec.get("app_broken_by") or []}
     for rule in spec.get("health_rules") or []:
         if "image_version" in rule:
             ss.rules_version[str(rule["image_version"])] = rule["health"]

@@ -125,6 +125,9 @@ class ScaleSet:
     upgrades: list[RollingUpgrade] = field(default_factory=list)
     no_signal_passes: bool = False  # after a batch, an upgraded instance without vmHealth counts as healthy
     write_op: Operation | None = None  # the latest PUT/PATCH's operation (Updating while it is InProgress)
+    # image versions that break the application (its "configuration service") while the VMs' own health probe
+    # still passes: what a rollout's gate catches and Azure's health signal does not
+    app_broken_by: set[str] = field(default_factory=set)
     key_cache: tuple[int, str] = (-1, "")
 
     @property
