@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -245,4 +246,18 @@ def test_refused_at_preflight_in_manual_mode(vmssroll, emu):
     result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--yes")
     assert result.exit_code == 3
     assert "Manual mode: a model change rolls nothing there" in result.stderr
+    assert writes(emu) == []
+
+
+def test_a_gate_that_outlives_its_time_fails_and_is_killed_whole(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=50)
+    emu.clear_requests()
+    began = time.monotonic()
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--gate", "echo started; sleep 60 | cat",
+        "--gate-timeout", "1s", "--yes", "-o", "json",
+    )  # fmt: skip
+    assert time.monotonic() - began < 30  # the pipe's two processes were killed, not waited for
+    assert result.exit_code == 3, result.output
+    assert "gate `echo started; sleep 60 | cat` timed out: started before anything changed" in result.stderr
     assert writes(emu) == []

@@ -162,22 +162,38 @@ def settings(
 
 def run_gate(command_line: str, timeout: float) -> GateRun:
     """One gate: the command line run by the shell, stdout and stderr captured together (their end kept).
-    Gates run while the rollout waits for Azure; they are the operator's own commands, as in a CI step."""
+
+    It runs in its own process group, so a gate that outlives its time is killed whole (`curl ... | jq` has
+    two processes; killing the shell alone would leave the pipe open), and so is one running on Ctrl-C."""
     began = time.monotonic()
+    proc = subprocess.Popen(  # a gate is a shell command line by definition (--gate CMD)
+        command_line,
+        shell=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(  # a gate is a shell command line by definition (--gate CMD)
-            command_line,
-            shell=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as expired:
-        output = expired.output or b""
-        return GateRun(command_line, None, _text(output), time.monotonic() - began)
-    return GateRun(command_line, done.returncode, _text(done.stdout or b""), time.monotonic() - began)
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        output, _ = proc.communicate()
+        return GateRun(command_line, None, _text(output or b""), time.monotonic() - began)
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return GateRun(command_line, proc.returncode, _text(output or b""), time.monotonic() - began)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        proc.kill()
 
 
 def _text(output: bytes) -> str:
