@@ -222,7 +222,14 @@ def write_record(
         found = Record.from_tags(getattr(now, "tags", {}) or {})
         return found is not None and found.write == new.write
 
-    stored = azure.patch(inv.target, body, ss.etag, applied=applied)
+    if not extra:  # the tags alone: stored once Azure accepts the PATCH, nothing in the model to wait for
+        return azure.patch(inv.target, body, ss.etag, applied=applied, wait=None), new
+    from vmssroll.cli.writes import waiting
+
+    with waiting(
+        inv, no_wait=False
+    ) as wait:  # a model change: Azure takes minutes to finish it in Rolling mode
+        stored = azure.patch(inv.target, body, ss.etag, applied=applied, wait=wait)
     return stored, new
 
 
