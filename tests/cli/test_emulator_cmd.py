@@ -27,7 +27,19 @@ def test_scenarios_lists_each_with_its_description():
 
 def test_serve_lists_the_scale_sets_and_removes_its_folder_on_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vmssroll", "emulator", "serve", "--scenario", "demo", "--speed", "60"],
+        [
+            sys.executable,
+            "-m",
+            "vmssroll",
+            "emulator",
+            "serve",
+            "--scenario",
+            "demo",
+            "--speed",
+            "60",
+            "--latency",
+            "20ms±5ms",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -39,6 +51,7 @@ def test_serve_lists_the_scale_sets_and_removes_its_folder_on_sigterm():
         if line.startswith("Press Ctrl-C"):
             break
     ca = Path(next(line.split("=", 1)[1] for line in told if line.startswith("export VMSSROLL_CA_BUNDLE=")))
+    assert "Latency: 20ms±5ms of real time added to every answer" in told
     assert ca.exists()
     proc.send_signal(signal.SIGTERM)
     rest, _ = proc.communicate(timeout=30)

@@ -32,13 +32,35 @@ def serve(
     manual_clock: Annotated[
         bool, typer.Option("--manual-clock", help="Time moves only by POST /_emulator/clock/advance.")
     ] = False,
+    latency: Annotated[
+        str | None,
+        typer.Option(
+            "--latency",
+            metavar="DURATION",
+            help="Delay every answer by this much real time, as ARM's round trips: 150ms, or 150ms±50ms "
+            "(+- also accepted). Default: none (or the scenario's).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the emulator until Ctrl-C; prints its URL, CA file and the variables to export."""
     from vmssroll.emulator import ScenarioError
     from vmssroll.emulator.foreground import serve as run
+    from vmssroll.emulator.latency import parse_latency
 
     try:
-        run(scenario, host, port, None if manual_clock else speed, out=lambda line: typer.echo(line))
+        delay = parse_latency(latency) if latency is not None else None
+    except ValueError as err:
+        typer.echo(f"error: --latency: {err}", err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
+    try:
+        run(
+            scenario,
+            host,
+            port,
+            None if manual_clock else speed,
+            out=lambda line: typer.echo(line),
+            latency=delay,
+        )
     except ScenarioError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None

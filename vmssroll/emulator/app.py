@@ -16,6 +16,7 @@ from .clock import Clock, ManualClock, ScaledClock
 from .engine import Engine
 from .faults import Faults
 from .handlers import Arm, Request
+from .latency import Latency, parse_latency
 from .ratelimits import ComputeBudgets
 
 DROP = Response(0)  # sentinel: close the connection without answering
@@ -32,6 +33,10 @@ class RequestRecord:
     sim_time: datetime
     if_match: str | None
     body: dict[str, Any] | None
+    # Real time (time.monotonic()) when the request arrived and when its answer was ready: with a latency,
+    # requests in flight at once overlap here (the simulated clock does not move with real time).
+    received: float = 0.0
+    answered: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -50,6 +55,7 @@ class Emulator:
         page_size: int = 100,
         speed: float | None = None,
         scenario: str | Path | dict[str, Any] = "uniform-probe",
+        latency: Latency | str | None = None,
     ) -> None:
         if clock is None:
             clock = ScaledClock(speed) if speed else ManualClock()
@@ -64,6 +70,9 @@ class Emulator:
         self._ca_dir: Any = None
         self.url = ""
         self.ca_path = ""
+        # Given here (`serve --latency`), it holds whatever scenario is loaded; else each scenario's own.
+        self.fixed_latency = parse_latency(latency) if isinstance(latency, str) else latency
+        self.latency = Latency()
         self.load_scenario(scenario)
 
     # --- lifecycle ---
@@ -113,6 +122,9 @@ class Emulator:
             self._requests.clear()
             self.faults.clear()
             self.budgets = ComputeBudgets()
+            self.latency = (
+                self.fixed_latency if self.fixed_latency is not None else parse_latency(data.get("latency"))
+            )
 
     def _settler(self, ss: Any, inst: Any) -> Any:
         gen = inst.gen
@@ -227,6 +239,10 @@ class Emulator:
 
     def handle_arm(self, req: Request, authorized: bool) -> tuple[Response, bool]:
         """Answer an ARM request; returns (response, drop_connection)."""
+        received = time.monotonic()
+        delay = self.latency.draw()
+        if delay:
+            time.sleep(delay)  # real time, outside the lock: requests in flight together overlap, as on ARM
         rule = self.faults.pick(req.method, req.path)
         if rule is not None and rule.kind == "slow":
             time.sleep(min(rule.delay, 5.0))
@@ -241,7 +257,7 @@ class Emulator:
             else:
                 resp = self._dispatch(req, authorized)
                 drop = rule is not None and rule.kind == "drop"
-            self._record(req, 0 if drop else resp.status)
+            self._record(req, 0 if drop else resp.status, received)
             budgets = self.budgets.header(req.method, req.path, self.engine.now)
             if budgets is not None and not drop:
                 resp.headers.setdefault("x-ms-ratelimit-remaining-resource", budgets)
@@ -263,7 +279,7 @@ class Emulator:
     def _error(err: ArmError) -> Response:
         return Response(err.status, err.body(), dict(err.headers))
 
-    def _record(self, req: Request, status: int) -> None:
+    def _record(self, req: Request, status: int, received: float) -> None:
         body = req.body if isinstance(req.body, dict) else None
         self._requests.append(
             RequestRecord(
@@ -274,6 +290,8 @@ class Emulator:
                 self.engine.now,
                 req.headers.get("if-match"),
                 copy.deepcopy(body),
+                received,
+                time.monotonic(),
             )
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from .app import Emulator
 from .clock import ManualClock, ScaledClock
+from .latency import Latency
 from .scenarios import load
 
 
@@ -28,10 +29,11 @@ def serve(
     port: int = 0,
     speed: float | None = None,
     out: Callable[[str], Any] = print,
+    latency: Latency | None = None,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C, printing how to point the tool at it."""
     clock = ScaledClock(speed) if speed else ManualClock()
-    emu = Emulator(clock=clock, host=host, port=port, scenario=scenario).start()
+    emu = Emulator(clock=clock, host=host, port=port, scenario=scenario, latency=latency).start()
     # SIGTERM (kill, a CI job ending, systemd) ends it like Ctrl-C, so the CA's temporary folder goes too.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -45,6 +47,8 @@ def serve(
             "Simulated time: "
             + (f"{speed:g}x real time" if speed else "manual (POST /_emulator/clock/advance)")
         )
+        if emu.latency:
+            out(f"Latency: {emu.latency} of real time added to every answer")
         out(f"export VMSSROLL_ARM_ENDPOINT={emu.url}")
         out(f"export VMSSROLL_CA_BUNDLE={emu.ca_path}")
         out(f"export AZURE_SUBSCRIPTION_ID={emu.subscription_id}")

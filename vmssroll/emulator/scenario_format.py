@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .latency import parse_latency
 from .state import HEALTH_STATES
 
 
@@ -104,6 +105,11 @@ SCENARIO = Record(
         "description": (str, None),
         "subscription": (str, None),
         "features": (MapOf(OneOf(("Registered", "NotRegistered"))), None),
+        "latency": (
+            str,
+            *NUMBER,
+            None,
+        ),  # real time added to every answer: 150ms, 150ms±50ms, or milliseconds
         "resource_groups": (ListOf(Record({"name": str, "location": str, "tags": TAGS}, ("name",))), None),
         "load_balancers": (ListOf(LOAD_BALANCER), None),
         "scale_sets": ListOf(SCALE_SET),
@@ -117,6 +123,10 @@ _WHAT = {str: "a string", int: "a whole number", float: "a number", bool: "true 
 def check(data: Any) -> None:
     """Raise ScenarioError for the first malformed field of a scenario."""
     _value(data, SCENARIO, "")
+    try:
+        parse_latency(data.get("latency"))
+    except ValueError as exc:
+        raise _fail("latency", str(exc)) from None
     rgs = {r["name"].lower() for r in data.get("resource_groups") or []}
     for i, ss in enumerate(data["scale_sets"]):
         where = f"scale_sets[{i}]"
