@@ -14,9 +14,9 @@ Prints one table per goal of issue 7:
      credentials against a loopback token endpoint;
   6. verdict latency: seconds from the emulator's first terminal status to the exit of `watch` and `wait`, at
      10, 1,000 and 5,000 instances, with the requests per refresh of each;
-  7. under ARM's latency (issue 19): `status`, `check`, `policy show` and one `watch` refresh with the emulator
-     answering after 0, 50 and 150 ms, at 10 and 1,000 instances, beside a plain sequential SDK script doing the
-     same reads, and the issue's goals at 150 ms beside the figures (met or not).
+  7. under ARM's latency (issue 19): `status`, `check`, `policy show` and one `watch` refresh with the
+     emulator answering after 0, 50 and 150 ms, at 10 and 1,000 instances, beside a plain sequential SDK
+     script doing the same reads, and the issue's goals at 150 ms beside the figures (met or not).
 Wall times on a shared machine are noisy, so every start-up figure also gives the CPU time (user + system) of
 the child process, which other load disturbs far less. Timings live here, never in the tests.
 """
@@ -810,7 +810,7 @@ def first_token(runs: int) -> dict[str, Any]:
     return {"first_token": out}
 
 
-# --- 7. latency ---------------------------------------------------------------------------------------------------
+# --- 7. latency ---------------------------------------------------------------------------------------------
 
 LATENCIES_MS = (0, 50, 150)
 LATENCY_SIZES = (10, 1_000)
@@ -860,8 +860,8 @@ print(json.dumps({"reads": done - ready, "setup": ready - started}))
 
 
 def latency(runs: int) -> dict[str, Any]:
-    """Each command at 0, 50 and 150 ms of emulator latency, at 10 and 1,000 instances, beside a plain sequential
-    SDK script doing the same reads; the whole process (start-up included) and the reads alone."""
+    """Each command at 0, 50 and 150 ms of emulator latency, at 10 and 1,000 instances, beside a plain
+    sequential SDK script doing the same reads; the whole process (start-up included) and the reads alone."""
     from vmssroll.emulator import Emulator, ManualClock
     from vmssroll.emulator.latency import Latency
 

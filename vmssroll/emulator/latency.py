@@ -1,4 +1,4 @@
-"""Network latency, as Azure Resource Manager has it: every answer delayed by real time (`150ms`, `150ms±50ms`).
+"""Network latency as Azure Resource Manager has it: every answer delayed by real time (150ms, 150ms±50ms).
 
 The emulator answers in about a millisecond; ARM in roughly 100–400 ms. A latency makes round trips visible to
 the benchmark and to tests, which can then see whether reads overlap. It is real time, not simulated time: the
