@@ -16,7 +16,7 @@ from .clock import Clock, ManualClock, ScaledClock
 from .engine import Engine
 from .faults import Faults
 from .handlers import Arm, Request
-from .latency import Latency, parse_latency
+from .latency import Gate, Latency, parse_latency
 from .ratelimits import ComputeBudgets
 
 DROP = Response(0)  # sentinel: close the connection without answering
@@ -73,6 +73,7 @@ class Emulator:
         # Given here (`serve --latency`), it holds whatever scenario is loaded; else each scenario's own.
         self.fixed_latency = parse_latency(latency) if isinstance(latency, str) else latency
         self.latency = Latency()
+        self.gate: Gate | None = None  # tests: hold answers until requests sent together have all arrived
         self.load_scenario(scenario)
 
     # --- lifecycle ---
@@ -122,6 +123,7 @@ class Emulator:
             self._requests.clear()
             self.faults.clear()
             self.budgets = ComputeBudgets()
+            self.gate = None
             self.latency = (
                 self.fixed_latency if self.fixed_latency is not None else parse_latency(data.get("latency"))
             )
@@ -240,6 +242,9 @@ class Emulator:
     def handle_arm(self, req: Request, authorized: bool) -> tuple[Response, bool]:
         """Answer an ARM request; returns (response, drop_connection)."""
         received = time.monotonic()
+        gate = self.gate
+        if gate is not None:
+            gate.wait()
         delay = self.latency.draw()
         if delay:
             time.sleep(delay)  # real time, outside the lock: requests in flight together overlap, as on ARM

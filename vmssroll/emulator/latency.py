@@ -65,3 +65,25 @@ def parse_latency(value: str | int | float | None) -> Latency:
 
 def _seconds(number: str, unit: str | None) -> float:
     return float(number) if (unit or "ms").lower() == "s" else float(number) / 1000
+
+
+class Gate:
+    """Answers held until `parties` requests are in flight together (for at most `timeout` seconds), for
+    `rounds` rounds, then open for good: how a test sees that requests were sent together whatever the load
+    of the machine (a new TLS connection on a busy one can take longer than any small latency). Requests that
+    were not sent together wait out the timeout once; the gate is then broken and holds nothing more."""
+
+    def __init__(self, parties: int, *, rounds: int = 1, timeout: float = 5.0) -> None:
+        self.rounds = rounds
+        self._barrier = threading.Barrier(parties, action=self._opened, timeout=timeout)
+
+    def _opened(self) -> None:  # run by one of the parties before any is let go
+        self.rounds -= 1
+
+    def wait(self) -> None:
+        if self.rounds <= 0:
+            return
+        try:
+            self._barrier.wait()
+        except threading.BrokenBarrierError:
+            return  # not all came within the timeout: answered anyway, and the log shows they did not overlap
