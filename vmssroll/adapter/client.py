@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 from vmssroll import __version__
-from vmssroll.adapter.connection import Connection, credential_for
+from vmssroll.adapter.connection import Connection, SharedToken, credential_for
 from vmssroll.adapter.convert import (
     instance_from_rest,
     member_from_rest,
@@ -56,6 +57,8 @@ class Azure:
         retry_total: int | None = None,
         connection_timeout: float = 10,
     ) -> None:
+        # The token first, in the background: the Azure CLI (most of a second) runs while the SDK is imported.
+        credential = SharedToken(credential_for(conn), conn.scope).prefetch()
         from azure.mgmt.compute import ComputeManagementClient
 
         self.conn = conn
@@ -95,9 +98,11 @@ class Azure:
             connection_timeout=connection_timeout,
             read_timeout=options["read_timeout"],
         )
-        credential = credential_for(conn)
         options["authentication_policy"] = host_bound_auth_policy(credential, conn.scope, conn.endpoint)
         options["per_retry_policies"] = [request_log_policy()]
+        # What this client has read, shared by the threads of reads sent together (adapter/parallel.py).
+        self._lock = threading.Lock()
+        self._reading: dict[str, threading.Event] = {}  # scale sets being read now, by id
         self._scale_sets_read: set[str] = set()  # ids this client read successfully (see latest_upgrade)
         self._models: dict[
             str, ScaleSet
@@ -118,9 +123,28 @@ class Azure:
         return doc
 
     def scale_set(self, ref: ScaleSetRef) -> ScaleSet:
-        found = scale_set_from_rest(self.scale_set_document(ref))
-        self._models[ref.id.lower()] = found
-        return found
+        key = ref.id.lower()
+        done = threading.Event()
+        with self._lock:
+            self._reading[key] = done
+        try:
+            found = scale_set_from_rest(self.scale_set_document(ref))
+            with self._lock:
+                self._models[key] = found
+            return found
+        finally:
+            with self._lock:
+                if self._reading.get(key) is done:
+                    del self._reading[key]
+            done.set()
+
+    def _settled(self, ref: ScaleSetRef) -> None:
+        """Wait for a read of this scale set that another thread has in flight (reads sent together), so that
+        what this client knows of it is what a sequential command would know by now."""
+        with self._lock:
+            reading = self._reading.get(ref.id.lower())
+        if reading is not None:
+            reading.wait()
 
     def scale_set_exists(self, ref: ScaleSetRef, scale_set: ScaleSet | None = None) -> None:
         """Another client of this command just read the scale set (see `latest_upgrade` and `instances`)."""
@@ -158,7 +182,8 @@ class Azure:
             except AzureRequestFailed as err:
                 if model is not None or not _refused_as_flexible(err):
                     raise
-                model = self.scale_set(ref)
+                self._settled(ref)  # a Flexible scale set: its model, read alongside, or read now
+                model = self._models.get(ref.id.lower()) or self.scale_set(ref)
         members = f"'virtualMachineScaleSet/id' eq '{model.id}'"
         scale_set = model
         return self._pages(
@@ -268,6 +293,8 @@ class Azure:
             missing = (
                 err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message
             )
+            if missing:
+                self._settled(ref)
             if missing and ref.id.lower() not in self._scale_sets_read:
                 raise
             return Reading(None, server_time=_date_of(err))

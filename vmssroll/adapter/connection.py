@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -112,11 +114,14 @@ def resolve_connection(
 class EmulatorCredential:
     """A static bearer token for loopback endpoints."""
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
+    def __init__(self) -> None:
+        from azure.core.credentials import AccessToken  # imported here, never in SharedToken's thread
 
+        self._token = AccessToken(EMULATOR_TOKEN, NEVER_EXPIRES)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         remember(EMULATOR_TOKEN)
-        return AccessToken(EMULATOR_TOKEN, NEVER_EXPIRES)
+        return self._token
 
 
 class QuietDefaultCredential:
@@ -159,3 +164,52 @@ class QuietDefaultCredential:
 
 def credential_for(conn: Connection) -> Any:
     return EmulatorCredential() if conn.is_loopback else QuietDefaultCredential(conn.authority)
+
+
+class SharedToken:
+    """The command's credential behind one lock: its token is fetched in the background from the moment the
+    client is being built (so the Azure CLI, which takes most of a second, runs while the SDK is imported),
+    and every thread's requests share that one token instead of each asking for its own.
+
+    The credential is built (azure.identity imported) before the thread starts: two threads importing parts
+    of azure.core at once can meet Python's import deadlock detection (`_DeadlockError`, seen in the tests),
+    and imports hold the GIL anyway, so only the waiting (the Azure CLI's process, a token endpoint) is
+    overlapped. A failure in the background is kept and raised by the first request that needs the token, as
+    if it had asked itself; the next one asks again. A token is reused while it has more than REUSE_MARGIN
+    seconds left, more than the bearer policy's own refresh margin (5 minutes plus up to a minute of jitter),
+    so a refresh it asks for is never answered with the token it is refreshing."""
+
+    REUSE_MARGIN = 600
+
+    def __init__(self, credential: Any, scope: str) -> None:
+        self._credential = credential
+        self._scope = scope
+        self._lock = threading.Lock()
+        self._token: Any = None
+        self._failure: BaseException | None = None
+
+    def prefetch(self) -> SharedToken:
+        """Start getting the token in a daemon thread (it never keeps a finished command waiting)."""
+        threading.Thread(target=self._prefetch, name="vmssroll-token", daemon=True).start()
+        return self
+
+    def _prefetch(self) -> None:
+        try:
+            self.get_token(self._scope)
+        except Exception as err:  # said by the first request that needs the token
+            with self._lock:
+                self._failure = err
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        with self._lock:  # a second caller waits for the token being fetched, and gets it
+            if self._failure is not None:
+                failure, self._failure = self._failure, None
+                raise failure
+            plain = scopes == (self._scope,) and not any(kwargs.values())
+            token = self._token
+            if plain and token is not None and token.expires_on - time.time() > self.REUSE_MARGIN:
+                return token
+            token = self._credential.get_token(*scopes, **kwargs)
+            if plain:
+                self._token = token
+            return token

@@ -250,10 +250,15 @@ def host_bound_auth_policy(credential: Any, scope: str, endpoint: str) -> Any:
 
 def bounded_transport(budget: Budget, **options: Any) -> Any:
     """azure-core's requests transport on a session whose adapter is bounded (see the module's docstring)."""
+    import http.cookiejar
+
     import requests
     from azure.core.pipeline.transport import RequestsTransport
 
     session = requests.Session()
+    # No cookies kept: ARM needs none, and a jar no answer can change is what lets threads share this session
+    # (see adapter/parallel.py).
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     adapter = bounded_adapter(budget)
     for prefix in ("https://", "http://"):
         session.mount(prefix, adapter)

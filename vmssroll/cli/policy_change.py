@@ -27,16 +27,24 @@ def preflight(
 
     With `change`, the rules judge the rolling policy as it will be after the change; else the stored one.
     """
+    from vmssroll.adapter.parallel import together
     from vmssroll.domain.prereq import probe_load_balancer
 
-    ss = azure.scale_set(inv.target)
-    stored = ss.upgrade_policy
-    rolling = rules.apply(stored.mode, stored.rolling, change)[1] if change is not None else None
-    purpose = purpose_for(purpose, rolling if rolling is not None else stored.rolling)
-    listed = azure.instances_or_unknown(inv.target)
-    lb = probe_load_balancer(ss)
-    lb_probes = azure.load_balancer_probes(lb) if lb else None
-    feature = azure.feature_state(*MAX_SURGE_FEATURE) if purpose is Purpose.MAX_SURGE else None
+    def model_and_sources() -> tuple[ScaleSet, Any, Purpose, list[str] | None, str | None]:
+        ss = azure.scale_set(inv.target)
+        stored = ss.upgrade_policy
+        rolling = rules.apply(stored.mode, stored.rolling, change)[1] if change is not None else None
+        chosen = purpose_for(purpose, rolling if rolling is not None else stored.rolling)
+        lb = probe_load_balancer(ss)
+        lb_probes, feature = together(  # both need the model; the instances are listed meanwhile
+            lambda: azure.load_balancer_probes(lb) if lb else None,
+            lambda: azure.feature_state(*MAX_SURGE_FEATURE) if chosen is Purpose.MAX_SURGE else None,
+        )
+        return ss, rolling, chosen, lb_probes, feature
+
+    (ss, rolling, purpose, lb_probes, feature), listed = together(
+        model_and_sources, lambda: azure.instances_or_unknown(inv.target)
+    )
     missing = listed if isinstance(listed, Unknown) else None
     instances = () if isinstance(listed, Unknown) else tuple(listed)
     facts = Facts(ss, instances, lb_probes, feature, rolling, instances_unknown=missing)

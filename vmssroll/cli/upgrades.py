@@ -106,13 +106,19 @@ def open_events(inv: Invocation, path: Path | None) -> IO[str] | None:
 @command(app, "status")
 def status(inv: Invocation) -> int:
     """The latest rolling upgrade joined with the instances, and what is being rolled out."""
+    from vmssroll.adapter.parallel import together
     from vmssroll.domain.results import status_result
     from vmssroll.ui.status import status_view
 
     azure = inv.azure()
-    # One scale-set GET, one latest-upgrade GET and one instance listing (which may fail: unknown), joined.
-    ss, latest = azure.scale_set(inv.target), azure.latest_upgrade(inv.target)
-    result = status_result(ss, latest, azure.instances_or_unknown(inv.target), inv.target.args())
+    # One scale-set GET, one latest-upgrade GET and one instance listing (which may fail: unknown), joined;
+    # independent, so sent together (issue 19).
+    ss, latest, listed = together(
+        lambda: azure.scale_set(inv.target),
+        lambda: azure.latest_upgrade(inv.target),
+        lambda: azure.instances_or_unknown(inv.target),
+    )
+    result = status_result(ss, latest, listed, inv.target.args())
     inv.out.result(result.to_json(), status_view(result))
     return ExitCode.OK
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from vmssroll.domain.clock import Clock
-from vmssroll.domain.errors import AzureRequestFailed, ExitCode, TimedOut, VmssrollError
+from vmssroll.domain.errors import AzureRequestFailed, ExitCode, NotFound, TimedOut, VmssrollError
 from vmssroll.domain.model import Health, Instance, ScaleSet
 from vmssroll.domain.operation import OperationStatus, operation_verdict
 from vmssroll.domain.rollout import (
@@ -34,6 +34,7 @@ from vmssroll.domain.watch import Deadlines, Pacer, Reading, Transient, WatchLoo
 
 if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
+    from vmssroll.adapter.parallel import Outcome
     from vmssroll.cli.common import Invocation
 
 STALL_LISTING_TIME = 30.0  # what the listing that names the stuck instances may take, past the deadline
@@ -105,24 +106,43 @@ class Fetcher:
     listed_counts: Any = None
     since_listing: int = 0
     unknown: Unknown | None = None
+    attempts: int = 0
 
     def __call__(self) -> Snapshot:
-        reading = self.azure.latest_reading(self.ref)
+        from vmssroll.adapter.parallel import outcome, together
+
+        listed: Outcome[Reading[list[Instance]]] | None = None
+        self.attempts += 1
+        if self._wanted_whatever_the_status():  # both reads at once (issue 19): the listing waits for nothing
+            reading, listed = together(
+                lambda: self.azure.latest_reading(self.ref),
+                lambda: outcome(lambda: self.azure.instances_reading(self.ref)),
+            )
+        else:
+            reading = self.azure.latest_reading(self.ref)
         self.pacer.refreshed(reading)
         status = reading.value
         at = reading.server_time or self.clock.utcnow()
         self.since_listing += 1
         counts = None if status is None else (status.code, status.last_action, status.progress)
         fresh = False
-        if self._wanted(status, counts):
+        if listed is not None or self._wanted(status, counts):
             self.listed_counts = counts
-            fresh = self._try_listing(running=status is not None and status.running, at=at)
+            fresh = self._try_listing(running=status is not None and status.running, at=at, listed=listed)
         return Snapshot(status, at, self.listing, fresh, self.unknown)
 
-    def _try_listing(self, *, running: bool, at: datetime) -> bool:
+    def _wanted_whatever_the_status(self) -> bool:
+        """The first refresh of a watch that lists: it lists whatever the status says, so its pages go with
+        the status read instead of after it. Later listings depend on what the status says; and should the
+        first status read fail, its retries list after it, so failures never cost a listing each."""
+        return self.attempts == 1 and self.list_instances and self.listing is None and self.unknown is None
+
+    def _try_listing(
+        self, *, running: bool, at: datetime, listed: Outcome[Reading[list[Instance]]] | None = None
+    ) -> bool:
         """A supplementary read: when it fails, the instances are unknown (and why) until the next listing."""
         try:
-            self.list(running=running, at=at)
+            self.list(running=running, at=at, listed=listed)
         except VmssrollError as err:
             if not is_supplementary_failure(err):
                 raise
@@ -148,8 +168,15 @@ class Fetcher:
             return False  # Azure's read budget is low: only the verdict's reads
         return counts != self.listed_counts or self.since_listing >= PERIODIC_LISTING * pages
 
-    def list(self, *, running: bool, at: datetime | None = None) -> Listing:
-        reading = self.azure.instances_reading(self.ref)
+    def list(
+        self,
+        *,
+        running: bool,
+        at: datetime | None = None,
+        listed: Outcome[Reading[list[Instance]]] | None = None,
+    ) -> Listing:
+        """List the instances now, or take the listing already made alongside the status (`listed`)."""
+        reading = listed.get() if listed is not None else self.azure.instances_reading(self.ref)
         self.pacer.spent(reading)
         when = reading.server_time or at or self.clock.utcnow()
         before = self.listing.waiting_since if self.listing else {}
@@ -479,18 +506,17 @@ def follow(
     with a verdict of its own (a rollout's checkpoints and gates).
     """
     inv.out.streaming = inv.json and not quiet  # a failure from here on ends the JSON Lines stream
+    from vmssroll.adapter.parallel import outcome, together
+
     reads = inv.azure(retries=False)
     clock = inv.env.clock
     give_up_at = None if deadlines.timeout is None else clock.monotonic() + deadlines.timeout
     first = inv.azure()
     first.set_deadline(clock, give_up_at)  # every request ends by the deadline, whatever the server does
-    scale_set = first.scale_set(inv.target)  # once, before the loop: with the SDK's retries
-    reads.scale_set_exists(inv.target, scale_set)
+    reads.set_deadline(clock, _first_deadline(deadlines, clock.monotonic()))  # the loop's, as it will set it
     pacer = Pacer(deadlines.interval, requests=1)  # the scale-set GET counts in the request budget too
     listing = (not quiet) if instances is None else instances
     fetch = Fetcher(reads, inv.target, pacer, clock, list_instances=listing)
-    mode = scale_set.upgrade_policy.mode
-    began = clock.monotonic()
     start: list[Outset | None] = []
     last: list[Snapshot] = []
 
@@ -517,6 +543,18 @@ def follow(
             snap = replace(snap, operation=reads.operation_status(operation))
         return snap
 
+    # The scale set, once, with the SDK's retries, and the first refresh at the same time (issue 19); the
+    # refresh's outcome, failure included, is the loop's first, unless its 404 needed to know the scale set.
+    loop_fetch = fetch if operation is None else fetch_or_operation
+    scale_set, early = together(lambda: first.scale_set(inv.target), lambda: outcome(loop_fetch))
+    reads.scale_set_exists(inv.target, scale_set)
+    pending = [] if isinstance(early.error, NotFound) else [early]
+    mode = scale_set.upgrade_policy.mode
+    began = clock.monotonic()
+
+    def first_refresh_then_fetch() -> Snapshot:
+        return pending.pop().get() if pending else loop_fetch()
+
     def key(snap: Snapshot) -> object:
         s = snap.status
         if s is None:
@@ -532,7 +570,7 @@ def follow(
         loop = WatchLoop(
             clock,
             deadlines,
-            fetch=fetch if operation is None else fetch_or_operation,
+            fetch=first_refresh_then_fetch,
             judge=judge,
             key=key,
             on_change=report.change,
@@ -562,6 +600,12 @@ def follow(
         except AzureRequestFailed as err:
             inv.out.warn(f"the instances could not be listed after the upgrade ended: {err.message}")
     return verdict, (last[0] if last else None)
+
+
+def _first_deadline(deadlines: Deadlines, now: float) -> float | None:
+    """The nearest deadline at the start of a watch, as the loop sets it before each refresh."""
+    found = [d for d in (deadlines.timeout, deadlines.progress_deadline) if d is not None]
+    return now + min(found) if found else None
 
 
 def unsettled(inst: Instance) -> str | None:
