@@ -64,6 +64,7 @@ class Azure:
         self.conn = conn
         # Between polls of a write's operation when Azure gives no Retry-After (the SDK's default is 30 s).
         self.poll_interval = lro_interval if lro_interval is not None else (0.05 if conn.is_loopback else 5)
+        self.credential = credential  # every request's token comes from it (and `Azure.credential.get_token`)
         options: dict[str, Any] = {
             "base_url": conn.endpoint,
             "credential_scopes": [conn.scope],
@@ -145,6 +146,13 @@ class Azure:
             reading = self._reading.get(ref.id.lower())
         if reading is not None:
             reading.wait()
+
+    def shares_reads_with(self, other: Azure) -> None:
+        """Know what `other` (another client of the same command) reads, and wait for its reads in flight as
+        for this client's own: the watch reads the scale set with one client while its first refresh lists
+        the instances with the other."""
+        self._lock, self._reading = other._lock, other._reading
+        self._scale_sets_read, self._models = other._scale_sets_read, other._models
 
     def scale_set_exists(self, ref: ScaleSetRef, scale_set: ScaleSet | None = None) -> None:
         """Another client of this command just read the scale set (see `latest_upgrade` and `instances`)."""

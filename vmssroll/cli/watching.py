@@ -512,6 +512,7 @@ def follow(
     clock = inv.env.clock
     give_up_at = None if deadlines.timeout is None else clock.monotonic() + deadlines.timeout
     first = inv.azure()
+    reads.shares_reads_with(first)  # the first refresh, sent with the scale-set read, waits for it if need be
     first.set_deadline(clock, give_up_at)  # every request ends by the deadline, whatever the server does
     reads.set_deadline(clock, _first_deadline(deadlines, clock.monotonic()))  # the loop's, as it will set it
     pacer = Pacer(deadlines.interval, requests=1)  # the scale-set GET counts in the request budget too
