@@ -188,7 +188,7 @@ OVERLAP_CHILD = textwrap.dedent(
     with mock.patch("vmssroll.adapter.client.credential_for", return_value=SlowAz()):
         from vmssroll.adapter.client import Azure
         azure = Azure(conn)
-        azure.client._config.authentication_policy._credential.get_token(conn.scope)
+        azure.credential.get_token(conn.scope)
     print(seen)
     """
 )
