@@ -68,7 +68,7 @@ def test_the_pages_after_the_first_follow_each_other_in_order(vmssroll, emu):
 
 
 def test_check_lists_the_instances_while_it_reads_the_model_and_then_the_probe(vmssroll, emu):
-    emu.latency, emu.gate = LATENCY, Gate(2, rounds=2)
+    emu.latency, emu.gate = LATENCY, Gate(2, 2)
     result = vmssroll("check", *target(), "--for", "max-surge")
     assert result.exit_code in (0, 3), result.output
     reads = by_kind(emu)
@@ -202,3 +202,20 @@ def test_the_token_is_fetched_while_the_sdk_is_imported():
     assert done.stdout.strip().splitlines()[-1] == str(
         {"sdk loaded when asked": False, "sdk loaded while waiting": True}
     )
+
+
+def test_plan_reads_the_model_and_the_instances_together(vmssroll, emu):
+    emu.latency, emu.gate = LATENCY, Gate(2)
+    result = vmssroll("plan", *target())
+    assert result.exit_code in (0, 3), result.output
+    reads = by_kind(emu)
+    assert overlapping([reads["scale set"][0], reads["page"][0]])
+
+
+def test_a_write_reads_the_latest_upgrade_and_the_instances_together_for_its_consequence(vmssroll, emu):
+    emu.latency, emu.gate = LATENCY, Gate(1, 2)  # the model first, alone
+    result = vmssroll("set-image", *target(), "--version", "2.0.0", "--dry-run")
+    assert result.exit_code in (0, 3), result.output
+    reads = by_kind(emu)
+    assert overlapping([reads["latest"][0], reads["page"][0]])
+    assert not [r for r in emu.requests if r.method != "GET"]  # a dry run sends nothing

@@ -50,16 +50,17 @@ def plan(
 
     change = policy.change()
     per_batch = parse_duration(batch_time, what="--batch-time")
+    from vmssroll.adapter.parallel import together
+
     azure = inv.azure()
-    ss = azure.scale_set(inv.target)
+    # the model and the instances, read together (issue 19)
+    ss, instances = together(lambda: azure.scale_set(inv.target), lambda: azure.instances(inv.target))
     mode, rolling = rules.apply(ss.upgrade_policy.mode, ss.upgrade_policy.rolling, change)
     findings = rules.cross_check(rolling, ss)
     errors = [f for f in findings if f.severity == "error"]
     if errors and not change.empty:
         raise InvalidInput(f"{errors[0].message}; {errors[0].fix}")
-    result = plan_rollout(
-        azure.instances(inv.target), ss.zones, rolling, batch_time=per_batch, everything=everything
-    )
+    result = plan_rollout(instances, ss.zones, rolling, batch_time=per_batch, everything=everything)
     notes = [n for n in (mode_note(mode), *(f.message for f in findings)) if n]
     doc = {**_header(ss, mode, proposed=not change.empty, notes=notes), **result.to_json()}
     inv.out.result(doc, plan_view(doc))

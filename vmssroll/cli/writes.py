@@ -37,7 +37,14 @@ def judge(
     instances: Sequence[Instance] | Unknown | None = None,
     latest: UpgradeStatus | None = _UNREAD,
 ) -> Consequence:
-    """The write's consequence; reads the latest upgrade and the instances unless the command has them."""
+    """The write's consequence; reads the latest upgrade and the instances unless the command has them (both
+    at once when it has neither: they do not depend on each other, issue 19)."""
+    from vmssroll.adapter.parallel import together
+
+    if latest is _UNREAD and instances is None:
+        latest, instances = together(
+            lambda: azure.latest_upgrade(inv.target), lambda: read_instances(inv, azure)
+        )
     if latest is _UNREAD:
         latest = azure.latest_upgrade(inv.target)
     if instances is None:

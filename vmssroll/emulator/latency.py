@@ -68,22 +68,27 @@ def _seconds(number: str, unit: str | None) -> float:
 
 
 class Gate:
-    """Answers held until `parties` requests are in flight together (for at most `timeout` seconds), for
-    `rounds` rounds, then open for good: how a test sees that requests were sent together whatever the load
-    of the machine (a new TLS connection on a busy one can take longer than any small latency). Requests that
-    were not sent together wait out the timeout once; the gate is then broken and holds nothing more."""
+    """Answers held until the requests expected together have all arrived (for at most `timeout` seconds),
+    round after round, then open for good: `Gate(1, 2)` lets the first request through alone and holds the
+    next two until both are in flight. How a test sees that requests were sent together whatever the load
+    of the machine (a new TLS connection on a busy one can take longer than any small latency). Requests
+    that were not sent together wait out the timeout once; the gate is then broken and holds nothing more."""
 
-    def __init__(self, parties: int, *, rounds: int = 1, timeout: float = 5.0) -> None:
-        self.rounds = rounds
-        self._barrier = threading.Barrier(parties, action=self._opened, timeout=timeout)
+    def __init__(self, *parties: int, timeout: float = 5.0) -> None:
+        self._rounds = list(parties)
+        self._timeout = timeout
+        self._barrier: threading.Barrier | None = None
+        self._next()
 
-    def _opened(self) -> None:  # run by one of the parties before any is let go
-        self.rounds -= 1
+    def _next(self) -> None:  # run by one of the parties before any is let go: later arrivals meet the next
+        count = self._rounds.pop(0) if self._rounds else 0
+        self._barrier = threading.Barrier(count, action=self._next, timeout=self._timeout) if count else None
 
     def wait(self) -> None:
-        if self.rounds <= 0:
+        barrier = self._barrier
+        if barrier is None:
             return
         try:
-            self._barrier.wait()
+            barrier.wait()
         except threading.BrokenBarrierError:
             return  # not all came within the timeout: answered anyway, and the log shows they did not overlap
