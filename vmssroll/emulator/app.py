@@ -120,6 +120,8 @@ class Emulator:
             self.arm = Arm(world, self.engine, self.page_size, float(getattr(self.clock, "speed", 1.0)))
             for ss, inst, seconds in pending:
                 self.engine.after(seconds, self._settler(ss, inst))
+            for seconds, *image in scenarios.releases(data):
+                self.engine.after(seconds, self._publisher(*image))
             self._requests.clear()
             self.faults.clear()
             self.budgets = ComputeBudgets()
@@ -127,6 +129,19 @@ class Emulator:
             self.latency = (
                 self.fixed_latency if self.fixed_latency is not None else parse_latency(data.get("latency"))
             )
+
+    def _publisher(self, publisher: str, offer: str, sku: str, version: str) -> Any:
+        return lambda: self.arm.automatic.publish(publisher, offer, sku, version)
+
+    def publish_image(
+        self, publisher: str, offer: str, sku: str, version: str, *, after: float = 0.0
+    ) -> None:
+        """Publish a platform image version now (or `after` simulated seconds): scale sets with automatic OS
+        upgrades that follow it start upgrading (or, with deferral, wait for approval)."""
+        with self.lock:
+            self._advance()
+            self.engine.after(max(0.0, after), self._publisher(publisher, offer, sku, str(version)))
+            self.engine.advance_to(self.engine.now)
 
     def _settler(self, ss: Any, inst: Any) -> Any:
         gen = inst.gen

@@ -194,6 +194,26 @@ def upgrade_already_running(name: str) -> ArmError:
     )
 
 
+def deferral_not_enabled(name: str) -> ArmError:
+    # not verified: Azure's answer to approveRollingUpgrade when osRollingUpgradeDeferral is off (modelled on
+    # the cancel's "There is no ongoing Rolling Upgrade to cancel.")
+    return ArmError(
+        409,
+        "OperationNotAllowed",
+        f"Approving a rolling upgrade is not allowed on Virtual Machine Scale Set '{name}' because "
+        "automaticOSUpgradePolicy.osRollingUpgradeDeferral is not enabled.",
+    )
+
+
+def nothing_to_approve(name: str) -> ArmError:
+    # not verified: Azure's answer to approveRollingUpgrade when no deferred OS upgrade is pending
+    return ArmError(
+        409,
+        "OperationNotAllowed",
+        f"There is no deferred OS Rolling Upgrade pending approval on Virtual Machine Scale Set '{name}'.",
+    )
+
+
 def invalid_parameter(target: str, message: str) -> ArmError:
     # not verified: wording of the range / format messages
     return ArmError(400, "InvalidParameter", message, target=target)

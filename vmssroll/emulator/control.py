@@ -103,6 +103,23 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
         except KeyError:
             return _bad(f"no scale set {body['name']!r} in {body['resource_group']!r}", 404)
         return Response(200, {"ok": True})
+    if sub == "/images" and method == "POST":
+        fields = {"publisher", "offer", "sku", "version", "after"}
+        if (
+            not isinstance(body, dict)
+            or set(body) - fields
+            or not all(
+                isinstance(body.get(k), str) and body[k] for k in ("publisher", "offer", "sku", "version")
+            )
+            or not isinstance(body.get("after", 0), int | float)
+            or isinstance(body.get("after"), bool)
+            or body.get("after", 0) < 0
+        ):
+            return _bad("body must be {publisher, offer, sku, version (strings), after (seconds, optional)}")
+        emu.publish_image(
+            body["publisher"], body["offer"], body["sku"], body["version"], after=float(body.get("after", 0))
+        )
+        return Response(200, {"published": body["version"], "after": body.get("after", 0)})
     m = re.fullmatch(r"/state/([^/]+)/([^/]+)", sub)
     if m and method == "GET":
         try:

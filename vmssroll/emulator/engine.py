@@ -105,7 +105,7 @@ class Engine:
         """Health an instance settles on after a cycle, from the scenario's rules."""
         if inst.instance_id in ss.rules_instance:
             return ss.rules_instance[inst.instance_id]
-        version = image_version(inst.profile)
+        version = inst.os_version or image_version(inst.profile)
         if version is not None and version in ss.rules_version:
             return ss.rules_version[version]
         return "healthy"
@@ -140,13 +140,17 @@ class Engine:
         *,
         creating: bool = False,
         owner: Settled | None = None,
+        os_version: str | None = None,
     ) -> None:
-        """Start updating (or creating) an instance towards `target` profile."""
+        """Start updating (or creating) an instance towards `target` profile; its OS disk from `os_version`,
+        or the version the profile resolves to now (`latest`: the newest published)."""
         inst.gen += 1
         gen = inst.gen
         if not creating:
             inst.prev_profile = inst.profile
+            inst.prev_os_version = inst.os_version
         inst.target = target
+        inst.target_os = os_version or self.world.os_version(target)
         inst.phase = "updating"
         inst.silent_now = False
         inst.provisioning = "Creating" if creating else "Updating"
@@ -158,6 +162,7 @@ class Engine:
             return
         assert inst.target is not None
         inst.profile, inst.target = inst.target, None
+        inst.os_version, inst.target_os = inst.target_os, None
         inst.profile_key = canonical(inst.profile)
         inst.provisioning = "Succeeded"
         inst.phase = "initializing"

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from . import arm, render
 from .arm import ArmError, Response
+from .automatic import AutomaticOS
 from .engine import Engine
 from .rolling import Roller
 from .state import Instance, Operation, ScaleSet, World, canonical_enums, keep_protected_settings, merge
@@ -20,6 +21,7 @@ from .validate import validate_model
 
 _READ_ONLY = ("id", "name", "type", "etag")
 _READ_ONLY_PROPS = ("provisioningState", "uniqueId", "timeCreated")
+HISTORY_PAGE = 10  # osUpgradeHistory entries per page (not verified: Azure's page size)
 
 
 @dataclass
@@ -88,6 +90,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", _V + r"/osRollingUpgrade", "os_upgrade"),
         ("POST", _V + r"/extensionRollingUpgrade", "extension_upgrade"),
         ("GET", _V + r"/osUpgradeHistory", "os_history"),
+        ("POST", _V + r"/approveRollingUpgrade", "approve"),
     ]
 ]
 
@@ -101,6 +104,7 @@ class Arm:
             speed  # simulated seconds per real second: Retry-After is said in a client's (real) seconds
         )
         self.roller = Roller(engine)
+        self.automatic = AutomaticOS(engine, self.roller)
 
     def dispatch(self, req: Request) -> Response:
         for method, pattern, name in ROUTES:
@@ -322,6 +326,7 @@ class Arm:
                 self.roller.start(ss, "Model")
         elif mode == "Automatic":
             self.engine.update_group(ss, [i for i in ss.behind() if i.phase == "idle"], None)
+        self.automatic.consider(ss)  # automatic OS upgrades just turned on may find a newer image waiting
 
     def patch_vmss(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)
@@ -461,9 +466,44 @@ class Arm:
         return self._start(req, p, "Extension")
 
     def os_history(self, req: Request, p: dict[str, str]) -> Response:
+        """The OS upgrades (started by a user or by the platform), newest first, paged by nextLink."""
         ss = self._vmss(p)
         ups = [u for u in reversed(ss.upgrades) if u.kind == "OS"]
-        return Response(200, {"value": [render.os_history_entry(self.engine, ss, u) for u in ups]})
+        try:
+            start = max(0, int(req.query.get("$skiptoken", "0")))
+        except ValueError as exc:
+            raise arm.invalid_parameter("$skiptoken", "The skip token is not valid.") from exc
+        page = ups[start : start + HISTORY_PAGE]
+        body: dict[str, Any] = {"value": [render.os_history_entry(self.engine, ss, u) for u in page]}
+        if start + HISTORY_PAGE < len(ups):
+            q = f"api-version={quote(req.api_version)}&$skiptoken={start + HISTORY_PAGE}"
+            body["nextLink"] = f"{req.base_url}{req.path}?{q}"
+        return Response(200, body)
+
+    def approve(self, req: Request, p: dict[str, str]) -> Response:
+        """approveRollingUpgrade: the deferred OS upgrade runs, for every pending instance or those named.
+        Answers 202 with a Location to poll, as the official example shows, until the upgrade it lets run
+        ends."""
+        ss = self._vmss(p)
+        ids: list[str] | None = None
+        if isinstance(req.body, dict) and req.body.get("instanceIds") is not None:
+            given = req.body["instanceIds"]
+            if not isinstance(given, list) or not all(isinstance(i, str) for i in given):
+                raise arm.invalid_parameter(
+                    "instanceIds", "The 'instanceIds' value must be a list of strings."
+                )
+            ids = None if "*" in given or not given else list(given)
+        elif req.body is not None and not isinstance(req.body, dict):
+            raise ArmError(
+                400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
+            )
+        op = self.world.new_operation("approveRollingUpgrade", ss.location, self.engine.now)
+        try:
+            self.automatic.approve(ss, ids, op)
+        except ArmError:
+            del self.world.operations[op.op_id]
+            raise
+        return Response(202, None, {"Location": self._op_url(req, ss, op.op_id, monitor=True)})
 
 
 def _query(req: Request) -> str:

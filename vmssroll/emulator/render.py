@@ -129,6 +129,8 @@ def vm(engine: Engine, ss: ScaleSet, inst: Instance, expand: bool, source: str |
             "imageReference": copy.deepcopy((profile.get("storageProfile") or {}).get("imageReference") or {})
         },
     }
+    if inst.os_version and not inst.attached:  # the platform image version the OS disk was made from
+        props["storageProfile"]["imageReference"]["exactVersion"] = inst.os_version
     if inst.attached:
         props["attached"] = True
     if expand:
@@ -154,7 +156,7 @@ def flexible_vm(engine: Engine, ss: ScaleSet, inst: Instance, expand: bool, sour
     """
     vid = f"/subscriptions/{ss.sub}/resourceGroups/{ss.rg}/providers/Microsoft.Compute/virtualMachines/{inst.name}"
     image = copy.deepcopy((inst.profile.get("storageProfile") or {}).get("imageReference") or {})
-    version = image.get("version") or str(image.get("id") or "").rsplit("/", 1)[-1]
+    version = inst.os_version or image.get("version") or str(image.get("id") or "").rsplit("/", 1)[-1]
     if version and str(version).lower() != "latest":
         image["exactVersion"] = version
     props: dict[str, Any] = {
@@ -219,7 +221,9 @@ def vmss_instance_view(engine: Engine, ss: ScaleSet) -> dict[str, Any]:
 def progress(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, int]:
     source = engine.health_source(ss)
     upgraded = [ss.instances[i] for i in up.upgraded if i in ss.instances]
-    failed = sum(1 for i in upgraded if engine.failed_after_batch(ss, i, source))
+    failed = sum(
+        1 for i in upgraded if i.instance_id in up.breached_by or engine.failed_after_batch(ss, i, source)
+    )
     return {
         "successfulInstanceCount": len(upgraded) - failed,
         "failedInstanceCount": failed,
@@ -258,14 +262,21 @@ def rolling_status(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str
 
 
 def os_history_entry(engine: Engine, ss: ScaleSet, up: RollingUpgrade) -> dict[str, Any]:
+    """One item of `osUpgradeHistory` (UpgradeOperationHistoricalStatusInfo): running status with start and
+    end time, progress, who started it, the image it went to, and what was rolled back."""
     running: dict[str, Any] = {"code": up.code, "startTime": iso(up.start_time)}
     if up.end_time:
         running["endTime"] = iso(up.end_time)
+    target = up.target_image or (ss.profile.get("storageProfile") or {}).get("imageReference")
     props: dict[str, Any] = {
         "runningStatus": running,
         "progress": progress(engine, ss, up),
-        "startedBy": "User",
-        "targetImageReference": copy.deepcopy((ss.profile.get("storageProfile") or {}).get("imageReference")),
+        "startedBy": up.started_by,
+        "targetImageReference": copy.deepcopy(target),
+        "rollbackInfo": {
+            "successfullyRolledbackInstanceCount": up.rolled_back,
+            "failedRolledbackInstanceCount": up.rollback_failed,
+        },
     }
     if up.error:
         props["error"] = dict(up.error)

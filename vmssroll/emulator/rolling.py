@@ -18,7 +18,15 @@ import isodate
 
 from . import arm
 from .engine import Engine
-from .state import Instance, Operation, RollingUpgrade, ScaleSet, effective_policy
+from .state import (
+    ROLLING_DEFAULTS,
+    Instance,
+    Operation,
+    RollingUpgrade,
+    ScaleSet,
+    effective_policy,
+    image_key,
+)
 
 START_OP_AFTER_CANCEL = 1.0  # seconds: recorded "about a second after the cancel is accepted"
 
@@ -87,23 +95,45 @@ class Roller:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start(self, ss: ScaleSet, kind: str, op: Operation | None = None) -> RollingUpgrade | None:
-        """Start a rolling upgrade; Model upgrades only start when instances are behind."""
+    def start(
+        self,
+        ss: ScaleSet,
+        kind: str,
+        op: Operation | None = None,
+        *,
+        started_by: str = "User",
+        candidates: list[Instance] | None = None,
+    ) -> RollingUpgrade | None:
+        """Start a rolling upgrade; Model upgrades only start when instances are behind. An OS upgrade moves
+        the instances not on the newest platform image version ("instances already on it are not affected";
+        all of them when the version is not known); `candidates` narrows it (approved instances)."""
         eng = self.engine
         members = ss.members()
+        ref = (ss.profile.get("storageProfile") or {}).get("imageReference") or {}
+        newest = eng.world.newest(image_key(ref)) if kind == "OS" else None
         if kind == "Model":
             candidates = [i for i in ss.behind() if i.phase == "idle"]
             if not candidates:
                 return None
-        else:
-            candidates = members
+        elif candidates is None:
+            candidates = [i for i in members if newest is None or i.os_version != newest]
         policy = effective_policy(ss.model)
+        automatic = ss.automatic_os
+        if started_by == "Platform" and ss.mode != "Rolling" and not automatic.get("useRollingUpgradePolicy"):
+            # "Auto OS Upgrade will fallback to the default policy": Azure's defaults, not the stored one
+            policy = dict(ROLLING_DEFAULTS)
         capacity = len(members)
         size = batch_instances(capacity, int(policy["maxBatchInstancePercent"]))
         up = RollingUpgrade(
             kind, policy, eng.now, capacity, size, order_candidates(eng, ss, candidates, policy)
         )
         up.last_action_time = eng.now
+        up.started_by = started_by
+        if kind == "OS":
+            up.target_image = {**{k: ref.get(k) for k in ("publisher", "offer", "sku")}, "version": newest}
+            if newest is None:
+                up.target_image["version"] = ref.get("version")
+        up.auto_rollback = started_by == "Platform" and not automatic.get("disableAutomaticRollback")
         if op:
             up.ops.append(op)
         ss.upgrades.append(up)
@@ -209,7 +239,8 @@ class Roller:
         if more_than(len(failed), len(upgraded), threshold):
             pct = round(len(failed) * 100 / len(upgraded))
             up.error = arm.max_unhealthy_upgraded_error(pct, threshold, failed[0].instance_id)
-            if up.policy.get("rollbackFailedInstancesOnPolicyBreach"):
+            up.breached_by = [i.instance_id for i in failed]  # failed in this upgrade, rolled back or not
+            if up.policy.get("rollbackFailedInstancesOnPolicyBreach") or up.auto_rollback:
                 self._rollback(ss, up, failed)
             else:
                 self._end(up, "Faulted")
@@ -233,6 +264,10 @@ class Roller:
 
         def done(inst: Instance) -> None:
             waiting.discard(inst.instance_id)
+            if eng.failed_after_batch(ss, inst):
+                up.rollback_failed += 1
+            else:
+                up.rolled_back += 1
             if not waiting:
                 self._end(up, "Faulted")
 
@@ -240,8 +275,9 @@ class Roller:
             if inst.instance_id in up.surge_old:  # a surge instance: remove it, its old one stays
                 del up.surge_old[inst.instance_id]
                 eng.delete(ss, inst.instance_id)
+                up.rolled_back += 1
             elif inst.prev_profile is not None:
                 waiting.add(inst.instance_id)
-                eng.start_cycle(ss, inst, inst.prev_profile, owner=done)
+                eng.start_cycle(ss, inst, inst.prev_profile, owner=done, os_version=inst.prev_os_version)
         if not waiting:
             self._end(up, "Faulted")

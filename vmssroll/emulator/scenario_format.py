@@ -99,6 +99,10 @@ SCALE_SET = Record(
     },
     ("name", "resource_group"),
 )
+PLATFORM_IMAGE = Record(
+    {"publisher": str, "offer": str, "sku": str, "version": VERSION, "after": NUMBER},
+    ("publisher", "offer", "sku", "version"),
+)
 SCENARIO = Record(
     {
         "name": (str, None),
@@ -113,6 +117,7 @@ SCENARIO = Record(
         "resource_groups": (ListOf(Record({"name": str, "location": str, "tags": TAGS}, ("name",))), None),
         "load_balancers": (ListOf(LOAD_BALANCER), None),
         "scale_sets": ListOf(SCALE_SET),
+        "platform_images": (ListOf(PLATFORM_IMAGE), None),
     },
     ("scale_sets",),
 )
@@ -137,6 +142,10 @@ def check(data: Any) -> None:
         for j, rule in enumerate(ss.get("health_rules") or []):
             if ("image_version" in rule) == ("instance_id" in rule):
                 raise _fail(f"{where}.health_rules[{j}]", "needs exactly one of image_version or instance_id")
+
+    for i, image in enumerate(data.get("platform_images") or []):
+        if image.get("after", 0) < 0:
+            raise _fail(f"platform_images[{i}].after", "must be a number of seconds, 0 or more")
 
 
 def _fail(where: str, why: str) -> ScenarioError:

@@ -18,6 +18,16 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 _TOP = set(SCENARIO.fields)  # the fields a scenario may have
 _SET = set(SCALE_SET.fields)  # the fields a scale set may have
 Pending = list[tuple[ScaleSet, Instance, float]]
+Release = tuple[float, str, str, str, str]  # seconds after the start, publisher, offer, sku, version
+
+
+def releases(data: dict[str, Any]) -> list[Release]:
+    """The platform image versions a scenario publishes later on the emulator's clock (`after` > 0)."""
+    return [
+        (float(i["after"]), i["publisher"], i["offer"], i["sku"], str(i["version"]))
+        for i in data.get("platform_images") or []
+        if i.get("after", 0) > 0
+    ]
 
 
 def builtin_names() -> list[str]:
@@ -129,6 +139,10 @@ def build(data: dict[str, Any], now: datetime) -> tuple[World, Pending]:
     for ss in data["scale_sets"]:  # resource groups implied by scale sets
         world.resource_groups.setdefault(ss["resource_group"].lower(), {"name": ss["resource_group"],
                                          "location": ss.get("location", "westeurope"), "tags": {}})  # fmt: skip
+    for image in data.get("platform_images") or []:  # published before the start: the catalogue so far
+        if not image.get("after", 0) > 0:
+            key = (image["publisher"].lower(), image["offer"].lower(), image["sku"].lower())
+            world.images.setdefault(key, []).append(str(image["version"]))
     for lb in data.get("load_balancers") or []:
         loc = world.resource_groups.get(lb["resource_group"].lower(), {}).get("location", "westeurope")
         world.load_balancers[(lb["resource_group"].lower(), lb["name"].lower())] = _lb(sub, loc, lb)
@@ -179,6 +193,7 @@ def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
         if "image_version" in over:
             inst.profile = _with_version(profile, str(over["image_version"]))
             inst.profile_key = canonical(inst.profile)
+        inst.os_version = world.os_version(inst.profile)
         health = over.get("health") or ss.rules_instance.get(iid) or spec.get("initial_health") or ""
         health = health or _rule_for_version(ss, inst) or "healthy"
         inst.health, inst.health_time = health, now

@@ -57,6 +57,11 @@ class Instance:
     gen: int = 0
     owner: Any = None  # callback(instance) when the current cycle settles
     health_time: datetime | None = None
+    # the platform image version the OS disk was made from (None: not known, the image is no platform image
+    # of the scenario's catalogue); the one before the current cycle; the one the current cycle goes to
+    os_version: str | None = None
+    prev_os_version: str | None = None
+    target_os: str | None = None
 
 
 @dataclass
@@ -100,6 +105,12 @@ class RollingUpgrade:
     ops: list[Operation] = field(default_factory=list)
     cancel_ops: list[Operation] = field(default_factory=list)
     next_batch_at: datetime | None = None
+    started_by: str = "User"  # User | Platform (an automatic OS image upgrade)
+    target_image: dict[str, Any] | None = None  # OS upgrades: the image version the instances move to
+    auto_rollback: bool = False  # automatic OS upgrades: failed instances go back to their previous image
+    rolled_back: int = 0
+    rollback_failed: int = 0
+    breached_by: list[str] = field(default_factory=list)  # the failed instances that breached the policy
 
     @property
     def active(self) -> bool:
@@ -129,6 +140,14 @@ class ScaleSet:
     # still passes: what a rollout's gate catches and Azure's health signal does not
     app_broken_by: set[str] = field(default_factory=set)
     key_cache: tuple[int, str] = (-1, "")
+    pending_os: PendingOS | None = None  # a deferred automatic OS upgrade waiting for approveRollingUpgrade
+    auto_os_tried: set[str] = field(default_factory=set)  # versions an automatic OS upgrade went to
+
+    @property
+    def automatic_os(self) -> dict[str, Any]:
+        up = self.props.get("upgradePolicy") or {}
+        policy = up.get("automaticOSUpgradePolicy") if isinstance(up, dict) else None
+        return policy if isinstance(policy, dict) else {}
 
     @property
     def location(self) -> str:
@@ -184,6 +203,19 @@ class ScaleSet:
 
 
 @dataclass
+class PendingOS:
+    """A deferred automatic OS upgrade: announced to each VM (IMDS `Platform.PendingOSUpgrade`), waiting until
+    it is approved, for all or some of the instances."""
+
+    version: str
+    since: datetime
+    instances: list[str]
+
+
+ImageKey = tuple[str, str, str]  # publisher, offer, sku (lower case)
+
+
+@dataclass
 class World:
     """Everything the emulator stores for one scenario."""
 
@@ -193,6 +225,23 @@ class World:
     features: dict[str, str] = field(default_factory=dict)  # lower "ns/feature" -> state
     scale_sets: dict[tuple[str, str], ScaleSet] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
+    images: dict[ImageKey, list[str]] = field(default_factory=dict)  # published platform versions, in order
+
+    def newest(self, key: ImageKey | None) -> str | None:
+        """The platform image version published last (what `latest` means now), None when none is known."""
+        versions = self.images.get(key) if key else None
+        return versions[-1] if versions else None
+
+    def os_version(self, profile: dict[str, Any]) -> str | None:
+        """The platform image version a new OS disk of `profile` gets: `latest` resolved against the
+        catalogue, a pinned version as it is; None for other images, or `latest` of an image the catalogue
+        lacks."""
+        ref = (profile.get("storageProfile") or {}).get("imageReference") or {}
+        key = image_key(ref)
+        if key is None:
+            return None
+        version = str(ref.get("version") or "")
+        return self.newest(key) if version.lower() == "latest" else version or None
 
     def feature_state(self, name: str) -> str:
         return self.features.get(name.lower(), "NotRegistered")
@@ -234,6 +283,14 @@ def image_version(profile: dict[str, Any]) -> str | None:
     if len(parts) >= 2 and parts[-2].lower() == "versions":
         return parts[-1]
     return None
+
+
+def image_key(ref: dict[str, Any]) -> ImageKey | None:
+    """A platform image's publisher, offer and sku (lower case); None for gallery or managed images."""
+    if any(ref.get(k) for k in ("id", "sharedGalleryImageId", "communityGalleryImageId")):
+        return None
+    parts = tuple(str(ref.get(k) or "").lower() for k in ("publisher", "offer", "sku"))
+    return (parts[0], parts[1], parts[2]) if all(parts) else None
 
 
 def is_app_health(ext: dict[str, Any]) -> bool:
