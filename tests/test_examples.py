@@ -35,6 +35,7 @@ def test_every_example_is_covered_here():
     covered = {
         "safe-rollout.sh",
         "progressive-rollout.sh",
+        "approve-os-upgrade.sh",
         "policies/conservative.json",
         "policies/conservative.yaml",
         "policies/fast.yaml",
@@ -79,6 +80,30 @@ def test_safe_rollout_completes_and_branches_on_a_fault():
         )  # fmt: skip
         assert bad.returncode == 5, bad.stdout + bad.stderr
         assert "rollout FAULTED" in bad.stderr
+
+
+@pytest.mark.timeout(600)  # three rehearsals in subprocesses
+def test_approve_os_upgrade_runbook_approves_and_branches_on_a_fault():
+    image = ("Canonical", "ubuntu-24_04-lts", "server")
+    script = ["bash", str(EXAMPLES / "approve-os-upgrade.sh"), "rg-demo", "web"]
+    from vmssroll.emulator.scenarios import load
+
+    scenario = load("automatic-os")
+    scenario["platform_images"] = [i for i in scenario["platform_images"] if not i.get("after")]  # none later
+    with Emulator(clock=ScaledClock(400), scenario=scenario) as emu:
+        nothing = subprocess.run(script, env=shell_env(emu), capture_output=True, text=True, timeout=180)
+        assert nothing.returncode == 0, nothing.stdout + nothing.stderr
+        assert "nothing waiting for approval" in nothing.stdout
+        emu.publish_image(*image, "1.2.0")
+        good = subprocess.run(script, env=shell_env(emu), capture_output=True, text=True, timeout=180)
+        assert good.returncode == 0, good.stdout + good.stderr
+        assert "approved OS upgrade completed" in good.stdout
+        assert "Platform" in good.stdout and "1.2.0" in good.stdout  # the history
+        emu.publish_image(*image, "2.0.0-bad")
+        bad = subprocess.run(script, env=shell_env(emu), capture_output=True, text=True, timeout=180)
+        assert bad.returncode == 5, bad.stdout + bad.stderr
+        assert "OS upgrade FAULTED" in bad.stderr and "Faulted" in bad.stdout
+        assert {vm["os_version"] for vm in emu.vms("rg-demo", "web")} == {"1.2.0"}  # rolled back
 
 
 def test_safe_rollout_stops_when_not_ready():

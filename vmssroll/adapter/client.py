@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from vmssroll import __version__
@@ -14,6 +14,7 @@ from vmssroll.adapter.connection import Connection, SharedToken, credential_for
 from vmssroll.adapter.convert import (
     instance_from_rest,
     member_from_rest,
+    os_upgrade_from_rest,
     scale_set_from_rest,
     upgrade_from_rest,
 )
@@ -28,6 +29,7 @@ from vmssroll.adapter.transport import (
 )
 from vmssroll.domain.durations import human
 from vmssroll.domain.errors import AzureRequestFailed, NotFound, TimedOut, VmssrollError, WriteInterrupted
+from vmssroll.domain.history import OsUpgrade
 from vmssroll.domain.model import Instance, ScaleSet
 from vmssroll.domain.operation import OperationStatus
 from vmssroll.domain.ratelimit import read_budgets
@@ -43,6 +45,7 @@ FEATURES_API = "2021-07-01"
 SDK_MAX_WAIT = 30.0  # the longest Retry-After the SDK's own retries wait out; longer ones end the request
 MAX_PAGES = 200  # 1,000 instances (a scale set's most) at ARM's smallest page size are far fewer
 NETWORK_API = "2024-05-01"
+T = TypeVar("T")
 
 
 class Azure:
@@ -201,9 +204,17 @@ class Azure:
             lambda doc: member_from_rest(doc, scale_set),
         )
 
-    def _pages(
-        self, action: str, url: Any, convert: Callable[[dict[str, Any]], Instance]
-    ) -> Reading[list[Instance]]:
+    def os_upgrade_history(self, ref: ScaleSetRef) -> Reading[list[OsUpgrade]]:
+        """Every OS image upgrade Azure recorded (`osUpgradeHistory`, as the SDK's
+        `virtual_machine_scale_sets.get_os_upgrade_history` sends it), page by page through `nextLink`, with
+        the same guards as the instance listing."""
+        return self._pages(
+            f"reading the OS upgrade history of {ref.name}",
+            f"{ref.id}/osUpgradeHistory?api-version=2026-04-01",
+            os_upgrade_from_rest,
+        )
+
+    def _pages(self, action: str, url: Any, convert: Callable[[dict[str, Any]], T]) -> Reading[list[T]]:
         from azure.core.exceptions import (
             ClientAuthenticationError,
             HttpResponseError,
@@ -215,7 +226,7 @@ class Azure:
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
         errors = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
-        found: list[Instance] = []
+        found: list[T] = []
         pages = 0
         visited: set[str] = set()
         limits: dict[str, int] = {}
@@ -570,6 +581,28 @@ class Azure:
 
         with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
             begin(ref.resource_group, ref.name, polling=False, raw_response_hook=hook)
+        return seen[0] if seen else None
+
+    def approve(self, ref: ScaleSetRef, instance_ids: list[str] | None) -> str | None:
+        """approveRollingUpgrade: the deferred OS upgrade runs, for the given instances or every pending one;
+        does not wait (same read-back, and no poller left running, as `start`). Returns the URL of the
+        operation Azure gave for it (`Azure-AsyncOperation`, else `Location`)."""
+        action = f"approving the deferred OS upgrade of {ref.name}"
+        seen: list[str] = []
+
+        def hook(pipeline_response: Any) -> None:
+            headers = pipeline_response.http_response.headers
+            url = headers.get("Azure-AsyncOperation") or headers.get("Location")
+            if url and not seen:
+                seen.append(url)
+
+        from azure.mgmt.compute.models import VirtualMachineScaleSetVMInstanceIDs
+
+        body = VirtualMachineScaleSetVMInstanceIDs(instance_ids=list(instance_ids)) if instance_ids else None
+        with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
+            self.client.virtual_machine_scale_sets.begin_approve_rolling_upgrade(
+                ref.resource_group, ref.name, body, polling=False, raw_response_hook=hook
+            )
         return seen[0] if seen else None
 
     def operation_status(self, url: str) -> OperationStatus:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from vmssroll.domain.history import OsUpgrade
 from vmssroll.domain.model import Extension, Health, Instance, ScaleSet, UpgradePolicy, runs_model
 from vmssroll.domain.policy import canonical_mode
 from vmssroll.domain.upgrade import Progress, UpgradeStatus
@@ -195,3 +196,37 @@ def upgrade_from_rest(doc: Doc) -> UpgradeStatus:
         policy=_obj(props.get("policy")),
         document=doc,
     )
+
+
+def os_upgrade_from_rest(doc: Doc) -> OsUpgrade:
+    """One `osUpgradeHistory` item (UpgradeOperationHistoricalStatusInfo). The end time is `endTime` as the
+    SDK names it, or `completedTime` as FACTS.md has it."""
+    props = _obj(doc.get("properties"))
+    running = _obj(props.get("runningStatus"))
+    progress = _obj(props.get("progress"))
+    error = _obj(props.get("error"))
+    rollback = _obj(props.get("rollbackInfo"))
+    rollback_error = _obj(rollback.get("rollbackError"))
+    return OsUpgrade(
+        code=str(running.get("code") or "Unknown"),
+        start_time=_time(running.get("startTime")),
+        end_time=_time(running.get("endTime") or running.get("completedTime")),
+        started_by=str(props.get("startedBy") or "Unknown"),
+        target=_obj(props.get("targetImageReference")),
+        progress=Progress(
+            successful=_int(progress.get("successfulInstanceCount")),
+            failed=_int(progress.get("failedInstanceCount")),
+            in_progress=_int(progress.get("inProgressInstanceCount")),
+            pending=_int(progress.get("pendingInstanceCount")),
+        ),
+        error_code=_str(error.get("code")),
+        error_message=_str(error.get("message")),
+        rolled_back=_count(rollback.get("successfullyRolledbackInstanceCount")),
+        rollback_failed=_count(rollback.get("failedRolledbackInstanceCount")),
+        rollback_error=_str(rollback_error.get("message")) or _str(rollback_error.get("code")),
+        document=doc,
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

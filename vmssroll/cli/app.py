@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from vmssroll import __version__
-from vmssroll.cli import demo, emulator_cmd, image, policy, prereq, progressive, upgrades
+from vmssroll.cli import automatic, demo, emulator_cmd, image, policy, prereq, progressive, upgrades
 from vmssroll.cli.plan import register as register_plan
 from vmssroll.domain.errors import exit_codes_text
 
@@ -26,6 +26,7 @@ register_plan(app)
 app.add_typer(image.app)
 app.add_typer(upgrades.app)
 app.add_typer(progressive.app)
+app.add_typer(automatic.app)
 app.add_typer(demo.app)
 app.add_typer(emulator_cmd.app, name="emulator")
 

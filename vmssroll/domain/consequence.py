@@ -36,12 +36,14 @@ class WriteKind(StrEnum):
     RESTART = "restart"  # an empty model update: Azure looks again at the instances behind
     START_OS = "start-os"  # an OS image rolling upgrade of every instance
     START_EXTENSION = "start-extension"  # an extension rolling upgrade of every instance
+    APPROVE_OS = "approve-os"  # approving a deferred automatic OS upgrade: it runs, for all or some instances
 
 
 @dataclass(frozen=True)
 class Write:
     kind: WriteKind
     change: PolicyChange = field(default_factory=PolicyChange)  # POLICY only: what the write changes
+    instances: tuple[str, ...] = ()  # APPROVE_OS only: the instances approved (none: every pending one)
 
     @classmethod
     def policy(cls, change: PolicyChange) -> Write:
@@ -131,6 +133,8 @@ def consequence(
             return _restart(facts)
         case WriteKind.START_OS | WriteKind.START_EXTENSION:
             return _start(facts, "OS image" if write.kind is WriteKind.START_OS else "extension")
+        case WriteKind.APPROVE_OS:
+            return _approve(facts, write.instances)
 
 
 @dataclass(frozen=True)
@@ -420,6 +424,35 @@ def _start(facts: _Facts, what: str) -> Consequence:
     # OS image and extension rolling upgrades use the rolling policy whatever the mode (FACTS).
     result = _rolling(facts, facts.scale_set.upgrade_policy.rolling, everything=True)
     return _with(result, text=result.text.replace("a rolling upgrade", f"an {what} rolling upgrade", 1))
+
+
+def _approve(facts: _Facts, approved: tuple[str, ...]) -> Consequence:
+    """The deferred automatic OS upgrade runs: with the rolling policy in Rolling mode or with
+    useRollingUpgradePolicy, else with Azure's default policy. Which instances are still pending is not
+    readable through ARM (Azure announces it to the VMs only), so the plan covers the approved instances, or
+    every instance, as an upper bound."""
+    if facts.running:
+        assert facts.upgrade is not None
+        return Consequence(
+            Effect.ALREADY_RUNNING, f"starts nothing: an upgrade is already {facts.upgrade.code}", 0
+        )
+    ss = facts.scale_set
+    uses_rolling = (ss.upgrade_policy.mode or "").lower() == "rolling" or bool(
+        effective_os(ss.upgrade_policy.automatic_os)["useRollingUpgradePolicy"]
+    )
+    policy = ss.upgrade_policy.rolling if uses_rolling else {}
+    which = (
+        "its rolling upgrade policy"
+        if uses_rolling
+        else "Azure's default policy (useRollingUpgradePolicy off)"
+    )
+    if approved and facts.members is not None:
+        chosen = set(approved)
+        facts = replace(facts, instances=[i for i in facts.members if i.instance_id in chosen])
+    result = _rolling(facts, policy, everything=True)
+    text = result.text.replace("a rolling upgrade", "the deferred OS image rolling upgrade", 1)
+    notes = (*result.notes, f"it runs with {which}", "instances already on the newest image are not affected")
+    return _with(result, text=text, notes=notes)
 
 
 class NextStep(StrEnum):

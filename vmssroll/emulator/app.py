@@ -233,7 +233,7 @@ class Emulator:
             return [
                 {
                     "instance_id": i.instance_id, "name": i.name, "zone": i.zone, "attached": i.attached,
-                    "phase": i.phase, "provisioning_state": i.provisioning, "health": self.engine.reported(ss, i),
+                    "phase": i.phase, "provisioning_state": i.provisioning, "health": self.engine.reported(ss, i), "os_version": i.os_version,
                     "latest_model_applied": i.attached or i.profile_key == key,
                     "profile": strip_secrets(i.profile),
                 }
