@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, command, confirm
-from vmssroll.cli.upgrades import IntervalOpt, WatchOpt, YesOpt, _after_start, deadlines
-from vmssroll.domain.errors import Conflict, ExitCode, InvalidInput, NotReady, has_control, shown
+from vmssroll.cli.common import Invocation, YesOpt, command, confirm, refuse_while_rolling
+from vmssroll.cli.upgrades import IntervalOpt, WatchOpt, _after_start, deadlines
+from vmssroll.domain.errors import ExitCode, InvalidInput, NotReady, has_control, shown
 
 InstanceIdsOpt = Annotated[
     list[str] | None,
@@ -65,11 +65,7 @@ def approve(
             hint=f"to hold automatic OS upgrades for approval: vmssroll policy set {inv.target.args()} "
             "--automatic-os-upgrade --os-upgrade-deferral",
         )
-    latest = azure.latest_upgrade(inv.target)
-    if latest is not None and latest.running:
-        raise Conflict(
-            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
-        )
+    latest = refuse_while_rolling(inv, azure)
     result = judge(inv, azure, ss, Write(WriteKind.APPROVE_OS, instances=ids), latest=latest)
     if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
         show(inv, result)
