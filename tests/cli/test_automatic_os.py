@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import RG, target, writes
+from tests.helpers import RG, patch, target, writes
 
 IMAGE = ("Canonical", "ubuntu-24_04-lts", "server")
 
@@ -134,4 +134,21 @@ def test_history_is_read_through_every_page_newest_first(vmssroll, auto):
     assert [u["to"]["version"] for u in doc["upgrades"]] == [f"1.0.{n}" for n in range(12, 0, -1)]
     assert [u["startedBy"] for u in doc["upgrades"]] == ["User"] * 12
     assert doc["upgrades"][0]["fromText"].endswith(":1.0.11")
-    assert [r.method for r in auto.requests] == ["GET", "GET"]
+    assert [r.path.rsplit("/", 1)[-1] for r in auto.requests] == ["osUpgradeHistory"] * 2 + ["web", "latest"]
+    assert doc["rollout"] is None and doc["unknown"] == {}  # no rollout recorded
+
+
+def test_history_shows_the_rollout_vmssroll_recorded_or_why_it_is_unknown(vmssroll, auto):
+    from vmssroll.domain.progressive import Kind, Phase, Record
+
+    record = Record("r-os-1", Kind.OS, Phase.DONE, 10, (50,), (50,))
+    patch(auto, {"tags": record.to_tags(auto.vmss(RG, "web")["tags"])})
+    doc = vmssroll("history", *target(), "-o", "json").json()
+    assert doc["rollout"]["record"]["id"] == "r-os-1" and doc["rollout"]["record"]["phase"] == "done"
+    table = vmssroll("history", *target(), width=160).stdout
+    assert "No OS image upgrade has run on web." in table and "r-os-1 (os)" in table
+    auto.faults.add(kind="status", status=403, method="GET", path_regex=r"/virtualMachineScaleSets/web$")
+    denied = vmssroll("history", *target(), "-o", "json")
+    assert denied.exit_code == 0, denied.output  # a supplementary read: the history stands without it
+    assert denied.json()["rollout"] is None and "403" in denied.json()["unknown"]["rollout"]
+    auto.faults.clear()

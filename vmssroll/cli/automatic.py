@@ -83,13 +83,15 @@ def approve(
 @command(app, "history")
 def history(inv: Invocation) -> int:
     """The OS image upgrade history (osUpgradeHistory), newest first: when, started by a user or the platform,
-    from which image to which, the outcome and counts, rollbacks."""
+    from which image to which, the outcome and counts, rollbacks; and the rollout vmssroll recorded, if
+    any."""
     from vmssroll.domain.history import read_history
     from vmssroll.ui.history import history_view
 
     azure = inv.azure()
     reading = azure.os_upgrade_history(inv.target)
     entries = read_history(reading.value)
+    rollout, unknown = recorded_rollout(inv, azure)
     doc = {
         "scaleSet": {
             "id": inv.target.id,
@@ -98,6 +100,25 @@ def history(inv: Invocation) -> int:
         },
         "upgrades": [e.to_json() for e in entries],
         "pages": reading.pages,
+        "rollout": rollout,
+        "unknown": unknown,
     }
     inv.out.result(doc, history_view(doc))
     return ExitCode.OK
+
+
+def recorded_rollout(inv: Invocation, azure: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The rollout `vmssroll rollout` recorded on the scale set (its tags), beside the latest upgrade: a
+    supplementary read, shown as unknown with its reason when it fails."""
+    from vmssroll.domain.errors import VmssrollError
+    from vmssroll.domain.progressive import rollout_document
+    from vmssroll.domain.unknown import Unknown, is_supplementary_failure
+
+    try:
+        ss = azure.scale_set(inv.target)
+        return rollout_document(ss.tags, azure.latest_upgrade(inv.target)), {}
+    except VmssrollError as err:
+        if not is_supplementary_failure(err):
+            raise
+        missing = Unknown.of("rollout", "reading the scale set", err)
+        return None, {missing.part: missing.reason}

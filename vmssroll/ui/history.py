@@ -17,8 +17,10 @@ _STYLE = {"completed": "green", "faulted": "red", "cancelled": "yellow", "rollin
 def history_view(doc: Mapping[str, Any]) -> RenderableType:
     """Started, by whom, from which image to which, the outcome and counts, rollbacks, Azure's error."""
     upgrades = doc["upgrades"]
+    recorded = _recorded(doc)
     if not upgrades:
-        return Text(f"No OS image upgrade has run on {doc['scaleSet']['name']}.")
+        empty = Text(f"No OS image upgrade has run on {doc['scaleSet']['name']}.")
+        return Group(empty, *recorded)
     images = {_base(u["toText"]) for u in upgrades} | {
         _base(u["fromText"]) for u in upgrades if u["fromText"]
     }
@@ -44,7 +46,18 @@ def history_view(doc: Mapping[str, Any]) -> RenderableType:
     if errors:
         latest = errors[0]
         parts.append(Text(f"{_when(latest['startTime'])}: {latest['error']['message']}", style="dim"))
-    return Group(*parts)
+    return Group(*parts, *recorded)
+
+
+def _recorded(doc: Mapping[str, Any]) -> list[RenderableType]:
+    """The rollout vmssroll recorded on the scale set (as `status` shows it), or why it could not be read."""
+    from vmssroll.ui.status import _rollout as rollout_view
+
+    if doc.get("rollout"):
+        return [Text(""), rollout_view(doc["rollout"])]
+    if doc.get("unknown", {}).get("rollout"):
+        return [Text(f"recorded rollout: unknown ({doc['unknown']['rollout']})", style="dim")]
+    return []
 
 
 def _base(text: str) -> str:
