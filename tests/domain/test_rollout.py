@@ -178,11 +178,12 @@ def test_nothing_rolls_out_when_nobody_is_behind_or_nothing_differs() -> None:
         (instance(latest=False, health=Health.UNHEALTHY), "behind"),
         (instance(health=Health.INITIALIZING), "initializing"),
         (instance(latest=None, health=Health.INITIALIZING), "initializing"),
-        (instance(health=Health.UNHEALTHY), "unhealthy"),
-        (instance(health=Health.UNKNOWN), "unhealthy"),
-        (instance(health=Health.HEALTHY), "upgraded"),
-        (instance(health=Health.SILENT), "upgraded"),
-        (instance(latest=None), "upgraded"),
+        (instance(health=Health.UNHEALTHY), "failed"),
+        (instance(latest=False, state="Failed"), "failed"),
+        (instance(health=Health.UNKNOWN), "healthUnknown"),
+        (instance(health=Health.HEALTHY), "onLatestModel"),
+        (instance(health=Health.SILENT), "noHealthSignal"),
+        (instance(latest=None), "onLatestModel"),
     ],
 )
 def test_where_an_instance_stands(inst: Instance, state: str) -> None:
@@ -197,34 +198,44 @@ def test_the_summary_counts_and_names_instances_in_numeric_order() -> None:
         instance("3", zone="2", health=Health.INITIALIZING),
         instance("4", zone=None, latest=None, health=Health.SILENT),
         instance("5", zone="1", latest=False, health=Health.UNHEALTHY),
+        instance("6", zone="2", health=Health.UNKNOWN),
+        instance("7", zone="2", latest=False, state="Failed", health=Health.UNHEALTHY),
     ]
     summary = summarize(instances)
     assert summary == InstanceSummary(
-        total=6,
-        on_latest=4,
-        behind=("5", "10"),
-        health={"unknown": 1, "unhealthy": 2, "initializing": 1, "silent": 1, "healthy": 1},
+        total=8,
+        on_latest=5,
+        behind=("5", "7", "10"),
+        health={"unknown": 2, "unhealthy": 3, "initializing": 1, "silent": 1, "healthy": 1},
         in_flight=("1",),
-        failed=("2",),
+        failed=("2", "7"),  # upgraded and unhealthy, or its operation failed; never Unknown health
         by_zone={
-            "-": {"upgraded": 1},
-            "1": {"behind": 1, "unhealthy": 1, "updating": 1},
-            "2": {"behind": 1, "initializing": 1},
+            "-": {"noHealthSignal": 1},
+            "1": {"behind": 1, "failed": 1, "updating": 1},
+            "2": {"behind": 1, "failed": 1, "healthUnknown": 1, "initializing": 1},
         },
+        unhealthy=("5",),  # not yet upgraded
+        health_unknown=("6",),  # not 1: in flight
+        initializing=("3",),
+        no_health_signal=("4",),
     )
     assert list(summary.by_zone) == ["-", "1", "2"]
-    assert list(summary.by_zone["1"]) == ["behind", "unhealthy", "updating"]
+    assert list(summary.by_zone["1"]) == ["behind", "failed", "updating"]
     assert summary.to_json() == {
-        "total": 6,
-        "onLatestModel": 4,
-        "notOnLatestModel": ["5", "10"],
-        "health": {"unknown": 1, "unhealthy": 2, "initializing": 1, "silent": 1, "healthy": 1},
+        "total": 8,
+        "onLatestModel": 5,
+        "notOnLatestModel": ["5", "7", "10"],
+        "health": {"unknown": 2, "unhealthy": 3, "initializing": 1, "silent": 1, "healthy": 1},
         "inFlight": ["1"],
-        "failed": ["2"],
+        "failed": ["2", "7"],
+        "unhealthy": ["5"],
+        "healthUnknown": ["6"],
+        "initializing": ["3"],
+        "noHealthSignal": ["4"],
         "byZone": {
-            "-": {"upgraded": 1},
-            "1": {"behind": 1, "unhealthy": 1, "updating": 1},
-            "2": {"behind": 1, "initializing": 1},
+            "-": {"noHealthSignal": 1},
+            "1": {"behind": 1, "failed": 1, "updating": 1},
+            "2": {"behind": 1, "failed": 1, "healthUnknown": 1, "initializing": 1},
         },
     }
 
@@ -237,6 +248,10 @@ def test_an_empty_summary() -> None:
         "health": {},
         "inFlight": [],
         "failed": [],
+        "unhealthy": [],
+        "healthUnknown": [],
+        "initializing": [],
+        "noHealthSignal": [],
         "byZone": {},
     }
 

@@ -37,8 +37,15 @@ def scale_set(mode: str | None = "Rolling", version: str = "2.0.0") -> ScaleSet:
     )
 
 
-def instance(n: int, version: str, health: Health = Health.HEALTHY) -> Instance:
-    return Instance(str(n), f"web_{n}", None, version == "2.0.0", "Succeeded", health, {"version": version})
+def instance(
+    n: int,
+    version: str,
+    health: Health = Health.HEALTHY,
+    *,
+    zone: str | None = None,
+    state: str = "Succeeded",
+) -> Instance:
+    return Instance(str(n), f"web_{n}", zone, version == "2.0.0", state, health, {"version": version})
 
 
 def upgrade(code: str, **kw) -> UpgradeStatus:
@@ -79,10 +86,11 @@ def test_a_rolling_upgrade_with_instances_behind() -> None:
         "progress     2 succeeded · 0 failed · 1 in progress · 1 pending",
         "policy       batch 50% · max unhealthy 20% · max unhealthy upgraded 20% · pause PT0S · zonal",
         "",
-        "instances      2 of 4 on the latest model",
-        "health         2 healthy, 1 unhealthy, 1 unknown",
-        "failed         1",
-        "not on latest  2, 3",
+        "instances       2 of 4 on the latest model",
+        "health          2 healthy, 1 unhealthy, 1 unknown",
+        "failed          1",
+        "health unknown  3 (Azure counts them unhealthy)",
+        "not on latest   2, 3",
         "",
         "rolling out              from (instances behind)   to (scale set model)",
         "───────────────────────────────────────────────────────────────────────",
@@ -134,3 +142,54 @@ def test_instances_that_could_not_be_listed_are_unknown_with_the_reason() -> Non
         "RollingForward 50%: 2 succeeded, 0 failed, 1 in progress, 1 pending",
     ]
     assert result.to_json()["unknown"] == {"instances": "listing refused: 403 AuthorizationFailed"}
+
+
+ZONAL = [
+    instance(0, "2.0.0", zone="1"),
+    instance(1, "2.0.0", Health.UNHEALTHY, zone="1"),  # upgraded, then unhealthy: failed
+    instance(2, "1.0.0", Health.UNHEALTHY, zone="1"),  # unhealthy before its upgrade: not failed
+    instance(3, "2.0.0", Health.UNKNOWN, zone="2"),  # Azure counts it unhealthy; it did not fail
+    instance(4, "2.0.0", Health.INITIALIZING, zone="2"),
+    instance(5, "2.0.0", Health.SILENT, zone="2"),
+    instance(6, "1.0.0", zone="3", state="Updating"),
+    instance(7, "1.0.0", Health.HEALTHY, zone="3", state="Failed"),  # its operation failed
+]
+
+
+def test_failed_lists_only_failed_instances_and_every_other_standing_has_its_row() -> None:
+    lines = render(status_result(scale_set(), upgrade("RollingForward"), ZONAL, ARGS))
+    rows = lines[lines.index("") + 1 :]
+    assert rows[:9] == [
+        "instances         5 of 8 on the latest model",
+        "health            3 healthy, 1 initializing, 1 no health signal, 2 unhealthy, 1 unknown",
+        "failed            1, 7",
+        "unhealthy         2 (not yet upgraded)",
+        "health unknown    3 (Azure counts them unhealthy)",
+        "initializing      4",
+        "updating          6",
+        "no health signal  5",
+        "not on latest     2, 6, 7",
+    ]
+    # The zone table's columns say what they count: what runs the model, not what this upgrade upgraded.
+    assert rows[10:15] == [
+        "All instances by zone",
+        "zone   on latest model   updating   initializing   failed   health unknown   no signal   behind",
+        "─" * 95,
+        "1      1                 0          0              1        0                0           1",
+        "2      0                 0          1              0        1                1           0",
+    ]
+    assert (
+        rows[15]
+        == "3      0                 1          0              1        0                0           0"
+    )
+
+
+def test_an_instance_in_flight_when_no_upgrade_rolls_is_stalled() -> None:
+    faulted = upgrade("Faulted", progress=Progress(successful=1, failed=1, pending=2))
+    result = status_result(scale_set(), faulted, ZONAL, ARGS)
+    lines = render(result)
+    assert "stalled           6 (in flight, and no upgrade is rolling)" in lines
+    assert not any(line.startswith("updating ") for line in lines)
+    assert result.to_json()["instances"]["stalled"] == ["6"]
+    running = status_result(scale_set(), upgrade("RollingForward"), ZONAL, ARGS)
+    assert running.to_json()["instances"]["stalled"] == []

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from vmssroll.cli.watching import Listing, Snapshot
 from vmssroll.domain.model import Health, Instance
+from vmssroll.domain.rollout import STATES as ROLLOUT_STATES
 from vmssroll.domain.rollout import summarize
 from vmssroll.domain.upgrade import Progress, UpgradeStatus, verdict
 from vmssroll.ui.watch import view
@@ -19,7 +20,7 @@ from vmssroll.ui.watch import view
 WIDTH = 100
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 END = START + timedelta(minutes=10)
-STATES = ("upgraded", "updating", "initializing", "unhealthy", "behind")
+STATES = tuple(ROLLOUT_STATES)  # the zone table's columns, in order
 
 
 def fleet(
@@ -111,10 +112,10 @@ def test_a_listing_made_after_the_end_agrees_with_the_header(case, state, instan
     assert set(zones) == {"1", "2", "3"}, text
     total = {s: sum(z[s] for z in zones.values()) for s in STATES}
     p = state.progress
-    # The tables count what the header counts: Azure's successes are upgraded, its failures unhealthy, its
-    # pending instances still behind; nothing is in flight once the upgrade has ended.
-    assert total == {"upgraded": p.successful, "updating": 0, "initializing": 0, "unhealthy": p.failed,
-                     "behind": p.pending}, (case, text)  # fmt: skip
+    # The tables count what the header counts: Azure's successes are on the latest model, its failures failed,
+    # its pending instances still behind; nothing is in flight once the upgrade has ended.
+    assert total == {"onLatestModel": p.successful, "updating": 0, "initializing": 0, "failed": p.failed,
+                     "healthUnknown": 0, "noHealthSignal": 0, "behind": p.pending}, (case, text)  # fmt: skip
     matter = text.split("Instances that matter now", 1)[1].split("All instances by zone", 1)[0]
     assert {m for m in re.findall(r"^\W*(\d+)\s", matter, re.M)} == failed_row, (case, matter)
     if state.error_code:

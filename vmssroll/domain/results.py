@@ -42,6 +42,13 @@ class StatusResult:
         """The rollout recorded on the scale set by `vmssroll rollout`, if any (see domain/progressive)."""
         return rollout_document(self.scale_set.tags, self.upgrade)
 
+    @property
+    def stalled(self) -> tuple[str, ...]:
+        """Instances still in flight while no upgrade is rolling: nothing moves them on."""
+        if self.instances is None or (self.upgrade is not None and self.upgrade.running):
+            return ()
+        return self.instances.in_flight
+
     def to_json(self) -> dict[str, Any]:
         ss, status = self.scale_set, self.upgrade
         return {
@@ -60,7 +67,9 @@ class StatusResult:
             if status is None or not status.error_code
             else {"code": status.error_code, "message": status.error_message},
             "message": self.verdict.message,
-            "instances": None if self.instances is None else self.instances.to_json(),
+            "instances": None
+            if self.instances is None
+            else self.instances.to_json() | {"stalled": list(self.stalled)},
             "rollingOut": None if self.rolling_out is None else [c.to_json() for c in self.rolling_out],
             "rollout": self.rollout,
             "unknown": {u.part: u.reason for u in self.unknown},

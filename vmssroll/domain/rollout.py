@@ -69,13 +69,20 @@ def rolling_out(scale_set: ScaleSet, instances: Sequence[Instance]) -> list[Mode
 
 @dataclass(frozen=True)
 class InstanceSummary:
+    """Where the instances stand. Each instance not in flight is in at most one of `failed`, `unhealthy`,
+    `health_unknown`, `initializing` and `no_health_signal`; `by_zone` counts `state_of` per zone."""
+
     total: int
     on_latest: int
     behind: tuple[str, ...]
     health: Mapping[str, int]
     in_flight: tuple[str, ...]
-    failed: tuple[str, ...]  # on the new model and unhealthy
+    failed: tuple[str, ...]  # its last operation failed, or upgraded (on the latest model) and unhealthy
     by_zone: Mapping[str, Mapping[str, int]]
+    unhealthy: tuple[str, ...] = ()  # unhealthy and not yet upgraded (Azure counts it before each batch)
+    health_unknown: tuple[str, ...] = ()  # vmHealth Unknown: Azure treats it as unhealthy, it did not fail
+    initializing: tuple[str, ...] = ()  # Azure waits for its first health signal
+    no_health_signal: tuple[str, ...] = ()  # no vmHealth at all: not counted unhealthy (FACTS.md)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,19 +92,41 @@ class InstanceSummary:
             "health": dict(self.health),
             "inFlight": list(self.in_flight),
             "failed": list(self.failed),
+            "unhealthy": list(self.unhealthy),
+            "healthUnknown": list(self.health_unknown),
+            "initializing": list(self.initializing),
+            "noHealthSignal": list(self.no_health_signal),
             "byZone": {z: dict(c) for z, c in self.by_zone.items()},
         }
 
 
+# Where an instance stands, in the order the zone table shows it; the keys of `byZone` in JSON.
+STATES = {
+    "onLatestModel": "on latest model",
+    "updating": "updating",
+    "initializing": "initializing",
+    "failed": "failed",
+    "healthUnknown": "health unknown",
+    "noHealthSignal": "no signal",
+    "behind": "behind",
+}
+
+
 def state_of(instance: Instance) -> str:
-    """One word for where an instance stands, as the live view groups them."""
+    """One key of STATES for where an instance stands: in flight, failed, behind the model, or on it with the
+    health it reports ("onLatestModel" when healthy: whatever upgrade put it there)."""
     if in_flight(instance):
         return "updating"
+    if (instance.provisioning_state or "").lower() == "failed":
+        return "failed"
     if instance.latest_model_applied is False:
         return "behind"
-    if instance.health is Health.INITIALIZING:
-        return "initializing"
-    return "unhealthy" if instance.health.counts_unhealthy else "upgraded"
+    return {
+        Health.INITIALIZING: "initializing",
+        Health.UNHEALTHY: "failed",
+        Health.UNKNOWN: "healthUnknown",
+        Health.SILENT: "noHealthSignal",
+    }.get(instance.health, "onLatestModel")
 
 
 def summarize(instances: Sequence[Instance]) -> InstanceSummary:
@@ -105,18 +134,24 @@ def summarize(instances: Sequence[Instance]) -> InstanceSummary:
     by_zone: dict[str, Counter[str]] = {}
     for inst in ordered:
         by_zone.setdefault(inst.zone or "-", Counter())[state_of(inst)] += 1
+    settled = [i for i in ordered if not in_flight(i)]
+    failed = [i for i in settled if state_of(i) == "failed"]
+
+    def named(health: Health) -> tuple[str, ...]:
+        return tuple(i.instance_id for i in settled if i.health is health and i not in failed)
+
     return InstanceSummary(
         total=len(ordered),
         on_latest=sum(1 for i in ordered if i.latest_model_applied is not False),
         behind=tuple(i.instance_id for i in ordered if i.latest_model_applied is False),
         health=dict(Counter(i.health.value for i in ordered)),
         in_flight=tuple(i.instance_id for i in ordered if in_flight(i)),
-        failed=tuple(
-            i.instance_id
-            for i in ordered
-            if i.latest_model_applied is not False and i.health.counts_unhealthy and not in_flight(i)
-        ),
+        failed=tuple(i.instance_id for i in failed),
         by_zone={z: dict(sorted(c.items())) for z, c in sorted(by_zone.items())},
+        unhealthy=named(Health.UNHEALTHY),
+        health_unknown=named(Health.UNKNOWN),
+        initializing=named(Health.INITIALIZING),
+        no_health_signal=named(Health.SILENT),
     )
 
 

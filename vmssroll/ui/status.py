@@ -10,10 +10,16 @@ from rich.text import Text
 
 from vmssroll.domain.results import StatusResult
 from vmssroll.ui.tables import fmt, key_values, stamp, table
-from vmssroll.ui.watch import STATE_STYLE, policy_line
+from vmssroll.ui.watch import STATE_STYLE, policy_line, zones_table
 
 # No vmHealth at all is not a failure (FACTS.md): say what it is.
 HEALTH_LABELS = {"silent": "no health signal"}
+# What each row of instances means, where its name alone does not say it.
+_NOTES = {
+    "unhealthy": " (not yet upgraded)",
+    "health unknown": " (Azure counts them unhealthy)",
+    "stalled": " (in flight, and no upgrade is rolling)",
+}
 
 
 def status_view(result: StatusResult) -> RenderableType:
@@ -51,13 +57,27 @@ def status_view(result: StatusResult) -> RenderableType:
         parts += [Text(""), Text(f"instances: unknown ({reason})", style="yellow")]
     else:
         health = ", ".join(f"{n} {HEALTH_LABELS.get(h, h)}" for h, n in sorted(inst.health.items())) or "-"
-        rows = [
+        rows: list[tuple[str, str]] = [
             ("instances", f"{inst.on_latest} of {inst.total} on the latest model"),
             ("health", health),
-            ("failed", list(inst.failed) or "none"),
-            ("not on latest", _ids(inst.behind)),
+            ("failed", _ids(inst.failed)),
         ]
+        stalled = result.stalled
+        updating = () if stalled else inst.in_flight
+        for label, ids in (
+            ("unhealthy", inst.unhealthy),  # not yet upgraded
+            ("health unknown", inst.health_unknown),
+            ("initializing", inst.initializing),
+            ("updating", updating),
+            ("stalled", stalled),
+            ("no health signal", inst.no_health_signal),
+        ):
+            if ids:
+                rows.append((label, _ids(ids) + _NOTES.get(label, "")))
+        rows.append(("not on latest", _ids(inst.behind)))
         parts += [Text(""), key_values(rows)]
+        if len(inst.by_zone) > 1:
+            parts += [Text(""), zones_table(inst)]
         if result.latest_model_from == "compared":
             parts.append(
                 Text(

@@ -14,7 +14,7 @@ from rich.text import Text
 from vmssroll.domain.durations import human
 from vmssroll.domain.model import Instance
 from vmssroll.domain.policy import effective
-from vmssroll.domain.rollout import BatchEstimate, InstanceSummary, state_of
+from vmssroll.domain.rollout import STATES, BatchEstimate, InstanceSummary, state_of
 from vmssroll.domain.upgrade import UpgradeStatus, Verdict
 from vmssroll.ui.tables import table
 
@@ -107,7 +107,7 @@ def view(
     if instances:
         parts.append(_instances_table(instances, summary, recent))
     if summary is not None:
-        parts.append(_zones_table(summary))
+        parts.append(zones_table(summary))
     return Group(*parts)
 
 
@@ -133,13 +133,10 @@ def _instances_table(
     t = table("instance", "zone", "state", "health", "image", title="Instances that matter now")
     for inst in interesting[:ROW_LIMIT]:
         state = state_of(inst)
-        style = {"unhealthy": "red", "updating": "cyan", "initializing": "yellow", "upgraded": "green"}.get(
-            state
-        )
         t.add_row(
             inst.instance_id,
             inst.zone or "-",
-            Text(state, style=style or ""),
+            Text(STATES[state], style=_STYLES.get(state, "")),
             inst.health.value,
             str(inst.image.get("version") or inst.image.get("id", "-")).rsplit("/", 1)[-1],
         )
@@ -150,11 +147,21 @@ def _instances_table(
     return t
 
 
-def _zones_table(summary: InstanceSummary) -> Table:
-    states = ("upgraded", "updating", "initializing", "unhealthy", "behind")
-    t = table("zone", *states, title="All instances by zone")
+_STYLES = {
+    "failed": "red",
+    "healthUnknown": "red",
+    "updating": "cyan",
+    "initializing": "yellow",
+    "onLatestModel": "green",
+}
+
+
+def zones_table(summary: InstanceSummary) -> Table:
+    """Every instance counted by zone and where it stands. "on latest model" counts what runs the model,
+    whatever put it there (Azure does not say which instances this upgrade upgraded)."""
+    t = table("zone", *STATES.values(), title="All instances by zone")
     for zone, counts in summary.by_zone.items():
-        t.add_row(zone, *(str(counts.get(s, 0)) for s in states))
+        t.add_row(zone, *(str(counts.get(s, 0)) for s in STATES))
     return t
 
 
