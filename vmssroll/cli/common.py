@@ -354,10 +354,12 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
         return int(ExitCode.UNEXPECTED)
 
 
-def need_answer(inv: Invocation, *, dry_run: bool, yes: bool) -> None:
-    """Without a terminal the confirmation could never be answered: say so before any request (or wait)."""
+def need_answer(inv: Invocation, *, yes: bool, dry_run: bool | None = None) -> None:
+    """Without a terminal the confirmation could never be answered: say so before any request (or wait).
+    `dry_run` is None for a command without --dry-run."""
     if not (dry_run or yes or inv.env.can_prompt()):
-        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm (or --dry-run to only look)")
+        look = "" if dry_run is None else " (or --dry-run to only look)"
+        raise InvalidInput(f"stdin is not a terminal, so pass --yes to confirm{look}")
 
 
 def refuse_while_rolling(inv: Invocation, azure: Azure) -> UpgradeStatus | None:

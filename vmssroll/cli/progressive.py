@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, command, confirm
+from vmssroll.cli.common import Invocation, YesOpt, command, confirm, need_answer, refuse_while_rolling
+from vmssroll.cli.upgrades import IntervalOpt
 from vmssroll.domain.errors import (
     Conflict,
     ExitCode,
@@ -63,16 +64,6 @@ class OnFailure(StrEnum):
 
 
 Duration = Annotated[str | None, typer.Option(metavar="DURATION")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-IntervalOpt = Annotated[
-    str,
-    typer.Option(
-        "--interval",
-        metavar="DURATION",
-        envvar="VMSSROLL_WATCH_INTERVAL",
-        help="Time between refreshes of the upgrade (never faster), e.g. 10s.",
-    ),
-]
 TimeoutOpt = Annotated[
     str | None, typer.Option("--timeout", metavar="DURATION", help="Give up after this long (exit 7).")
 ]
@@ -513,11 +504,7 @@ def resume(inv: Invocation, azure: Azure, ss: ScaleSet, record: Record) -> Recor
         )
     if record.phase is not Phase.PAUSED:
         raise NotReady(f"nothing to resume: the rollout is {record.phase.value}")
-    latest = azure.latest_upgrade(inv.target)
-    if latest is not None and latest.running:
-        raise Conflict(
-            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
-        )
+    refuse_while_rolling(inv, azure)
     _, new = write_record(inv, azure, ss, replace(record, phase=Phase.ROLLING))
     if record.kind is not Kind.IMAGE:
         azure.start(inv.target, "os" if record.kind is Kind.OS else "extension")
@@ -649,8 +636,7 @@ def rollout(
         bake=bake, on_failure=on_failure, auto_resume_after=auto_resume_after, interval=interval,
         timeout=timeout,
     )  # fmt: skip
-    if not (yes or inv.env.can_prompt()):
-        raise InvalidInput("stdin is not a terminal, so pass --yes to confirm")
+    need_answer(inv, yes=yes)
     azure = inv.azure()
     began = inv.env.clock.monotonic()
     ss, latest, runner = preflight(inv, azure, opts)
@@ -683,11 +669,7 @@ def preflight(
     ss = facts.scale_set
     if not report.ready:
         raise refuse(inv, report)
-    latest = azure.latest_upgrade(inv.target)
-    if latest is not None and latest.running:
-        raise Conflict(
-            f"an upgrade is already {latest.code}", hint=f"follow it: vmssroll watch {inv.target.args()}"
-        )
+    latest = refuse_while_rolling(inv, azure)
     found = Record.from_tags(ss.tags)
     if found is not None and found.phase is Phase.PAUSED:
         raise NotReady(

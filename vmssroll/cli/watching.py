@@ -316,7 +316,9 @@ class LineSink:
         pass
 
     def notice(self, kind: str, at: datetime, text: str, extra: dict[str, Any]) -> None:
-        self.out.note(f"{at.strftime('%Y-%m-%dT%H:%M:%SZ')} {text}")
+        from vmssroll.ui.tables import stamp
+
+        self.out.note(f"{stamp(at)} {text}")
 
     def failed(self, err: VmssrollError) -> None:
         pass

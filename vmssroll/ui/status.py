@@ -23,69 +23,9 @@ _NOTES = {
 
 
 def status_view(result: StatusResult) -> RenderableType:
-    ss, status, inst = result.scale_set, result.upgrade, result.instances
-    parts: list[RenderableType] = []
-    if status is None:
-        parts.append(Text(f"{ss.name}: No upgrade has run yet.", style="bold"))
-    else:
-        p = status.progress
-        parts.append(
-            key_values(
-                [
-                    (
-                        "scale set",
-                        f"{ss.name} ({ss.upgrade_policy.mode or 'Manual'} mode, {ss.capacity} instances)",
-                    ),
-                    ("state", Text(status.code, style=STATE_STYLE.get(status.code, ""))),
-                    ("kind", _kind(result)),
-                    ("complete", f"{p.percent}%"),
-                    ("started", stamp(status.start_time)),
-                    ("last action", f"{fmt(status.last_action)} at {stamp(status.last_action_time)}"),
-                    (
-                        "progress",
-                        f"{p.successful} succeeded · {p.failed} failed · {p.in_progress} in progress · "
-                        f"{p.pending} pending",
-                    ),
-                    ("policy", policy_line(status.policy)),
-                ]
-            )
-        )
-        if status.error_code:
-            parts.append(Text(f"{status.error_code}: {status.error_message}", style="red"))
-    if inst is None:
-        reason = next((u.reason for u in result.unknown if u.part == "instances"), "not read")
-        parts += [Text(""), Text(f"instances: unknown ({reason})", style="yellow")]
-    else:
-        health = ", ".join(f"{n} {HEALTH_LABELS.get(h, h)}" for h, n in sorted(inst.health.items())) or "-"
-        rows: list[tuple[str, str]] = [
-            ("instances", f"{inst.on_latest} of {inst.total} on the latest model"),
-            ("health", health),
-            ("failed", _ids(inst.failed)),
-        ]
-        stalled = result.stalled
-        updating = () if stalled else inst.in_flight
-        for label, ids in (
-            ("unhealthy", inst.unhealthy),  # not yet upgraded
-            ("health unknown", inst.health_unknown),
-            ("initializing", inst.initializing),
-            ("updating", updating),
-            ("stalled", stalled),
-            ("no health signal", inst.no_health_signal),
-        ):
-            if ids:
-                rows.append((label, _ids(ids) + _NOTES.get(label, "")))
-        rows.append(("not on latest", _ids(inst.behind)))
-        parts += [Text(""), key_values(rows)]
-        if len(inst.by_zone) > 1:
-            parts += [Text(""), zones_table(inst)]
-        if result.latest_model_from == "compared":
-            parts.append(
-                Text(
-                    "latest model: judged by comparing each VM's image reference and extensions with the scale "
-                    "set's model (Azure does not report it for Flexible members)",
-                    style="dim",
-                )
-            )
+    """The upgrade (Azure's status), the instances (or why they are unknown), what rolls out, the rollout."""
+    status = result.upgrade
+    parts = _upgrade(result) + _instances(result)
     if result.rolling_out:
         t = table("rolling out", "from (instances behind)", "to (scale set model)")
         for change in result.rolling_out:
@@ -96,6 +36,74 @@ def status_view(result: StatusResult) -> RenderableType:
     if status is None or not status.error_code:
         parts.append(Text(result.verdict.message, style="dim"))
     return Group(*parts)
+
+
+def _upgrade(result: StatusResult) -> list[RenderableType]:
+    ss, status = result.scale_set, result.upgrade
+    if status is None:
+        return [Text(f"{ss.name}: No upgrade has run yet.", style="bold")]
+    p = status.progress
+    counts = (
+        f"{p.successful} succeeded · {p.failed} failed · {p.in_progress} in progress · {p.pending} pending"
+    )
+    parts: list[RenderableType] = [
+        key_values(
+            [
+                (
+                    "scale set",
+                    f"{ss.name} ({ss.upgrade_policy.mode or 'Manual'} mode, {ss.capacity} instances)",
+                ),
+                ("state", Text(status.code, style=STATE_STYLE.get(status.code, ""))),
+                ("kind", _kind(result)),
+                ("complete", f"{p.percent}%"),
+                ("started", stamp(status.start_time)),
+                ("last action", f"{fmt(status.last_action)} at {stamp(status.last_action_time)}"),
+                ("progress", counts),
+                ("policy", policy_line(status.policy)),
+            ]
+        )
+    ]
+    if status.error_code:
+        parts.append(Text(f"{status.error_code}: {status.error_message}", style="red"))
+    return parts
+
+
+def _instances(result: StatusResult) -> list[RenderableType]:
+    """Where the instances stand: one row per standing that has any (failed always), the zone table."""
+    inst = result.instances
+    if inst is None:
+        reason = next((u.reason for u in result.unknown if u.part == "instances"), "not read")
+        return [Text(""), Text(f"instances: unknown ({reason})", style="yellow")]
+    health = ", ".join(f"{n} {HEALTH_LABELS.get(h, h)}" for h, n in sorted(inst.health.items())) or "-"
+    rows: list[tuple[str, str]] = [
+        ("instances", f"{inst.on_latest} of {inst.total} on the latest model"),
+        ("health", health),
+        ("failed", _ids(inst.failed)),
+    ]
+    stalled = result.stalled
+    for label, ids in (
+        ("unhealthy", inst.unhealthy),
+        ("health unknown", inst.health_unknown),
+        ("initializing", inst.initializing),
+        ("updating", () if stalled else inst.in_flight),
+        ("stalled", stalled),
+        ("no health signal", inst.no_health_signal),
+    ):
+        if ids:
+            rows.append((label, _ids(ids) + _NOTES.get(label, "")))
+    rows.append(("not on latest", _ids(inst.behind)))
+    parts: list[RenderableType] = [Text(""), key_values(rows)]
+    if len(inst.by_zone) > 1:
+        parts += [Text(""), zones_table(inst)]
+    if result.latest_model_from == "compared":
+        parts.append(
+            Text(
+                "latest model: judged by comparing each VM's image reference and extensions with the scale "
+                "set's model (Azure does not report it for Flexible members)",
+                style="dim",
+            )
+        )
+    return parts
 
 
 def _rollout(found: Mapping[str, Any]) -> RenderableType:

@@ -16,7 +16,7 @@ from vmssroll.domain.model import Instance
 from vmssroll.domain.policy import effective
 from vmssroll.domain.rollout import STATES, BatchEstimate, InstanceSummary, state_of
 from vmssroll.domain.upgrade import UpgradeStatus, Verdict
-from vmssroll.ui.tables import table
+from vmssroll.ui.tables import stamp, table
 
 STATE_STYLE = {
     "RollingForward": "cyan",
@@ -47,9 +47,8 @@ def one_line(
     at: datetime, status: UpgradeStatus | None, verdict: Verdict, batch: BatchEstimate | None, *, name: str
 ) -> str:
     """`2026-01-05T09:02:00Z web RollingForward 40% batch 2/5: 4 succeeded, ...` for logs and pipes."""
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     where = f" batch {batch.current}/{batch.total}" if batch and status and status.running else ""
-    return f"{stamp} {name}{where}: {verdict.message}"
+    return f"{stamp(at)} {name}{where}: {verdict.message}"
 
 
 def view(
