@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,17 @@ def results(where: Path) -> dict[str, str]:
     return found
 
 
+def module_of(mutant: str) -> str:
+    """`vmssroll.domain.watch.xǁPacerǁhold__mutmut_3` → `vmssroll.domain.watch`."""
+    match = re.match(r"(.*?)\.x[_ǁ]", mutant)
+    return match.group(1) if match else mutant
+
+
+def score(counts: Counter[str]) -> float | None:
+    judged = sum(counts[s] for s in COUNTED)
+    return round(100.0 * counts["killed"] / judged, 1) if judged else None
+
+
 def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, object]:
     where = workspace(package)
     started = time.monotonic()
@@ -106,13 +118,20 @@ def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, objec
     )
     found = results(where)
     counts = Counter(found.values())
-    judged = sum(counts[s] for s in COUNTED)
-    score = 100.0 * counts["killed"] / judged if judged else 0.0
+    by_module: dict[str, Counter[str]] = {}
+    for name, state in found.items():
+        by_module.setdefault(module_of(name), Counter())[state] += 1
     report: dict[str, object] = {
         "package": package,
         "mutants": len(found),
         "counts": dict(counts),
-        "score": round(score, 1),
+        "score": score(counts) or 0.0,
+        # per module, only those with judged mutants (not those left "not checked" by --only)
+        "modules": {
+            module: {"score": score(c), "counts": dict(c)}
+            for module, c in sorted(by_module.items())
+            if score(c) is not None
+        },
         "seconds": round(time.monotonic() - started),
         "survivors": sorted(n for n, s in found.items() if s in COUNTED and s != "killed"),
         "workspace": str(where) if keep else None,
@@ -151,6 +170,9 @@ def main() -> None:
             + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))  # type: ignore[attr-defined]
             + f"; {report['seconds']} s)"
         )
+        for module, figures in report["modules"].items():  # type: ignore[attr-defined]
+            judged = ", ".join(f"{n} {s}" for s, n in sorted(figures["counts"].items()) if s in COUNTED)
+            print(f"    {module:40} {figures['score']:5.1f}%  ({judged})")
         for name in report["survivors"]:  # type: ignore[attr-defined]
             print(f"    {name}")
         if "error" in report:
