@@ -35,6 +35,7 @@ from vmssroll.domain.prereq import (
     unhealthy_share,
     windows_updates,
 )
+from vmssroll.domain.prereq.report import Rule
 
 LB = "/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Network/loadBalancers/web-lb"
 PROBE = f"{LB}/probes/http"
@@ -453,21 +454,27 @@ def test_no_attached_rule_without_attached_vms() -> None:
 # MaxSurge ---------------------------------------------------------------------------------------------------
 
 OVERPROVISION = [
-    ("off", "Uniform", False, Status.PASSED),
-    ("on", "Uniform", True, Status.FAILED),
-    ("unset uniform", "Uniform", None, Status.FAILED),
-    ("unset flexible", "Flexible", None, Status.PASSED),
+    ("off", "Uniform", False, Status.PASSED, "overprovision is off"),
+    ("on", "Uniform", True, Status.FAILED, "MaxSurge needs overprovision off; it is on"),
+    (
+        "unset uniform",
+        "Uniform",
+        None,
+        Status.FAILED,
+        "MaxSurge needs overprovision off; it is unset (on by default for Uniform)",
+    ),
+    ("unset flexible", "Flexible", None, Status.PASSED, "overprovision is off"),
+    ("on flexible", "Flexible", True, Status.FAILED, "MaxSurge needs overprovision off; it is on"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("case", "mode", "value", "status"), OVERPROVISION, ids=[c[0] for c in OVERPROVISION]
+    ("case", "mode", "value", "status", "message"), OVERPROVISION, ids=[c[0] for c in OVERPROVISION]
 )
-def test_overprovision(case: str, mode: str, value: bool | None, status: Status) -> None:
+def test_overprovision(case: str, mode: str, value: bool | None, status: Status, message: str) -> None:
     rule = overprovision(Facts(scale_set(orchestration_mode=mode, overprovision=value)))
-    assert rule.status is status
-    if status is Status.FAILED:
-        assert rule.fix == "az vmss update -g rg-demo -n web --set overprovision=false"
+    fix = "az vmss update -g rg-demo -n web --set overprovision=false" if status is Status.FAILED else None
+    assert rule == Rule("overprovision", status, message, {"overprovision": value}, fix)
 
 
 FEATURE = [("Registered", Status.PASSED), ("registered", Status.PASSED), ("NotRegistered", Status.FAILED),
@@ -477,20 +484,44 @@ FEATURE = [("Registered", Status.PASSED), ("registered", Status.PASSED), ("NotRe
 @pytest.mark.parametrize(("state", "status"), FEATURE)
 def test_max_surge_feature(state: str | None, status: Status) -> None:
     rule = max_surge_feature(Facts(scale_set(), feature_state=state))
-    assert rule.status is status
-    assert rule.evidence["feature"] == "Microsoft.Compute/MaxSurgeRollingUpgrade"
-    if status is Status.FAILED:
-        assert (
-            rule.fix
-            and "az feature register --namespace Microsoft.Compute --name MaxSurgeRollingUpgrade" in rule.fix
+    feature = "Microsoft.Compute/MaxSurgeRollingUpgrade"
+    if status is Status.PASSED:
+        expected = Rule(
+            "max-surge-feature", status, f"{feature} is Registered", {"feature": feature, "state": state}
         )
+    else:
+        expected = Rule(
+            "max-surge-feature",
+            status,
+            f"{feature} is {state or 'not found'}",
+            {"feature": feature, "state": state},
+            "az feature register --namespace Microsoft.Compute --name MaxSurgeRollingUpgrade; wait until "
+            "`az feature show --namespace Microsoft.Compute --name MaxSurgeRollingUpgrade` says Registered; then "
+            "az provider register -n Microsoft.Compute",
+        )
+    assert rule == expected
 
 
-def test_surge_capacity_counts_extra_instances_per_batch() -> None:
-    rule = surge_capacity(Facts(scale_set(), fleet(10), rolling={"maxBatchInstancePercent": 30}))
-    assert rule.status is Status.WARNING
-    assert rule.evidence["extraInstancesPerBatch"] == 3
-    assert "quota" in rule.message and "IP address" in rule.message and "subnet" in rule.message
+@pytest.mark.parametrize(
+    ("instances", "percent", "sku", "extra", "capacity", "size"),
+    [
+        (10, 30, "Standard_D2s_v5", 3, 10, "Standard_D2s_v5"),
+        (0, 30, "Standard_D2s_v5", 3, 10, "Standard_D2s_v5"),  # not listed: the capacity counts
+        (4, 20, None, 1, 4, "the scale set's size"),  # at least one instance
+    ],
+)
+def test_surge_capacity_counts_extra_instances_per_batch(
+    instances: int, percent: int, sku: str | None, extra: int, capacity: int, size: str
+) -> None:
+    facts = Facts(scale_set(sku=sku), fleet(instances), rolling={"maxBatchInstancePercent": percent})
+    assert surge_capacity(facts) == Rule(
+        "surge-capacity",
+        Status.WARNING,
+        f"each batch first creates {extra} extra instance(s) of {size}: keep spare core quota for them, "
+        f"{extra} free IP address(es) and room in the subnet; Azure checks quota before each batch and cancels "
+        "the upgrade if it runs short",
+        {"extraInstancesPerBatch": extra, "sku": sku, "capacity": capacity},
+    )
 
 
 # OS image ---------------------------------------------------------------------------------------------------
