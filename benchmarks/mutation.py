@@ -136,7 +136,7 @@ def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, objec
         "survivors": sorted(n for n, s in found.items() if s in COUNTED and s != "killed"),
         "workspace": str(where) if keep else None,
     }
-    if done.returncode != 0 and not found:
+    if not sum(counts[s] for s in COUNTED):  # nothing judged: say why (mutmut's own words)
         report["error"] = (done.stdout + done.stderr)[-3000:]
     if not keep:
         shutil.rmtree(where, ignore_errors=True)
