@@ -20,9 +20,10 @@ VMSSROLL = [sys.executable, "-m", "vmssroll"]
 class Served:
     """`vmssroll emulator serve` in a subprocess, and what it told us to export."""
 
-    def __init__(self, scenario: str, speed: float) -> None:
+    def __init__(self, scenario: str, speed: float | None) -> None:
+        clock = ["--speed", str(speed)] if speed else ["--manual-clock"]
         self.proc = subprocess.Popen(
-            [*VMSSROLL, "emulator", "serve", "--scenario", scenario, "--speed", str(speed)],
+            [*VMSSROLL, "emulator", "serve", "--scenario", scenario, *clock],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -57,6 +58,15 @@ class Served:
 def served() -> Iterator[Served]:
     # 30x: a 15-minute upgrade in about 30 s, slow enough that a child started on a busy machine sees it run
     server = Served("demo", speed=30)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def still() -> Iterator[Served]:
+    """The upgrade never moves on by itself (a manual clock): a test that must act while it runs does not race
+    a real-time clock that a loaded machine lets run out before the child has even started."""
+    server = Served("demo", speed=None)
     yield server
     server.stop()
 
@@ -101,12 +111,12 @@ def test_live_view_in_a_terminal_updates_in_place_to_completed(served):
     assert re.search(r"\x1b\[\d*A", screen.getvalue())
 
 
-def test_ctrl_c_in_a_terminal_exits_130_and_cancels_nothing(served):
-    set_rolling(served)
-    push_image(served, "2.0.0")
+def test_ctrl_c_in_a_terminal_exits_130_and_cancels_nothing(still):
+    set_rolling(still)
+    push_image(still, "2.0.0")
     child = pexpect.spawn(
         VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "1s"],
-        env=child_env(served), encoding="utf-8", timeout=60, dimensions=(50, 110),
+        env=child_env(still), encoding="utf-8", timeout=60, dimensions=(50, 110),
     )  # fmt: skip
     child.expect("RollingForward")
     child.sendintr()
@@ -118,8 +128,8 @@ def test_ctrl_c_in_a_terminal_exits_130_and_cancels_nothing(served):
     import ssl
     import urllib.request
 
-    ctx = ssl.create_default_context(cafile=served.ca_path)
-    with urllib.request.urlopen(f"{served.url}/_emulator/requests", context=ctx) as answer:
+    ctx = ssl.create_default_context(cafile=still.ca_path)
+    with urllib.request.urlopen(f"{still.url}/_emulator/requests", context=ctx) as answer:
         log = json.load(answer)
     assert not [r for r in log if r["path"].endswith("/cancel")]
 
@@ -169,14 +179,14 @@ def test_a_terminal_rich_cannot_drive_gets_one_line_per_change(served, term):
     assert len(set(lines)) == len(lines)  # one line per change: a refresh that changes nothing prints nothing
 
 
-def test_a_resized_terminal_is_redrawn_before_the_next_refresh(served):
+def test_a_resized_terminal_is_redrawn_before_the_next_refresh(still):
     """The live view follows the terminal's size: a resize is redrawn within a second, not at the next refresh
     (20 s away here)."""
     import time
 
-    set_rolling(served)
-    push_image(served, "2.0.0")
-    env = {k: v for k, v in child_env(served).items() if k != "COLUMNS"}  # the size comes from the terminal
+    set_rolling(still)
+    push_image(still, "2.0.0")
+    env = {k: v for k, v in child_env(still).items() if k != "COLUMNS"}  # the size comes from the terminal
     child = pexpect.spawn(
         VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "20s"],
         env=env, encoding="utf-8", timeout=60, dimensions=(50, 110),
