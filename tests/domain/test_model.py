@@ -127,6 +127,12 @@ def test_a_flexible_member_runs_the_model(
     assert runs_model(image, extensions, scale_set(IMAGE, model_extensions)) is runs
 
 
+def test_a_field_neither_the_model_nor_the_member_has_matches() -> None:
+    no_version = {k: v for k, v in IMAGE.items() if k != "version"}
+    assert runs_model(no_version, {}, scale_set(no_version)) is True
+    assert runs_model({**no_version, "version": ""}, {}, scale_set(no_version)) is True
+
+
 @pytest.mark.parametrize(
     ("image", "runs"),
     [
@@ -163,6 +169,12 @@ def test_a_flexible_member_of_a_set_built_from_an_image_id(image: dict[str, Any]
         (
             OperationStatus("Failed", None, "no code"),
             Verdict(True, ExitCode.FAULTED, "Rolling upgrade operation Failed — Failed: no code"),
+        ),
+        (
+            OperationStatus("Failed", "QuotaExceeded", "no room for size X"),
+            Verdict(
+                True, ExitCode.FAULTED, "Rolling upgrade operation Failed — QuotaExceeded: no room for size X"
+            ),
         ),
         (
             OperationStatus("Canceled"),

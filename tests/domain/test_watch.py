@@ -255,7 +255,7 @@ def watch(script, deadlines, clock, **kwargs):
 def test_every_callback_gets_what_happened():
     clock = EarlyClock()
     busy = throttled(None, 503)
-    verdict, log = watch([None, None, busy, "end"], Deadlines(interval=10, timeout=100), clock)
+    verdict, log = watch([None, "a", "a", busy, "end"], Deadlines(interval=10, timeout=100), clock)
     assert verdict == Verdict(True, ExitCode.OK, "saw end")
     assert log == [
         ("deadline", 1100.0),
@@ -263,12 +263,15 @@ def test_every_callback_gets_what_happened():
         ("change", (None, "saw None")),  # a first value of None is a change like any other
         ("deadline", 1100.0),
         ("fetch", 1010.0),
-        ("refresh", (None, "saw None")),
+        ("change", ("a", "saw a")),
         ("deadline", 1100.0),
         ("fetch", 1020.0),
+        ("refresh", ("a", "saw a")),
+        ("deadline", 1100.0),
+        ("fetch", 1030.0),
         ("transient", (busy, 1, 20)),
         ("deadline", 1100.0),
-        ("fetch", 1040.0),
+        ("fetch", 1050.0),
         ("change", ("end", "saw end")),
     ]
 
