@@ -76,6 +76,16 @@ def test_image_ids_refused(image_id: str) -> None:
     assert "\x1b" not in message and "\u202e" not in message
 
 
+def test_the_image_id_message_in_full() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_image_args(version=None, image_id="golden")
+    assert refused.value.message == (
+        "--image-id 'golden' is not the resource id of an image or a gallery image version "
+        "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/images/NAME or "
+        ".../galleries/GALLERY/images/DEFINITION/versions/VERSION)"
+    )
+
+
 def test_a_long_image_id_is_shown_cut_to_200_characters() -> None:
     image_id = MANAGED + "/" + "x" * 400
     with pytest.raises(InvalidInput) as refused:

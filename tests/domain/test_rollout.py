@@ -326,6 +326,10 @@ def test_a_regional_set_has_no_zone_sizes() -> None:
 def test_instances_without_a_zone_count_in_one_of_their_own() -> None:
     fleet = [instance("0", zone=None), instance("1", zone="1"), instance("2", zone=None)]
     assert zone_sizes(status(pending=3), ("1",), fleet) == [2, 1]
+    # the same when only those behind add up to Azure's count: the zone-less first
+    fleet += [instance("3", zone="1", latest=False), instance("4", zone=None, latest=False)]
+    fleet += [instance("5", zone=None, latest=False)]
+    assert zone_sizes(status(pending=3), ("1",), fleet) == [2, 1]
 
 
 @pytest.mark.parametrize(
