@@ -35,9 +35,16 @@ def _race(emu, first: str, second: str) -> list[tuple[str, int, str, str]]:
     emu.faults.add(kind="slow", delay=1.0, method="PATCH", count=2)
     procs = [(value, _start(emu, "--max-batch-instance-percent", value)) for value in (first, second)]
     out = []
-    for value, proc in procs:
-        stdout, stderr = proc.communicate(timeout=60)
-        out.append((value, proc.returncode, stdout, stderr))
+    try:
+        for value, proc in procs:
+            stdout, stderr = proc.communicate(timeout=60)
+            out.append((value, proc.returncode, stdout, stderr))
+    finally:
+        # A child still running after a timeout would go on polling the session emulator, and its requests
+        # would land in the next test's request log.
+        for _, proc in procs:
+            proc.kill()
+            proc.wait()
     return out
 
 

@@ -74,11 +74,18 @@ def test_a_subprocess_with_debug_logging_never_prints_the_token(emu, tmp_path):
         )
         for args in runs
     ]
-    for proc in procs:
-        stdout, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 0, stderr[-2000:]
-        assert "Authorization" in stderr
-        assert_clean(stdout, stderr)
+    try:
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=60)
+            assert proc.returncode == 0, stderr[-2000:]
+            assert "Authorization" in stderr
+            assert_clean(stdout, stderr)
+    finally:
+        # None may outlive the test: a watch left running would poll the session emulator into the next
+        # test's request log.
+        for proc in procs:
+            proc.kill()
+            proc.wait()
     assert_clean((tmp_path / "e.jsonl").read_text())
 
 
