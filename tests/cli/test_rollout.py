@@ -98,6 +98,7 @@ def test_checkpoint_then_resume_from_a_second_process_then_completed_and_baked(v
     assert sum(1 for e in found[bake_at:] if e["event"] == "gate") >= 20
     assert image_version(emu) == "2.0.0"
     assert tags(emu)["vmssroll.phase"] == "done" and tags(emu)["env"] == "demo"
+    assert tags(emu)["vmssroll.gates"] == "1 of 1 gate(s) passing"
     cancels = [p for m, p in writes(emu) if m == "POST" and p.endswith("/cancel")]
     assert len(cancels) == 1  # the checkpoint's cancel, and nothing else was cancelled
     after = emu.vmss(RG, NAME)
@@ -216,6 +217,9 @@ def test_stop_then_undo_from_another_command(vmssroll, emu):
     status = vmssroll("status", *target(), "-o", "json").json()
     assert status["rollout"]["record"]["phase"] == "stopped"
     assert status["rollout"]["standing"].startswith("stopped by a gate: gate `! test -e")
+    assert status["rollout"]["record"]["gates"].startswith("gate `! test -e")  # the failing run, kept
+    assert status["rollout"]["record"]["gates"].endswith("failed (exit 1) (1 in a row)")
+    assert "undo restores  " in vmssroll("status", *target()).stdout
     undone = vmssroll("undo", *target(), "--yes")
     assert undone.exit_code == 0, undone.output
     assert image_version(emu) == "1.0.0" and tags(emu)["vmssroll.phase"] == "undone"

@@ -252,3 +252,13 @@ def test_a_stop_names_the_gate_and_its_output() -> None:
 )
 def test_standing_reads_the_record_beside_the_upgrade(rec, st, line) -> None:
     assert standing(rec, st) == line
+
+
+def test_the_gates_summary_names_the_failing_ones_with_their_streak() -> None:
+    assert Gates((), 3).summary() is None
+    assert Gates(("a", "b"), 3).summary() is None  # not run yet
+    gates = Gates(("a", "b"), 3).after([run("a", True), run("b", False, "down")])
+    assert gates.summary() == "gate `b` failed (exit 1): down (1 in a row)"
+    assert gates.after([run("a", True), run("b", True)]).summary() == "2 of 2 gate(s) passing"
+    rec = record(gates=gates.summary())
+    assert Record.from_tags(rec.to_tags()) == rec

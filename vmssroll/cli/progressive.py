@@ -200,11 +200,16 @@ def read_record(azure: Azure, inv: Invocation) -> tuple[ScaleSet, Record | None]
 
 
 def write_record(
-    inv: Invocation, azure: Azure, ss: ScaleSet, record: Record, extra: dict[str, Any] | None = None
+    inv: Invocation,
+    azure: Azure,
+    ss: ScaleSet,
+    record: Record,
+    extra: dict[str, Any] | None = None,
+    gates: str | None = None,
 ) -> tuple[ScaleSet, Record]:
     """The record (and `extra` properties) in one PATCH with If-Match on the etag read: of two writers, one
     gets 412 (exit 8). The write token tells this write from another writer's identical record."""
-    new = replace(record, write=secrets.token_hex(4))
+    new = replace(record, write=secrets.token_hex(4), gates=gates if gates is not None else record.gates)
     body: dict[str, Any] = {"tags": new.to_tags(ss.tags)}
     if extra:
         body["properties"] = extra
@@ -261,6 +266,10 @@ class Rollout:
 
     def emit(self, kind: str, text: str, **fields: Any) -> None:
         emit(self.inv, kind, text, **fields)
+
+    def write(self, ss: ScaleSet, record: Record) -> tuple[ScaleSet, Record]:
+        """The rollout's record, with the gates' latest results (what `status` shows of them)."""
+        return write_record(self.inv, self.azure, ss, record, gates=self.gates.summary())
 
     # gates
     def gates_due(self) -> None:
@@ -344,9 +353,7 @@ class Rollout:
         ss, current = read_record(self.azure, self.inv)
         self.own(current)
         passed = tuple(sorted({*self.record.passed, *found.checkpoints}))
-        _, self.record = write_record(
-            self.inv, self.azure, ss, replace(self.record, phase=Phase.PAUSED, passed=passed)
-        )
+        _, self.record = self.write(ss, replace(self.record, phase=Phase.PAUSED, passed=passed))
         latest = self.cancel()
         if latest is not None and latest.code.lower() == "completed":
             return self.bake()  # the last batch ended before the cancel: nothing left to pause
@@ -436,9 +443,7 @@ class Rollout:
         if running:
             ss, current = read_record(self.azure, self.inv)
             self.own(current)
-            _, self.record = write_record(
-                self.inv, self.azure, ss, replace(self.record, phase=Phase.STOPPED, reason=reason)
-            )
+            _, self.record = self.write(ss, replace(self.record, phase=Phase.STOPPED, reason=reason))
             latest = self.cancel()
             self.stale = latest.start_time if latest else None
         return self.failed(reason, ExitCode.FAULTED)
@@ -466,7 +471,7 @@ class Rollout:
         ss, current = read_record(self.azure, self.inv)
         self.own(current)
         if self.opts.bake > 0:
-            ss, self.record = write_record(self.inv, self.azure, ss, replace(self.record, phase=Phase.BAKING))
+            ss, self.record = self.write(ss, replace(self.record, phase=Phase.BAKING))
             self.emit("bake", f"Completed; baking for {_human(self.opts.bake)} with the gates running")
             ends = self.clock.monotonic() + self.opts.bake
             while True:
@@ -474,9 +479,7 @@ class Rollout:
                 left = ends - self.clock.monotonic()
                 found = step(self.record, None, self.gates, baking=True, bake_left=left)
                 if found.action is Action.STOP:
-                    ss, self.record = write_record(
-                        self.inv,
-                        self.azure,
+                    ss, self.record = self.write(
                         self.azure.scale_set(self.inv.target),
                         replace(self.record, phase=Phase.STOPPED, reason=found.message),
                     )
@@ -486,7 +489,7 @@ class Rollout:
                 self.check_deadline()
                 self.clock.sleep(min(left, self.opts.gate_interval) if self.opts.gates else left)
             ss = self.azure.scale_set(self.inv.target)
-        _, self.record = write_record(self.inv, self.azure, ss, replace(self.record, phase=Phase.DONE))
+        _, self.record = self.write(ss, replace(self.record, phase=Phase.DONE))
         message = "Rollout done: Completed" + (
             f" and baked {_human(self.opts.bake)} with every gate passing" if self.opts.bake else ""
         )
@@ -730,9 +733,11 @@ def start(inv: Invocation, azure: Azure, ss: ScaleSet, runner: Rollout) -> None:
         wanted = new_image_reference(ss.image, version=opts.version, image_id=opts.image_id)
         if all(ss.image.get(k) == v for k, v in wanted.items()):
             raise NotReady(f"nothing to roll out: {ss.name} already has image {wanted}")
-        _, runner.record = write_record(inv, azure, ss, replace(record, target=wanted), image_body(wanted))
+        _, runner.record = write_record(
+            inv, azure, ss, replace(record, target=wanted), image_body(wanted), gates=runner.gates.summary()
+        )
     else:
-        _, runner.record = write_record(inv, azure, ss, record)
+        _, runner.record = write_record(inv, azure, ss, record, gates=runner.gates.summary())
         azure.start(inv.target, "os" if opts.kind is Kind.OS else "extension")
     runner.emit("started", f"Rolling out {_what(opts)} to {ss.name}", record=runner.record.to_json())
 

@@ -27,7 +27,12 @@ from vmssroll.domain.upgrade import Progress, UpgradeStatus
 
 TAG_PREFIX = "vmssroll."
 TAG_VALUE_MAX = 256  # Azure's limit on a tag value
-CHUNKED = ("previous", "target", "reason")  # values that may pass the limit: split over `name`, `name.2`, ...
+CHUNKED = (
+    "previous",
+    "target",
+    "reason",
+    "gates",
+)  # values that may pass the limit: split over `name`, `name.2`, ...
 MAX_CHUNKS = 8
 # Read-only parts of an image reference that Azure returns but a PATCH must not send back.
 READ_ONLY_IMAGE_KEYS = ("exactVersion",)
@@ -66,6 +71,7 @@ class Record:
     previous: Mapping[str, Any] | None = None  # the image reference before the rollout (undo restores it)
     target: Mapping[str, Any] | None = None  # the image reference it rolls out
     reason: str | None = None  # why it stopped
+    gates: str | None = None  # the gates' latest results when the record was written (`Gates.summary`)
     write: str = ""  # a token new with every write: tells this writer's record from another's identical one
 
     @property
@@ -95,7 +101,7 @@ class Record:
             text = (
                 value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
             )
-            if name == "reason":
+            if name in ("reason", "gates"):
                 text = text[: TAG_VALUE_MAX * 2]
             for number, start in enumerate(range(0, len(text), TAG_VALUE_MAX), start=1):
                 ours[name if number == 1 else f"{name}.{number}"] = text[start : start + TAG_VALUE_MAX]
@@ -121,6 +127,7 @@ class Record:
                 previous=_json_or_none(_joined(ours, "previous")),
                 target=_json_or_none(_joined(ours, "target")),
                 reason=_joined(ours, "reason") or None,
+                gates=_joined(ours, "gates") or None,
                 write=ours.get("write", ""),
             )
         except (ValueError, KeyError) as err:
@@ -140,6 +147,7 @@ class Record:
             "previous": None if self.previous is None else dict(self.previous),
             "target": None if self.target is None else dict(self.target),
             "reason": self.reason,
+            "gates": self.gates,
         }
 
 
@@ -273,6 +281,15 @@ class Gates:
             if self.streaks.get(run.command, 0) >= self.limit:
                 return run
         return None
+
+    def summary(self) -> str | None:
+        """The latest results in one line, for the record (`status` shows it); None with no gate or no run."""
+        if not self.commands or not self.last:
+            return None
+        failing = [r for r in self.last if not r.ok]
+        if not failing:
+            return f"{len(self.last)} of {len(self.commands)} gate(s) passing"
+        return "; ".join(f"{r.line()} ({self.streaks.get(r.command, 0)} in a row)" for r in failing)
 
     @property
     def passing(self) -> bool:

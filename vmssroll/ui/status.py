@@ -117,6 +117,7 @@ def _rollout(found: Mapping[str, Any]) -> RenderableType:
         [
             ("rollout", f"{record.get('id', '?')} ({record.get('kind', '?')}): {found['standing']}"),
             ("checkpoints", checkpoints or "none"),
+            ("gates", record.get("gates") or "none run"),
             ("undo restores", _image(found.get("undoRestores"))),
         ]
     )
