@@ -210,3 +210,21 @@ def test_no_wait_and_watch_together_are_refused_before_any_request(vmssroll, emu
     result = vmssroll("restart", *target(), "--yes", "--no-wait", "--watch")
     assert result.exit_code == 2 and "--no-wait and --watch" in result.stderr
     assert emu.requests == []
+
+
+def test_a_lost_answer_in_rolling_mode_waits_on_the_scale_sets_provisioning_state(vmssroll, emu):
+    load(emu, mode="Rolling")  # writes take 120 s
+    emu.faults.add(kind="drop", method="PATCH", after_commit=True, count=1)
+    clock = SimClock(emu)
+    result = vmssroll(
+        "policy", "set", *target(), "--max-batch-instance-percent", "30", "--yes", "-o", "json", clock=clock
+    )
+    assert result.exit_code == 0, result.output
+    assert [r.status for r in emu.requests if r.method == "PATCH"] == [0]  # sent once, its answer lost
+    assert operation_polls(emu) == []  # its operation is unknown: the scale set itself is read instead
+    after = emu.requests[[r.method for r in emu.requests].index("PATCH") + 1 :]
+    reads = [r.sim_time for r in after if r.method == "GET" and r.path.endswith(f"/{NAME}")]
+    sent = patched_at(emu)
+    assert [(t - sent).total_seconds() for t in reads] == [0, *range(10, 130, 10)]  # the last one confirms
+    assert WAITING in result.stderr and "Azure finished updating web after 2m00s" in result.stderr
+    assert result.json()["applied"] is True

@@ -43,6 +43,7 @@ log = logging.getLogger("vmssroll.adapter")
 
 FEATURES_API = "2021-07-01"
 SDK_MAX_WAIT = 30.0  # the longest Retry-After the SDK's own retries wait out; longer ones end the request
+STATE_POLL = 10.0  # between reads of a scale set whose write's operation is unknown (its answer was lost)
 MAX_PAGES = 200  # 1,000 instances (a scale set's most) at ARM's smallest page size are far fewer
 NETWORK_API = "2024-05-01"
 T = TypeVar("T")
@@ -413,6 +414,9 @@ class Azure:
                 current = self._read_back(ref, err)
                 if applied(current):
                     log.info("the change is in place (read back after %s)", type(cause).__name__)
+                    if wait is not None and _updating(current):
+                        with interrupted_write(ref, sent):
+                            return self._await_provisioned(ref, current, wait)
                     return current
                 if isinstance(cause, ResourceModifiedError):
                     raise
@@ -481,33 +485,71 @@ class Azure:
         """Poll the write's operation until it ends: the first poll at once (in Manual mode it has ended),
         then after each answer's Retry-After (else `poll_interval`), never past `wait.limit` after acceptance.
 
-        Every sleep is on `wait.clock`, and every poll ends by the deadline (the client's budget); a poll that
-        fails for a passing reason (throttled, 5xx, no answer) is tried again at the next turn."""
+        A poll that fails for a passing reason (throttled, 5xx, no answer) is tried again at the next turn."""
         if url is None:
             return  # nothing to follow: Azure gave no operation, its answer was the end of it
+        status = OperationStatus("InProgress")
+
+        def poll() -> tuple[bool, float | None]:
+            nonlocal status
+            try:
+                status, after = self._poll_operation(url, f"waiting for the update of {ref.name}")
+            except AzureRequestFailed as err:
+                if not err.transient:
+                    raise
+                log.warning("%s; asking again", err.message)
+                return False, None
+            return status.status.lower() != "inprogress", after
+
+        self._until_done(ref, wait, answer.provisioning_state or "Updating", poll, self.poll_interval)
+        if status.status.lower() != "succeeded":
+            detail = f"{status.error_code or status.status}: {status.error_message or ''}".rstrip(": ")
+            raise AzureRequestFailed(
+                f"updating scale set {ref.name}: Azure accepted the change but its operation ended "
+                f"{status.status} ({detail})",
+                code=status.error_code,
+                hint=f"see what is stored with `vmssroll policy show {ref.args()}`",
+            )
+
+    def _await_provisioned(self, ref: ScaleSetRef, current: ScaleSet, wait: WriteWait) -> ScaleSet:
+        """After a lost answer (and with it the operation's URL): read the scale set every STATE_POLL seconds
+        until its provisioningState is no longer Updating; the last read."""
+        read: list[ScaleSet] = []
+
+        def poll() -> tuple[bool, float | None]:
+            read.append(self.scale_set(ref) if read else current)  # the first: the read-back just made
+            return not _updating(read[-1]), None
+
+        self._until_done(ref, wait, current.provisioning_state or "Updating", poll, STATE_POLL)
+        return read[-1]
+
+    def _until_done(
+        self,
+        ref: ScaleSetRef,
+        wait: WriteWait,
+        state: str,
+        poll: Callable[[], tuple[bool, float | None]],
+        every: float,
+    ) -> None:
+        """Call `poll` (done?, Retry-After) at once, then after each Retry-After (else `every`) on
+        `wait.clock`, reporting to `wait.progress`, until it is done; TimedOut at `wait.limit` after the
+        start, an absolute deadline that every request ends by too (the client's budget), whatever
+        Retry-After says."""
         clock = wait.clock
         began = clock.monotonic()
         deadline = began + wait.limit
-        state = answer.provisioning_state or "Updating"
         outer = (self.budget.clock, self.budget.at)
         if outer[1] is None or outer[0] is not clock or deadline < outer[1]:
             self.budget.set(clock, deadline)
         polls = 0
         try:
             while True:
-                try:
-                    status, after = self._poll_operation(url, f"waiting for the update of {ref.name}")
-                except AzureRequestFailed as err:
-                    if not err.transient or clock.monotonic() >= deadline:
-                        raise
-                    log.warning("%s; asking again", err.message)
-                    status, after = OperationStatus("InProgress"), None
+                done, after = poll()
                 polls += 1
-                elapsed = clock.monotonic() - began
-                if status.status.lower() != "inprogress":
+                if done:
                     break
-                wait.progress(WriteProgress(ref.name, state, elapsed))
-                pause = after if after else self.poll_interval
+                wait.progress(WriteProgress(ref.name, state, clock.monotonic() - began))
+                pause = after if after else every
                 self._sleep_until(wait, min(clock.monotonic() + pause, deadline), ref.name, state, began)
                 if clock.monotonic() >= deadline:
                     raise TimedOut(
@@ -518,15 +560,7 @@ class Azure:
         finally:
             self.budget.set(*outer)
         if polls > 1:
-            wait.progress(WriteProgress(ref.name, status.status, clock.monotonic() - began, done=True))
-        if status.status.lower() != "succeeded":
-            detail = f"{status.error_code or status.status}: {status.error_message or ''}".rstrip(": ")
-            raise AzureRequestFailed(
-                f"updating scale set {ref.name}: Azure accepted the change but its operation ended "
-                f"{status.status} ({detail})",
-                code=status.error_code,
-                hint=f"see what is stored with `vmssroll policy show {ref.args()}`",
-            )
+            wait.progress(WriteProgress(ref.name, "done", clock.monotonic() - began, done=True))
 
     @staticmethod
     def _sleep_until(wait: WriteWait, until: float, name: str, state: str, began: float) -> None:
@@ -676,6 +710,11 @@ def interrupted_write(ref: ScaleSetRef, sent: list[bool]) -> Iterator[None]:
             f"`vmssroll status {ref.args()}` (and `vmssroll policy show {ref.args()}`) before re-running; "
             "nothing was cancelled"
         ) from None
+
+
+def _updating(ss: ScaleSet) -> bool:
+    """Azure is still applying a write to it (provisioningState Updating, in any case)."""
+    return (ss.provisioning_state or "").lower() == "updating"
 
 
 def _str_or_none(value: Any) -> str | None:
