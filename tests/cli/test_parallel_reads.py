@@ -219,3 +219,27 @@ def test_a_write_reads_the_latest_upgrade_and_the_instances_together_for_its_con
     reads = by_kind(emu)
     assert overlapping([reads["latest"][0], reads["page"][0]])
     assert not [r for r in emu.requests if r.method != "GET"]  # a dry run sends nothing
+
+
+STUCK_CHILD = textwrap.dedent(
+    """
+    import time
+    from vmssroll.adapter.parallel import together
+    def first():  # runs once the other thread has started
+        print("reading", flush=True)
+        time.sleep(300)
+    together(first, lambda: time.sleep(300))  # a server that never answers, twice
+    """
+)
+
+
+def test_ctrl_c_during_reads_sent_together_ends_at_once_whatever_the_other_threads_wait_for():
+    import signal
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", STUCK_CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline() == "reading\n"
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)  # not the 300 s the other thread's read would take
+    assert child.returncode != 0 and "KeyboardInterrupt" in err

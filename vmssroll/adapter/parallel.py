@@ -30,8 +30,8 @@ hides the others' results.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -61,22 +61,27 @@ def outcome(call: Callable[[], T]) -> Outcome[T]:
 
 def together(*calls: Callable[[], Any]) -> list[Any]:
     """Run the calls at once (the first in this thread, the others in their own) and return their results in
-    order; after all have ended, the first failure in that order is raised. One call runs as it is."""
+    order; after all have ended, the first failure in that order is raised. One call runs as it is.
+
+    The other threads are daemons: Ctrl-C while they wait on a server that does not answer ends the command
+    at once (reads only, nothing to undo) instead of holding its exit until their requests time out."""
     if len(calls) < 2:
         return [call() for call in calls]
-    pool = ThreadPoolExecutor(max_workers=len(calls) - 1, thread_name_prefix="vmssroll-read")
-    try:
-        futures: list[Future[Any]] = [pool.submit(call) for call in calls[1:]]
-        first = outcome(calls[0])
-        results = [first, *(_settled(f) for f in futures)]
-    except BaseException:
-        # Ctrl-C while waiting: reads only, nothing to undo; the threads end with their requests' timeouts.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    results: list[Outcome[Any]] = [Outcome()] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            results[index] = Outcome(call())
+        except BaseException as err:  # whatever it is, raised in the calling thread, in its turn
+            results[index] = Outcome(error=err)
+
+    threads = [
+        threading.Thread(target=run, args=(i, call), name="vmssroll-read", daemon=True)
+        for i, call in enumerate(calls[1:], start=1)
+    ]
+    for thread in threads:
+        thread.start()
+    results[0] = outcome(calls[0])
+    for thread in threads:
+        thread.join()
     return [r.get() for r in results]
-
-
-def _settled(future: Future[Any]) -> Outcome[Any]:
-    error = future.exception()
-    return Outcome(error=error) if error is not None else Outcome(future.result())
