@@ -605,13 +605,7 @@ class Azure:
         ops = self.client.virtual_machine_scale_set_rolling_upgrades
         begin = ops.begin_start_os_upgrade if kind == "os" else ops.begin_start_extension_upgrade
         action = f"starting the {kind} rolling upgrade of {ref.name}"
-        seen: list[str] = []
-
-        def hook(pipeline_response: Any) -> None:
-            headers = pipeline_response.http_response.headers
-            url = headers.get("Azure-AsyncOperation") or headers.get("Location")
-            if url and not seen:
-                seen.append(url)
+        seen, hook = _operation_url()
 
         with self._uncertain_post(ref, action, lambda s: s is not None and s.running):
             begin(ref.resource_group, ref.name, polling=False, raw_response_hook=hook)
@@ -622,13 +616,7 @@ class Azure:
         does not wait (same read-back, and no poller left running, as `start`). Returns the URL of the
         operation Azure gave for it (`Azure-AsyncOperation`, else `Location`)."""
         action = f"approving the deferred OS upgrade of {ref.name}"
-        seen: list[str] = []
-
-        def hook(pipeline_response: Any) -> None:
-            headers = pipeline_response.http_response.headers
-            url = headers.get("Azure-AsyncOperation") or headers.get("Location")
-            if url and not seen:
-                seen.append(url)
+        seen, hook = _operation_url()
 
         from azure.mgmt.compute.models import VirtualMachineScaleSetVMInstanceIDs
 
@@ -745,6 +733,20 @@ def _document(model: Any, action: str) -> dict[str, Any]:
     if as_dict is None:
         raise unreadable(action, f"a {type(model).__name__} where an object was expected")
     return dict(as_dict())
+
+
+def _operation_url() -> tuple[list[str], Any]:
+    """A list that gets the URL of the operation Azure answers with (`Azure-AsyncOperation`, else `Location`),
+    and the SDK's `raw_response_hook` that fills it."""
+    seen: list[str] = []
+
+    def hook(pipeline_response: Any) -> None:
+        headers = pipeline_response.http_response.headers
+        url = headers.get("Azure-AsyncOperation") or headers.get("Location")
+        if url and not seen:
+            seen.append(url)
+
+    return seen, hook
 
 
 def default_ca_bundle() -> str:
