@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from vmssroll.cli.common import Invocation, YesOpt, command, confirm, refuse_while_rolling
-from vmssroll.cli.upgrades import IntervalOpt, WatchOpt, _after_start, deadlines
+from vmssroll.cli.upgrades import IntervalOpt, WatchOpt, after_start, deadlines
 from vmssroll.domain.errors import ExitCode, InvalidInput, NotReady, has_control, shown
 
 InstanceIdsOpt = Annotated[
@@ -77,7 +77,7 @@ def approve(
         "operation": operation,
         "consequence": result.to_json(),
     }
-    return _after_start(inv, limits, watch_, doc, azure, operation=operation)
+    return after_start(inv, limits, watch_, doc, azure, operation=operation)
 
 
 @command(app, "history")

@@ -262,7 +262,7 @@ def restart(
     if wait is None:
         doc["consequence"] = result.to_json()
         return accepted(inv, doc, stored, follow_write(inv, rollout=True), "Restart accepted.")
-    return _after_start(inv, limits, watch_, doc | {"consequence": result.to_json()})
+    return after_start(inv, limits, watch_, doc | {"consequence": result.to_json()})
 
 
 @command(app, "start")
@@ -291,7 +291,7 @@ def start(
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)
     operation = azure.start(inv.target, kind.value)
     doc = {"started": kind.value, "operation": operation, "consequence": result.to_json()}
-    return _after_start(inv, limits, watch_, doc, azure, operation=operation)
+    return after_start(inv, limits, watch_, doc, azure, operation=operation)
 
 
 def _next_step(inv: Invocation, azure: Any, snap: Any, *, listing: bool) -> str | None:
@@ -325,7 +325,7 @@ def _check_os_upgrade(inv: Invocation, ss: Any) -> None:
         inv.out.note(note)
 
 
-def _after_start(
+def after_start(
     inv: Invocation,
     limits: Deadlines,
     watch_: bool,

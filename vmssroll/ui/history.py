@@ -51,7 +51,7 @@ def history_view(doc: Mapping[str, Any]) -> RenderableType:
 
 def _recorded(doc: Mapping[str, Any]) -> list[RenderableType]:
     """The rollout vmssroll recorded on the scale set (as `status` shows it), or why it could not be read."""
-    from vmssroll.ui.status import _rollout as rollout_view
+    from vmssroll.ui.status import rollout_view
 
     if doc.get("rollout"):
         return [Text(""), rollout_view(doc["rollout"])]

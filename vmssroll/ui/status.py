@@ -32,7 +32,7 @@ def status_view(result: StatusResult) -> RenderableType:
             t.add_row(change.field, fmt(change.current), fmt(change.target))
         parts += [Text(""), t]
     if result.rollout:
-        parts += [Text(""), _rollout(result.rollout)]
+        parts += [Text(""), rollout_view(result.rollout)]
     if status is None or not status.error_code:
         parts.append(Text(result.verdict.message, style="dim"))
     return Group(*parts)
@@ -106,7 +106,7 @@ def _instances(result: StatusResult) -> list[RenderableType]:
     return parts
 
 
-def _rollout(found: Mapping[str, Any]) -> RenderableType:
+def rollout_view(found: Mapping[str, Any]) -> RenderableType:
     """The rollout recorded on the scale set (vmssroll rollout): where it stands, its checkpoints, undo."""
     record = found.get("record") or {}
     checkpoints = ", ".join(
