@@ -354,12 +354,16 @@ def run(inv: Invocation, body: Callable[[], int | None]) -> int:
         return int(ExitCode.UNEXPECTED)
 
 
+# Without a terminal a question could never be answered: both guards below say so in these words.
+NO_TERMINAL = "stdin is not a terminal, so pass --yes to confirm"
+
+
 def need_answer(inv: Invocation, *, yes: bool, dry_run: bool | None = None) -> None:
     """Without a terminal the confirmation could never be answered: say so before any request (or wait).
     `dry_run` is None for a command without --dry-run."""
     if not (dry_run or yes or inv.env.can_prompt()):
         look = "" if dry_run is None else " (or --dry-run to only look)"
-        raise InvalidInput(f"stdin is not a terminal, so pass --yes to confirm{look}")
+        raise InvalidInput(f"{NO_TERMINAL}{look}")
 
 
 def refuse_while_rolling(inv: Invocation, azure: Azure) -> UpgradeStatus | None:
@@ -380,7 +384,7 @@ def confirm(inv: Invocation, question: str, *, yes: bool) -> None:
     if yes:
         return
     if not inv.env.can_prompt():
-        raise InvalidInput(f"{question.rstrip('?')}: stdin is not a terminal, so pass --yes to confirm")
+        raise InvalidInput(f"{question.rstrip('?')}: {NO_TERMINAL}")
     inv.env.stderr.write(f"{question} [y/N] ")
     inv.env.stderr.flush()
     answer = inv.env.stdin.readline().strip().lower()
