@@ -638,7 +638,7 @@ class Azure:
 
         with azure_errors(action):
             response = self.client.send_request(HttpRequest("GET", url))
-        after = retry_after_seconds(response.headers.get("Retry-After"))
+        after = retry_after_seconds(response.headers.get("Retry-After"), date=response.headers.get("Date"))
         if response.status_code == 202:
             return OperationStatus("InProgress"), after
         if response.status_code >= 400:

@@ -50,11 +50,13 @@ class Budget:
         return max(0.0, seconds if left is None else min(seconds, left))
 
 
-def retry_after_seconds(value: Any, *, milliseconds: bool = False) -> float | None:
+def retry_after_seconds(value: Any, *, milliseconds: bool = False, date: Any = None) -> float | None:
     """A Retry-After value in seconds, finite, at least 0 and at most MAX_RETRY_AFTER; None when unreadable.
 
     Accepts delta-seconds (also fractional, as some services send) and HTTP dates; `inf` is capped, `nan`,
-    negative numbers and garbage are None (the caller's own back-off applies)."""
+    negative numbers and garbage are None (the caller's own back-off applies). An HTTP date is measured from
+    the answer's own `Date` header when it has one (the server's clock), so a skewed local clock cannot
+    stretch or cancel the wait."""
     if value is None:
         return None
     text = str(value).strip()
@@ -69,7 +71,7 @@ def retry_after_seconds(value: Any, *, milliseconds: bool = False) -> float | No
             return None
         if when is None or when.tzinfo is None:
             return None
-        seconds = when.timestamp() - time.time()
+        seconds = when.timestamp() - _server_now(date)
     else:
         if milliseconds:
             seconds /= 1000
@@ -78,13 +80,22 @@ def retry_after_seconds(value: Any, *, milliseconds: bool = False) -> float | No
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+def _server_now(date: Any) -> float:
+    """The server's time from its `Date` header, else the local clock's."""
+    try:
+        when = email.utils.parsedate_to_datetime(str(date)) if date else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        when = None
+    return when.timestamp() if when is not None and when.tzinfo is not None else time.time()
+
+
 def sanitize_retry_after(headers: Any, budget: Budget | None = None) -> None:
     """Rewrite a response's Retry-After headers in place: capped, finite, or removed when unreadable."""
     for name in _RETRY_HEADERS:
         raw = headers.get(name)
         if raw is None:
             continue
-        seconds = retry_after_seconds(raw, milliseconds=name != "retry-after")
+        seconds = retry_after_seconds(raw, milliseconds=name != "retry-after", date=headers.get("date"))
         if seconds is None:
             del headers[name]
             continue
