@@ -612,7 +612,7 @@ def verdict_latency(interval: int, sizes: tuple[int, ...]) -> dict[str, Any]:
                 result = CliRunner().invoke(app, argv, obj=env, env=cli_env(emu), catch_exceptions=False)
                 wall = time.perf_counter() - started
                 with emu.lock:
-                    up = emu.world.scale_sets[(RG, NAME)].latest()
+                    up = emu.world.find(RG, NAME).latest()
                     assert up is not None and up.end_time is not None, "the upgrade did not end"
                     end, final, began = up.end_time, up.code, up.start_time
                 requests = emu.requests

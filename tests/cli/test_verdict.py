@@ -37,7 +37,7 @@ def _push_large(emu: Emulator, version: str) -> None:
 def _ended(emu: Emulator, rg: str, name: str):
     """When the emulator's latest upgrade ended (its first terminal moment on the simulated clock)."""
     with emu.lock:
-        up = emu.world.scale_sets[(rg, name)].latest()
+        up = emu.world.find(rg, name).latest()
     assert up is not None and up.end_time is not None
     return up.end_time
 
@@ -123,7 +123,7 @@ def _flip_to_rolling_quietly(emu: Emulator) -> None:
     """Rolling mode without the write that would start an upgrade: the moment between a model change and the
     upgrade Azure starts for it."""
     with emu.lock:
-        ss = emu.world.scale_sets[(RG, "web")]
+        ss = emu.world.find(RG, "web")
         ss.props.setdefault("upgradePolicy", {})["mode"] = "Rolling"
 
 

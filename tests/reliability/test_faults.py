@@ -156,7 +156,7 @@ def test_a_resend_never_applies_over_someone_elses_change(vmssroll, emu):
         patched = any(r.method == "PATCH" for r in emu.requests)
         if req.method == "GET" and req.path == vmss_path(emu) and patched:  # someone else wrote meanwhile
             emu.arm.dispatch = original
-            ss = emu.world.scale_sets[(RG.lower(), NAME.lower())]
+            ss = emu.world.find(RG, NAME)
             ss.model.setdefault("tags", {})["owner"] = "someone-else"
             ss.etag += 1
         return original(req)

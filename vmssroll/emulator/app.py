@@ -17,7 +17,7 @@ from .engine import Engine
 from .faults import Faults
 from .handlers import Arm, Request
 from .latency import Gate, Latency, parse_latency
-from .ratelimits import ComputeBudgets
+from .ratelimits import ComputeBudgets, subscription_of
 
 DROP = Response(0)  # sentinel: close the connection without answering
 
@@ -64,7 +64,7 @@ class Emulator:
         self.faults = Faults()
         self.lock = threading.RLock()
         self._requests: list[RequestRecord] = []
-        self._reads = 0
+        self._reads: dict[str, int] = {}  # GETs per subscription (ARM counts reads per subscription)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._ca_dir: Any = None
@@ -155,6 +155,7 @@ class Emulator:
         image_version: str | None = None,
         instance_id: str | None = None,
         health: str | None,
+        subscription: str | None = None,
     ) -> None:
         """Make instances on an image version (or one instance) report `health` from now on; None lifts it."""
         from .state import HEALTH_STATES
@@ -165,12 +166,12 @@ class Emulator:
             raise ValueError(f"health must be one of {', '.join(HEALTH_STATES)}")
         with self.lock:
             self._advance()
-            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            ss = self.world.find(rg, name, subscription)
             self.engine.set_health_rule(
                 ss, image_version=image_version, instance_id=instance_id, health=health
             )
 
-    def app_health(self, rg: str, name: str) -> dict[str, Any]:
+    def app_health(self, rg: str, name: str, subscription: str | None = None) -> dict[str, Any]:
         """The application behind a scale set, as its own health endpoint would report it: failing requests in
         proportion to the running instances on an image version that breaks it (`app_broken_by`), whatever
         the VMs' health probe says. Instances still updating serve no traffic."""
@@ -178,7 +179,7 @@ class Emulator:
 
         with self.lock:
             self._advance()
-            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            ss = self.world.find(rg, name, subscription)
             serving = [i for i in ss.members() if i.phase == "idle"]
             broken = sorted(
                 (i for i in serving if image_version(i.profile) in ss.app_broken_by),
@@ -194,11 +195,31 @@ class Emulator:
             )
             return {"healthy": not broken, "errorRate": rate, "message": message}
 
-    def set_app_broken(self, rg: str, name: str, *, image_version: str, broken: bool) -> None:
+    def fleet_health(self) -> dict[str, Any]:
+        """Every scale set's application at once (what a fleet-wide health check sees): healthy when none is
+        broken; the broken ones listed with their own report."""
+        with self.lock:
+            sets = [(ss.sub, ss.rg, ss.name) for ss in self.world.scale_sets.values()]
+        broken = []
+        for sub, rg, name in sets:
+            found = self.app_health(rg, name, sub)
+            if not found["healthy"]:
+                broken.append({"subscription": sub, "resourceGroup": rg, "name": name, **found})
+        message = (
+            f"{len(broken)} of {len(sets)} application(s) failing: "
+            + "; ".join(f"{b['resourceGroup']}/{b['name']}: {b['message']}" for b in broken)
+            if broken
+            else f"ok: {len(sets)} application(s), no errors"
+        )
+        return {"healthy": not broken, "broken": broken, "message": message}
+
+    def set_app_broken(
+        self, rg: str, name: str, *, image_version: str, broken: bool, subscription: str | None = None
+    ) -> None:
         """Make an image version break the application from now on (or stop breaking it)."""
         with self.lock:
             self._advance()
-            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            ss = self.world.find(rg, name, subscription)
             (ss.app_broken_by.add if broken else ss.app_broken_by.discard)(image_version)
 
     def reset(self) -> None:
@@ -206,7 +227,13 @@ class Emulator:
 
     @property
     def subscription_id(self) -> str:
+        """The scenario's first (default) subscription."""
         return self.world.subscription_id
+
+    @property
+    def subscription_ids(self) -> list[str]:
+        """Every subscription of the scenario, the default first."""
+        return list(self.world.subscriptions)
 
     def _advance(self) -> None:
         self.engine.advance_to(self.clock.now())
@@ -215,20 +242,18 @@ class Emulator:
         """The full stored model of a scale set (secrets included), as a deep copy."""
         with self.lock:
             self._advance()
-            if subscription and subscription.lower() != self.subscription_id.lower():
-                raise KeyError(subscription)
-            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            ss = self.world.find(rg, name, subscription)
             out = copy.deepcopy(ss.model)
             out.update({"id": arm.vmss_id(ss.sub, ss.rg, ss.name), "name": ss.name, "etag": f'"{ss.etag}"'})
             return out
 
-    def vms(self, rg: str, name: str) -> list[dict[str, Any]]:
+    def vms(self, rg: str, name: str, subscription: str | None = None) -> list[dict[str, Any]]:
         """Stored instances with their state (applied profile without secrets)."""
         from .state import strip_secrets
 
         with self.lock:
             self._advance()
-            ss = self.world.scale_sets[(rg.lower(), name.lower())]
+            ss = self.world.find(rg, name, subscription)
             key = ss.profile_key()
             return [
                 {
@@ -282,8 +307,9 @@ class Emulator:
             if budgets is not None and not drop:
                 resp.headers.setdefault("x-ms-ratelimit-remaining-resource", budgets)
             if req.method == "GET" and not drop:
-                self._reads += 1
-                remaining = "0" if resp.status == 429 else str(11999 - self._reads % 11000)
+                sub = subscription_of(req.path)
+                self._reads[sub] = self._reads.get(sub, 0) + 1
+                remaining = "0" if resp.status == 429 else str(11999 - self._reads[sub] % 11000)
                 resp.headers.setdefault("x-ms-ratelimit-remaining-subscription-reads", remaining)
             return resp, drop
 

@@ -51,7 +51,9 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
             emu.load_scenario(source, paths=False)
         except ScenarioError as exc:
             return _bad(str(exc))
-        return Response(200, {"subscription_id": emu.subscription_id})
+        return Response(
+            200, {"subscription_id": emu.subscription_id, "subscription_ids": emu.subscription_ids}
+        )
     if sub == "/faults" and method == "POST":
         if not isinstance(body, dict) or set(body) - _FAULT_FIELDS:
             return _bad(f"a fault rule is an object with fields among: {', '.join(sorted(_FAULT_FIELDS))}")
@@ -66,9 +68,11 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
     if sub == "/faults" and method == "GET":
         return Response(200, [r.describe() for r in emu.faults.rules])
     if sub == "/health" and method == "POST":
-        fields = {"resource_group", "name", "image_version", "instance_id", "health"}
+        fields = {"resource_group", "name", "image_version", "instance_id", "health", "subscription"}
         if not isinstance(body, dict) or set(body) - fields or not {"resource_group", "name"} <= set(body):
-            return _bad("body must be {resource_group, name, image_version | instance_id, health}")
+            return _bad(
+                "body must be {resource_group, name, image_version | instance_id, health, subscription?}"
+            )
         try:
             emu.set_health(
                 body["resource_group"],
@@ -76,29 +80,40 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
                 image_version=body.get("image_version"),
                 instance_id=body.get("instance_id"),
                 health=body.get("health"),
+                subscription=body.get("subscription"),
             )
         except KeyError:
             return _bad(f"no scale set {body['name']!r} in {body['resource_group']!r}", 404)
         except ValueError as exc:
             return _bad(str(exc))
         return Response(200, {"ok": True})
-    m = re.fullmatch(r"/app/([^/]+)/([^/]+)", sub)
+    m = re.fullmatch(r"/app(?:/(?P<sub>[^/]+))?/(?P<rg>[^/]+)/(?P<name>[^/]+)", sub)
     if m and method == "GET":  # the application's own health endpoint: 200 when good, 503 when not
         try:
-            found = emu.app_health(m.group(1), m.group(2))
+            found = emu.app_health(m["rg"], m["name"], m["sub"])
         except KeyError:
-            return _bad(f"no scale set {m.group(2)!r} in {m.group(1)!r}", 404)
+            return _bad(f"no scale set {m['name']!r} in {m['rg']!r}", 404)
+        return Response(200 if found["healthy"] else 503, found)
+    if sub == "/app" and method == "GET":  # every application at once: 503 when one of them is broken
+        found = emu.fleet_health()
         return Response(200 if found["healthy"] else 503, found)
     if sub == "/app" and method == "POST":
         fields = {"resource_group", "name", "image_version", "broken"}
-        if not isinstance(body, dict) or set(body) != fields or not isinstance(body["broken"], bool):
-            return _bad("body must be {resource_group, name, image_version, broken: true|false}")
+        if (
+            not isinstance(body, dict)
+            or not fields <= set(body) <= fields | {"subscription"}
+            or not isinstance(body["broken"], bool)
+        ):
+            return _bad(
+                "body must be {resource_group, name, image_version, broken: true|false, subscription?}"
+            )
         try:
             emu.set_app_broken(
                 body["resource_group"],
                 body["name"],
                 image_version=str(body["image_version"]),
                 broken=body["broken"],
+                subscription=body.get("subscription"),
             )
         except KeyError:
             return _bad(f"no scale set {body['name']!r} in {body['resource_group']!r}", 404)
@@ -120,10 +135,10 @@ def handle(emu: Emulator, method: str, path: str, body: Any) -> Response:
             body["publisher"], body["offer"], body["sku"], body["version"], after=float(body.get("after", 0))
         )
         return Response(200, {"published": body["version"], "after": body.get("after", 0)})
-    m = re.fullmatch(r"/state/([^/]+)/([^/]+)", sub)
+    m = re.fullmatch(r"/state(?:/(?P<sub>[^/]+))?/(?P<rg>[^/]+)/(?P<name>[^/]+)", sub)
     if m and method == "GET":
         try:
-            return Response(200, emu.vmss(m.group(1), m.group(2)))
+            return Response(200, emu.vmss(m["rg"], m["name"], m["sub"]))
         except KeyError:
-            return _bad(f"no scale set {m.group(2)!r} in {m.group(1)!r}", 404)
+            return _bad(f"no scale set {m['name']!r} in {m['rg']!r}", 404)
     return _bad(f"unknown control call {method} {path}", 404)

@@ -65,12 +65,13 @@ class Engine:
         parts = pid.strip("/").split("/")
         low = [p.lower() for p in parts]
         try:
+            sub = parts[low.index("subscriptions") + 1]
             rg = parts[low.index("resourcegroups") + 1]
             lb = parts[low.index("loadbalancers") + 1]
             probe = parts[low.index("probes") + 1]
         except (ValueError, IndexError):
             return False
-        body = self.world.load_balancers.get((rg.lower(), lb.lower()))
+        body = self.world.load_balancers.get((sub.lower(), rg.lower(), lb.lower()))
         if body is None:
             return False
         probes = (body.get("properties") or {}).get("probes") or []

@@ -119,20 +119,23 @@ class Arm:
 
     # --- lookups ---
 
-    def _check_sub(self, sub: str) -> None:
-        if sub.lower() != self.world.subscription_id.lower():
-            raise arm.subscription_not_found(sub)
+    def _check_sub(self, sub: str) -> str:
+        """The subscription as stored, or SubscriptionNotFound."""
+        try:
+            return self.world.subscription(sub)
+        except KeyError:
+            raise arm.subscription_not_found(sub) from None
 
     def _rg(self, sub: str, rg: str) -> dict[str, Any]:
         self._check_sub(sub)
-        found = self.world.resource_groups.get(rg.lower())
+        found = self.world.resource_groups.get((sub.lower(), rg.lower()))
         if found is None:
             raise arm.rg_not_found(rg)
         return found
 
     def _vmss(self, p: dict[str, str]) -> ScaleSet:
         self._rg(p["sub"], p["rg"])
-        ss = self.world.scale_sets.get((p["rg"].lower(), p["name"].lower()))
+        ss = self.world.scale_sets.get((p["sub"].lower(), p["rg"].lower(), p["name"].lower()))
         if ss is None:
             raise arm.vmss_not_found(p["rg"], p["name"])
         return ss
@@ -142,36 +145,49 @@ class Arm:
     def get_rg(self, req: Request, p: dict[str, str]) -> Response:
         rg = self._rg(p["sub"], p["rg"])
         return Response(200, {
-            "id": f"/subscriptions/{self.world.subscription_id}/resourceGroups/{rg['name']}",
+            "id": f"/subscriptions/{self._check_sub(p['sub'])}/resourceGroups/{rg['name']}",
             "name": rg["name"], "type": "Microsoft.Resources/resourceGroups", "location": rg["location"],
             "tags": rg.get("tags") or {}, "properties": {"provisioningState": "Succeeded"},
         })  # fmt: skip
 
     def get_lb(self, req: Request, p: dict[str, str]) -> Response:
         self._rg(p["sub"], p["rg"])
-        body = self.world.load_balancers.get((p["rg"].lower(), p["lb"].lower()))
+        body = self.world.load_balancers.get((p["sub"].lower(), p["rg"].lower(), p["lb"].lower()))
         if body is None:
             raise arm.resource_not_found("Microsoft.Network/loadBalancers", p["rg"], p["lb"])
         return Response(200, copy.deepcopy(body))
 
     def get_feature(self, req: Request, p: dict[str, str]) -> Response:
-        self._check_sub(p["sub"])
+        sub = self._check_sub(p["sub"])
         name = f"{p['ns']}/{p['feature']}"
         return Response(200, {
-            "id": f"/subscriptions/{self.world.subscription_id}/providers/Microsoft.Features/providers/"
+            "id": f"/subscriptions/{sub}/providers/Microsoft.Features/providers/"
                   f"{p['ns']}/features/{p['feature']}",
             "name": name, "type": "Microsoft.Features/providers/features",
             "properties": {"state": self.world.feature_state(name)},
         })  # fmt: skip
 
     def list_all(self, req: Request, p: dict[str, str]) -> Response:
+        """Every scale set of one subscription, paged by nextLink."""
         self._check_sub(p["sub"])
-        return Response(200, {"value": [render.vmss(s) for s in self.world.scale_sets.values()]})
+        sets = [s for k, s in self.world.scale_sets.items() if k[0] == p["sub"].lower()]
+        return self._set_page(req, sets)
 
     def list_rg(self, req: Request, p: dict[str, str]) -> Response:
         self._rg(p["sub"], p["rg"])
-        sets = [s for s in self.world.scale_sets.values() if s.rg.lower() == p["rg"].lower()]
-        return Response(200, {"value": [render.vmss(s) for s in sets]})
+        sets = [s for k, s in self.world.scale_sets.items() if k[:2] == (p["sub"].lower(), p["rg"].lower())]
+        return self._set_page(req, sets)
+
+    def _set_page(self, req: Request, sets: list[ScaleSet]) -> Response:
+        try:
+            start = int(req.query.get("$skiptoken", "0"))
+        except ValueError as exc:
+            raise arm.invalid_parameter("$skiptoken", "The skip token is not valid.") from exc
+        body: dict[str, Any] = {"value": [render.vmss(s) for s in sets[start : start + self.page_size]]}
+        if start + self.page_size < len(sets):
+            q = f"api-version={quote(req.api_version)}&$skiptoken={start + self.page_size}"
+            body["nextLink"] = f"{req.base_url}{req.path}?{q}"
+        return Response(200, body)
 
     def get_vmss(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)
@@ -206,13 +222,13 @@ class Arm:
 
     def list_sub_vms(self, req: Request, p: dict[str, str]) -> Response:
         self._check_sub(p["sub"])
-        return self._vm_page(req, None)
+        return self._vm_page(req, p["sub"], None)
 
     def list_rg_vms(self, req: Request, p: dict[str, str]) -> Response:
         self._rg(p["sub"], p["rg"])
-        return self._vm_page(req, p["rg"])
+        return self._vm_page(req, p["sub"], p["rg"])
 
-    def _vm_page(self, req: Request, rg: str | None) -> Response:
+    def _vm_page(self, req: Request, sub: str, rg: str | None) -> Response:
         """Flexible members (attached VMs included) as plain VMs, filtered by
         `$filter='virtualMachineScaleSet/id' eq '{id}'` (only that filter; without one, every Flexible member
         in scope), paged by nextLink."""
@@ -226,7 +242,7 @@ class Arm:
         members = [
             (ss, inst)
             for ss in self.world.scale_sets.values()
-            if ss.flexible and (rg is None or ss.rg.lower() == rg.lower())
+            if ss.flexible and ss.sub.lower() == sub.lower() and (rg is None or ss.rg.lower() == rg.lower())
             if wanted is None or arm.vmss_id(ss.sub, ss.rg, ss.name).lower() == wanted
             for inst in ss.instances.values()
         ]
@@ -341,8 +357,8 @@ class Arm:
         return self._written(req, ss, 200, was_rolling)
 
     def put_vmss(self, req: Request, p: dict[str, str]) -> Response:
-        self._rg(p["sub"], p["rg"])
-        key = (p["rg"].lower(), p["name"].lower())
+        rg = self._rg(p["sub"], p["rg"])
+        key = (p["sub"].lower(), p["rg"].lower(), p["name"].lower())
         ss = self.world.scale_sets.get(key)
         self._check_if_match(req, ss)
         body = self._body_dict(req)
@@ -355,8 +371,7 @@ class Arm:
             ss.model = body
             ss.etag += 1
             return self._written(req, ss, 200, was_rolling)
-        ss = ScaleSet(self.world.subscription_id, self.world.resource_groups[p["rg"].lower()]["name"],
-                      p["name"], body, self.engine.now)  # fmt: skip
+        ss = ScaleSet(self._check_sub(p["sub"]), rg["name"], p["name"], body, self.engine.now)
         self.world.scale_sets[key] = ss
         return self._written(req, ss, 201)
 

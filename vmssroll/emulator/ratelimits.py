@@ -40,11 +40,17 @@ def kind_of(method: str, path: str) -> str | None:
     return "action"
 
 
+def subscription_of(path: str) -> str:
+    """The subscription a request path names (lower case), or "" for one that names none."""
+    parts = path.split("/")
+    return parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
+
+
 class ComputeBudgets:
-    """Counts Compute calls per kind in fixed windows of simulated time."""
+    """Counts Compute calls per subscription and kind in fixed windows of simulated time."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, str, int], int] = {}
+        self._counts: dict[tuple[str, str, str, int], int] = {}
 
     def header(self, method: str, path: str, now: datetime) -> str | None:
         """Spend one call and return the header value to send, or None for a call that is not Compute's."""
@@ -54,7 +60,7 @@ class ComputeBudgets:
         name, *budgets = BUDGETS[kind]
         pairs = []
         for (suffix, seconds), budget in zip(WINDOWS, budgets, strict=True):
-            key = (kind, suffix, int(now.timestamp() // seconds))
+            key = (subscription_of(path), kind, suffix, int(now.timestamp() // seconds))
             self._counts[key] = self._counts.get(key, 0) + 1
             pairs.append(f"{PREFIX}{name}{suffix};{max(0, budget - self._counts[key])}")
         if kind in ("write", "action"):

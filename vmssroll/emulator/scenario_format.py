@@ -16,6 +16,8 @@ from typing import Any
 from .latency import parse_latency
 from .state import HEALTH_STATES
 
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
 
 class ScenarioError(ValueError):
     """An invalid scenario; the message names the offending field."""
@@ -59,7 +61,8 @@ PROBE = Record(
     {"name": str, "protocol": str, "port": int, "request_path": str, "interval": int, "count": int}, ("name",)
 )
 LOAD_BALANCER = Record(
-    {"name": str, "resource_group": str, "probes": (ListOf(PROBE), None)}, ("name", "resource_group")
+    {"name": str, "resource_group": str, "subscription": str, "probes": (ListOf(PROBE), None)},
+    ("name", "resource_group"),
 )
 HEALTH_PROBE = Record({"load_balancer": str, "probe": str, "resource_group": str}, ("load_balancer", "probe"))
 INSTANCE = Record({"health": HEALTH, "initializing_for": NUMBER, "image_version": VERSION})
@@ -69,6 +72,7 @@ SCALE_SET = Record(
     {
         "name": str,
         "resource_group": str,
+        "subscription": str,  # one of the scenario's subscriptions; default: the first
         "location": str,
         "orchestration_mode": OneOf(("Uniform", "Flexible")),
         "capacity": int,
@@ -108,13 +112,17 @@ SCENARIO = Record(
         "name": (str, None),
         "description": (str, None),
         "subscription": (str, None),
+        "subscriptions": (ListOf(str), None),  # several subscriptions; the first is the default
         "features": (MapOf(OneOf(("Registered", "NotRegistered"))), None),
         "latency": (
             str,
             *NUMBER,
             None,
         ),  # real time added to every answer: 150ms, 150ms±50ms, or milliseconds
-        "resource_groups": (ListOf(Record({"name": str, "location": str, "tags": TAGS}, ("name",))), None),
+        "resource_groups": (
+            ListOf(Record({"name": str, "subscription": str, "location": str, "tags": TAGS}, ("name",))),
+            None,
+        ),
         "load_balancers": (ListOf(LOAD_BALANCER), None),
         "scale_sets": ListOf(SCALE_SET),
         "platform_images": (ListOf(PLATFORM_IMAGE), None),
@@ -132,10 +140,15 @@ def check(data: Any) -> None:
         parse_latency(data.get("latency"))
     except ValueError as exc:
         raise _fail("latency", str(exc)) from None
-    rgs = {r["name"].lower() for r in data.get("resource_groups") or []}
+    subs = _subscriptions(data)
+    for group in ("resource_groups", "load_balancers", "scale_sets"):
+        for i, item in enumerate(data.get(group) or []):
+            if "subscription" in item and item["subscription"].lower() not in subs:
+                raise _fail(f"{group}[{i}].subscription", f"{item['subscription']!r} is not in subscriptions")
+    rgs = {(_sub_of(r, subs), r["name"].lower()) for r in data.get("resource_groups") or []}
     for i, ss in enumerate(data["scale_sets"]):
         where = f"scale_sets[{i}]"
-        if rgs and ss["resource_group"].lower() not in rgs:
+        if rgs and (_sub_of(ss, subs), ss["resource_group"].lower()) not in rgs:
             raise _fail(f"{where}.resource_group", f"{ss['resource_group']!r} is not in resource_groups")
         if ss.get("capacity", 0) < 0:
             raise _fail(f"{where}.capacity", "must be a non-negative integer")
@@ -146,6 +159,26 @@ def check(data: Any) -> None:
     for i, image in enumerate(data.get("platform_images") or []):
         if image.get("after", 0) < 0:
             raise _fail(f"platform_images[{i}].after", "must be a number of seconds, 0 or more")
+
+
+def _subscriptions(data: Mapping[str, Any]) -> list[str]:
+    """The scenario's subscriptions in lower case, the default first; `subscription` and `subscriptions`
+    together, an empty list or one named twice are errors."""
+    if data.get("subscriptions") is None:
+        return [str(data.get("subscription") or DEFAULT_SUBSCRIPTION).lower()]
+    if data.get("subscription") is not None:
+        raise _fail("subscriptions", "give subscription or subscriptions, not both")
+    subs = [s.lower() for s in data["subscriptions"]]
+    if not subs:
+        raise _fail("subscriptions", "must list at least one subscription")
+    for i, sub in enumerate(subs):
+        if not sub or sub in subs[:i]:
+            raise _fail(f"subscriptions[{i}]", "is empty or named twice")
+    return subs
+
+
+def _sub_of(item: Mapping[str, Any], subs: list[str]) -> str:
+    return str(item.get("subscription") or subs[0]).lower()
 
 
 def _fail(where: str, why: str) -> ScenarioError:

@@ -10,11 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .scenario_format import SCALE_SET, SCENARIO, ScenarioError, check
+from .scenario_format import DEFAULT_SUBSCRIPTION, SCALE_SET, SCENARIO, ScenarioError, check
 from .state import Instance, ScaleSet, Timings, World, canonical, canonical_enums
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
-DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 _TOP = set(SCENARIO.fields)  # the fields a scenario may have
 _SET = set(SCALE_SET.fields)  # the fields a scale set may have
 Pending = list[tuple[ScaleSet, Instance, float]]
@@ -131,30 +130,38 @@ def _lb(sub: str, location: str, lb: dict[str, Any]) -> dict[str, Any]:
 
 def build(data: dict[str, Any], now: datetime) -> tuple[World, Pending]:
     """A World from a validated scenario, plus the initial 'initializing' instances to settle later."""
-    sub = str(data.get("subscription") or DEFAULT_SUBSCRIPTION)
-    world = World(sub, features={k.lower(): v for k, v in (data.get("features") or {}).items()})
+    subs = [str(s) for s in data.get("subscriptions") or [data.get("subscription") or DEFAULT_SUBSCRIPTION]]
+    world = World(subs[0], subscriptions=subs,
+                  features={k.lower(): v for k, v in (data.get("features") or {}).items()})  # fmt: skip
     for rg in data.get("resource_groups") or []:
-        world.resource_groups[rg["name"].lower()] = {"name": rg["name"], "location": rg.get("location", "westeurope"),
-                                                    "tags": rg.get("tags") or {}}  # fmt: skip
+        world.resource_groups[_rg_key(world, rg, "name")] = {
+            "name": rg["name"], "location": rg.get("location", "westeurope"), "tags": rg.get("tags") or {}
+        }  # fmt: skip
     for ss in data["scale_sets"]:  # resource groups implied by scale sets
-        world.resource_groups.setdefault(ss["resource_group"].lower(), {"name": ss["resource_group"],
+        world.resource_groups.setdefault(_rg_key(world, ss, "resource_group"), {"name": ss["resource_group"],
                                          "location": ss.get("location", "westeurope"), "tags": {}})  # fmt: skip
     for image in data.get("platform_images") or []:  # published before the start: the catalogue so far
         if not image.get("after", 0) > 0:
             key = (image["publisher"].lower(), image["offer"].lower(), image["sku"].lower())
             world.images.setdefault(key, []).append(str(image["version"]))
     for lb in data.get("load_balancers") or []:
-        loc = world.resource_groups.get(lb["resource_group"].lower(), {}).get("location", "westeurope")
-        world.load_balancers[(lb["resource_group"].lower(), lb["name"].lower())] = _lb(sub, loc, lb)
+        sub, rg_key = _rg_key(world, lb, "resource_group")
+        loc = world.resource_groups.get((sub, rg_key), {}).get("location", "westeurope")
+        world.load_balancers[(sub, rg_key, lb["name"].lower())] = _lb(world.subscription(sub), loc, lb)
     pending: Pending = []
     for spec in data["scale_sets"]:
         pending += _build_set(world, spec, now)
     return world, pending
 
 
+def _rg_key(world: World, item: dict[str, Any], field: str) -> tuple[str, str]:
+    """(subscription, resource group) in lower case, for an item of a scenario naming a resource group."""
+    return world.subscription(item.get("subscription")).lower(), str(item[field]).lower()
+
+
 def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
-    sub = world.subscription_id
-    rg = world.resource_groups[spec["resource_group"].lower()]
+    sub = world.subscription(spec.get("subscription"))
+    rg = world.resource_groups[_rg_key(world, spec, "resource_group")]
     zones = [str(z) for z in spec.get("zones") or []]
     sku = spec.get("sku", "Standard_D2s_v5")
     sku = {"name": sku, "tier": "Standard"} if isinstance(sku, str) else dict(sku)
@@ -206,7 +213,7 @@ def _build_set(world: World, spec: dict[str, Any], now: datetime) -> Pending:
         exts = [_extension(e) for e in vm.get("extensions") or []]
         zone = str(vm["zone"]) if vm.get("zone") else None
         ss.instances[iid] = Instance(iid, zone, profile, key, name=vm["name"], attached=True, extensions=exts)
-    world.scale_sets[(ss.rg.lower(), ss.name.lower())] = ss
+    world.scale_sets[(sub.lower(), ss.rg.lower(), ss.name.lower())] = ss
     return pending
 
 

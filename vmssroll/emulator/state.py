@@ -219,13 +219,42 @@ ImageKey = tuple[str, str, str]  # publisher, offer, sku (lower case)
 class World:
     """Everything the emulator stores for one scenario."""
 
-    subscription_id: str
-    resource_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower name -> rg
-    load_balancers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    features: dict[str, str] = field(default_factory=dict)  # lower "ns/feature" -> state
-    scale_sets: dict[tuple[str, str], ScaleSet] = field(default_factory=dict)
+    subscription_id: str  # the first subscription: where a scenario puts what names no subscription
+    # every subscription, the first one first; resource groups, load balancers and scale sets are keyed by
+    # subscription too (lower case), as in Azure, where two subscriptions may each hold a group `rg-web`
+    subscriptions: list[str] = field(default_factory=list)
+    resource_groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (sub, rg) -> rg
+    load_balancers: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (sub, rg, lb)
+    features: dict[str, str] = field(default_factory=dict)  # lower "ns/feature" -> state (every subscription)
+    scale_sets: dict[tuple[str, str, str], ScaleSet] = field(default_factory=dict)  # (sub, rg, name)
     operations: dict[str, Operation] = field(default_factory=dict)
     images: dict[ImageKey, list[str]] = field(default_factory=dict)  # published platform versions, in order
+
+    def __post_init__(self) -> None:
+        if not self.subscriptions:
+            self.subscriptions = [self.subscription_id]
+
+    def has_subscription(self, sub: str) -> bool:
+        return sub.lower() in (s.lower() for s in self.subscriptions)
+
+    def subscription(self, sub: str | None) -> str:
+        """A subscription as stored (its own spelling); the first for None; KeyError for an unknown one."""
+        if sub is None:
+            return self.subscription_id
+        for known in self.subscriptions:
+            if known.lower() == sub.lower():
+                return known
+        raise KeyError(sub)
+
+    def find(self, rg: str, name: str, sub: str | None = None) -> ScaleSet:
+        """A scale set by resource group and name, in `sub` or, without one, in whichever subscription holds
+        it (KeyError when none does, or more than one does)."""
+        if sub is not None:
+            return self.scale_sets[(sub.lower(), rg.lower(), name.lower())]
+        found = [s for k, s in self.scale_sets.items() if k[1:] == (rg.lower(), name.lower())]
+        if len(found) != 1:
+            raise KeyError(f"{rg}/{name}")
+        return found[0]
 
     def newest(self, key: ImageKey | None) -> str | None:
         """The platform image version published last (what `latest` means now), None when none is known."""
