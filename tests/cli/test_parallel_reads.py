@@ -146,6 +146,18 @@ def test_the_client_is_built_while_the_token_is_fetched_and_every_read_shares_it
     assert overlapping(emu.requests)
 
 
+def test_a_watch_asks_for_one_token_although_it_reads_with_two_clients(vmssroll, emu, mocker):
+    # The watch's refreshes go through a client without retries, its first reads through one with them: with
+    # the Azure CLI behind the credential, each token asked for is most of a second and a process of its own.
+    credential = CountingCredential()
+    credential.release.set()
+    mocker.patch("vmssroll.adapter.client.credential_for", return_value=credential)
+    result = vmssroll("watch", *target(), "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert {r.path.rsplit("/", 1)[-1] for r in emu.requests} >= {"web", "latest", "virtualMachines"}
+    assert credential.calls == 1
+
+
 def test_a_credential_failing_in_the_background_fails_the_first_request_with_one_line(vmssroll, emu, mocker):
     from vmssroll.domain.errors import AuthFailed
 

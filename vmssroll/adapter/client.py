@@ -60,9 +60,11 @@ class Azure:
         lro_interval: float | None = None,
         retry_total: int | None = None,
         connection_timeout: float = 10,
+        credential: SharedToken | None = None,
     ) -> None:
         # The token first, in the background: the Azure CLI (most of a second) runs while the SDK is imported.
-        credential = SharedToken(credential_for(conn), conn.scope).prefetch()
+        # A credential given is another client's of the same command: its token is shared, not fetched again.
+        credential = credential or SharedToken(credential_for(conn), conn.scope).prefetch()
         from azure.mgmt.compute import ComputeManagementClient
 
         self.conn = conn

@@ -200,7 +200,7 @@ class Invocation:
     def azure(self, *, retries: bool = True) -> Azure:
         """The adapter; validates target and connection first, so bad input never reaches the network."""
         _ = self.target
-        return self.env.azure_factory(self.connection(), retries)
+        return self.env.azure(self.connection(), retries)
 
 
 _COMMON: list[tuple[str, Any, Any]] = [

@@ -15,12 +15,6 @@ if TYPE_CHECKING:
     from vmssroll.adapter.connection import Connection
 
 
-def _default_azure(conn: Connection, retries: bool) -> Azure:
-    from vmssroll.adapter.client import Azure
-
-    return Azure(conn, retries=retries)
-
-
 @dataclass
 class Environment:
     """What a command may touch of the world."""
@@ -32,8 +26,20 @@ class Environment:
     stdout_isatty: bool | None = None
     stdin_isatty: bool | None = None
     width: int | None = None
-    azure_factory: Callable[[Connection, bool], Azure] = _default_azure
+    azure_factory: Callable[[Connection, bool], Azure] | None = None  # tests' own clients
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    # The credential of each connection this command has a client for: a second client (the watch reads
+    # with one that does not retry) presents the same token instead of fetching its own (`az` again).
+    _credentials: dict[Connection, Any] = field(default_factory=dict, repr=False)
+
+    def azure(self, conn: Connection, retries: bool) -> Azure:
+        if self.azure_factory is not None:
+            return self.azure_factory(conn, retries)
+        from vmssroll.adapter.client import Azure
+
+        client = Azure(conn, retries=retries, credential=self._credentials.get(conn))
+        self._credentials.setdefault(conn, client.credential)
+        return client
 
     def is_terminal(self) -> bool:
         if self.stdout_isatty is not None:
