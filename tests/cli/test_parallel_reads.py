@@ -16,7 +16,9 @@ import threading
 from itertools import pairwise
 from typing import Any
 
-from tests.helpers import target
+import pytest
+
+from tests.helpers import push_image, set_rolling, target
 from vmssroll.emulator import Emulator, RequestRecord
 from vmssroll.emulator.latency import Gate, Latency
 from vmssroll.emulator.scenarios import load
@@ -231,6 +233,23 @@ def test_a_write_reads_the_latest_upgrade_and_the_instances_together_for_its_con
     reads = by_kind(emu)
     assert overlapping([reads["latest"][0], reads["page"][0]])
     assert not [r for r in emu.requests if r.method != "GET"]  # a dry run sends nothing
+
+
+@pytest.mark.parametrize("words", [("restart",), ("start", "extension")], ids=["restart", "start-extension"])
+def test_a_write_that_starts_an_upgrade_reads_the_model_the_latest_and_the_instances_together(
+    vmssroll, emu, words
+):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clock.advance(100)
+    assert vmssroll("cancel", *target(), "--yes").exit_code == 0  # stopped midway: instances behind the model
+    emu.clear_requests()
+    emu.latency, emu.gate = LATENCY, Gate(3)
+    result = vmssroll(*words, *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    reads = by_kind(emu)
+    assert overlapping([reads["scale set"][0], reads["latest"][0], reads["page"][0]])
+    assert [r.method for r in emu.requests[:3]] == ["GET"] * 3  # nothing is written before all three
 
 
 STUCK_CHILD = textwrap.dedent(

@@ -366,9 +366,17 @@ def need_answer(inv: Invocation, *, yes: bool, dry_run: bool | None = None) -> N
         raise InvalidInput(f"{NO_TERMINAL}{look}")
 
 
-def refuse_while_rolling(inv: Invocation, azure: Azure) -> UpgradeStatus | None:
-    """The latest upgrade; a second one is refused while it rolls (exit 8), pointing at the running one."""
-    latest = azure.latest_upgrade(inv.target)
+# A read not made yet, where None is an answer (no upgrade has run).
+UNREAD: Any = object()
+
+
+def refuse_while_rolling(
+    inv: Invocation, azure: Azure, latest: UpgradeStatus | None = UNREAD
+) -> UpgradeStatus | None:
+    """The latest upgrade (read now unless given); a second one is refused while it rolls (exit 8), pointing
+    at the running one."""
+    if latest is UNREAD:
+        latest = azure.latest_upgrade(inv.target)
     if latest is not None and latest.running:
         from vmssroll.domain.errors import Conflict
 

@@ -221,7 +221,7 @@ def restart(
 
     With no instance behind the model the stopped upgrade was an OS image or extension upgrade: it says so and
     names `start` (exit 3, nothing sent)."""
-    from vmssroll.cli.writes import accepted, follow_write, judge, read_instances, show, waiting
+    from vmssroll.cli.writes import accepted, follow_write, judge, read_for_write, show, waiting
     from vmssroll.domain.consequence import Effect, Write, WriteKind
 
     inv.out.streaming = inv.json and watch_  # JSON Lines, a failure included
@@ -229,9 +229,8 @@ def restart(
         raise InvalidInput("--no-wait and --watch contradict each other: give one")
     limits = deadlines(interval, None, None)
     azure = inv.azure()
-    ss = azure.scale_set(inv.target)
-    latest = refuse_while_rolling(inv, azure)
-    instances = read_instances(inv, azure)
+    ss, latest, instances = read_for_write(inv, azure)
+    refuse_while_rolling(inv, azure, latest)
     result = judge(inv, azure, ss, Write(WriteKind.RESTART), instances=instances, latest=latest)
     if result.effect is Effect.NOTHING_TO_DO:
         if result.next_step is not None:
@@ -274,18 +273,18 @@ def start(
     interval: IntervalOpt = "10s",
 ) -> int:
     """Start an OS-image or extension rolling upgrade of every instance (refused while one is running)."""
-    from vmssroll.cli.writes import judge, show
+    from vmssroll.cli.writes import judge, read_for_write, show
     from vmssroll.domain.consequence import Write, WriteKind
 
     inv.out.streaming = inv.json and watch_  # JSON Lines, a failure included
     limits = deadlines(interval, None, None)
     azure = inv.azure()
-    ss = azure.scale_set(inv.target)
+    ss, latest, instances = read_for_write(inv, azure)
     if kind is Kind.os:
         _check_os_upgrade(inv, ss)
-    latest = refuse_while_rolling(inv, azure)
+    refuse_while_rolling(inv, azure, latest)
     write = Write(WriteKind.START_OS if kind is Kind.os else WriteKind.START_EXTENSION)
-    result = judge(inv, azure, ss, write, latest=latest)
+    result = judge(inv, azure, ss, write, latest=latest, instances=instances)
     if not yes:  # with --yes it comes with the result, so a failure stays one line on stderr
         show(inv, result)
     confirm(inv, f"Start an {kind.value} rolling upgrade of {inv.target.name}?", yes=yes)

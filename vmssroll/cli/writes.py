@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from vmssroll.cli.common import Invocation
+from vmssroll.cli.common import UNREAD, Invocation
 from vmssroll.domain.consequence import Consequence, Write, consequence
 from vmssroll.domain.errors import NotReady
 from vmssroll.domain.unknown import Unknown
@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from vmssroll.domain.model import Instance, ScaleSet
     from vmssroll.domain.upgrade import UpgradeStatus
     from vmssroll.domain.writing import WriteWait
-
-_UNREAD: Any = object()
 
 
 def read_instances(inv: Invocation, azure: Any) -> Sequence[Instance] | Unknown:
@@ -35,21 +33,37 @@ def judge(
     write: Write,
     *,
     instances: Sequence[Instance] | Unknown | None = None,
-    latest: UpgradeStatus | None = _UNREAD,
+    latest: UpgradeStatus | None = UNREAD,
 ) -> Consequence:
     """The write's consequence; reads the latest upgrade and the instances unless the command has them (both
     at once when it has neither: they do not depend on each other, issue 19)."""
     from vmssroll.adapter.parallel import together
 
-    if latest is _UNREAD and instances is None:
+    if latest is UNREAD and instances is None:
         latest, instances = together(
             lambda: azure.latest_upgrade(inv.target), lambda: read_instances(inv, azure)
         )
-    if latest is _UNREAD:
+    if latest is UNREAD:
         latest = azure.latest_upgrade(inv.target)
     if instances is None:
         instances = read_instances(inv, azure)
     return consequence(ss, instances, latest, write)
+
+
+def read_for_write(
+    inv: Invocation, azure: Any
+) -> tuple[ScaleSet, UpgradeStatus | None, Sequence[Instance] | Unknown]:
+    """The scale set, its latest upgrade and its instances: what a write that starts an upgrade checks and
+    judges, read together (independent reads, issue 19). A failure is raised as the sequential reads would
+    have raised it first; a failed listing is unknown, with its reason."""
+    from vmssroll.adapter.parallel import together
+
+    ss, latest, instances = together(
+        lambda: azure.scale_set(inv.target),
+        lambda: azure.latest_upgrade(inv.target),
+        lambda: read_instances(inv, azure),
+    )
+    return ss, latest, instances
 
 
 def show(inv: Invocation, result: Consequence) -> None:
