@@ -41,6 +41,7 @@ from vmssroll.domain.writing import WriteProgress, WriteWait
 
 log = logging.getLogger("vmssroll.adapter")
 
+COMPUTE_API = "2026-04-01"  # the SDK's own (azure-mgmt-compute 39) for the reads sent as it would send them
 FEATURES_API = "2021-07-01"
 SDK_MAX_WAIT = 30.0  # the longest Retry-After the SDK's own retries wait out; longer ones end the request
 STATE_POLL = 10.0  # between reads of a scale set whose write's operation is unknown (its answer was lost)
@@ -123,9 +124,10 @@ class Azure:
     # Reads -------------------------------------------------------------------------------------------------
 
     def scale_set_document(self, ref: ScaleSetRef) -> dict[str, Any]:
+        """The scale set as Azure answered it (the GET the SDK's `virtual_machine_scale_sets.get` sends)."""
         action = f"reading scale set {ref.name}"
         with azure_errors(action):
-            doc = _document(self.client.virtual_machine_scale_sets.get(ref.resource_group, ref.name), action)
+            doc, _ = self._get_object(f"{ref.id}?api-version={COMPUTE_API}", action)
         self._scale_sets_read.add(ref.id.lower())
         return doc
 
@@ -190,7 +192,7 @@ class Azure:
             try:
                 return self._pages(
                     f"listing the instances of {ref.name}",
-                    f"{ref.id}/virtualMachines?api-version=2026-04-01&$expand=instanceView",
+                    f"{ref.id}/virtualMachines?api-version={COMPUTE_API}&$expand=instanceView",
                     instance_from_rest,
                 )
             except AzureRequestFailed as err:
@@ -203,7 +205,7 @@ class Azure:
         return self._pages(
             f"listing the VMs of Flexible scale set {ref.name}",
             f"/subscriptions/{ref.subscription}/resourceGroups/{ref.resource_group}/providers/Microsoft.Compute/"
-            f"virtualMachines?api-version=2026-04-01&$filter={quote(members, safe='')}&$expand=instanceView",
+            f"virtualMachines?api-version={COMPUTE_API}&$filter={quote(members, safe='')}&$expand=instanceView",
             lambda doc: member_from_rest(doc, scale_set),
         )
 
@@ -213,11 +215,16 @@ class Azure:
         the same guards as the instance listing."""
         return self._pages(
             f"reading the OS upgrade history of {ref.name}",
-            f"{ref.id}/osUpgradeHistory?api-version=2026-04-01",
+            f"{ref.id}/osUpgradeHistory?api-version={COMPUTE_API}",
             os_upgrade_from_rest,
         )
 
-    def _pages(self, action: str, url: Any, convert: Callable[[dict[str, Any]], T]) -> Reading[list[T]]:
+    def _get_object(self, url: str, action: str) -> tuple[dict[str, Any], Any]:
+        """One GET through the client's own pipeline (credential, retries, policies), as the SDK's operation
+        would send it, read as JSON, not into the SDK's models: deserialising a scale set into them costs
+        tens of milliseconds of CPU on a command's first read (the models' annotations are evaluated then),
+        which `as_dict()` then undoes. An error answer is raised as the SDK raises it, so it translates the
+        same way; an answer that is not a JSON object is one clear failure. Returns the body and headers."""
         from azure.core.exceptions import (
             ClientAuthenticationError,
             HttpResponseError,
@@ -229,6 +236,19 @@ class Azure:
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
         errors = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
+        response = self.client.send_request(HttpRequest("GET", url, headers={"Accept": "application/json"}))
+        if response.status_code != 200:
+            map_error(status_code=response.status_code, response=response, error_map=errors)
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        try:
+            body = response.json()
+        except ValueError as err:  # not JSON, or not UTF-8
+            raise unreadable(action, type(err).__name__) from None
+        if not isinstance(body, dict):
+            raise unreadable(action, f"a {type(body).__name__} where an object was expected")
+        return body, response.headers
+
+    def _pages(self, action: str, url: Any, convert: Callable[[dict[str, Any]], T]) -> Reading[list[T]]:
         found: list[T] = []
         pages = 0
         visited: set[str] = set()
@@ -236,19 +256,10 @@ class Azure:
         when = None
         with azure_errors(action):
             while url:
-                response = self.client.send_request(HttpRequest("GET", url))
+                body, headers = self._get_object(url, f"{action}, page {pages + 1}")
                 pages += 1
-                when = when or server_time(response.headers.get("Date"))
-                limits = rate_limits(response.headers) or limits
-                if response.status_code != 200:
-                    map_error(status_code=response.status_code, response=response, error_map=errors)
-                    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                if not isinstance(body, dict):
-                    raise AzureRequestFailed(f"{action}: page {pages} of the answer was not a JSON object")
+                when = when or server_time(headers.get("Date"))
+                limits = rate_limits(headers) or limits
                 values = body.get("value")
                 found.extend(convert(vm) for vm in values or () if isinstance(vm, dict))
                 url = self._next_page(body.get("nextLink"), visited, pages, action)
@@ -298,16 +309,10 @@ class Azure:
         """The latest rolling upgrade (None: none has run yet), with Azure's clock and remaining read budgets
         from the answer's headers."""
         action = f"reading the latest rolling upgrade of {ref.name}"
-        answered: list[Mapping[str, str]] = [{}]
-
-        def keep_headers(pipeline_response: Any, deserialized: Any, _: Any) -> Any:
-            answered[0] = pipeline_response.http_response.headers  # case-insensitive, as HTTP has it
-            return deserialized
-
         try:
             with azure_errors(action):
-                doc = self.client.virtual_machine_scale_set_rolling_upgrades.get_latest(
-                    ref.resource_group, ref.name, cls=keep_headers
+                doc, headers = self._get_object(
+                    f"{ref.id}/rollingUpgrades/latest?api-version={COMPUTE_API}", action
                 )
         except NotFound as err:
             # A 404 here means "no upgrade has run yet", unless the scale set or its group is what is missing:
@@ -321,9 +326,9 @@ class Azure:
                 raise
             return Reading(None, server_time=_date_of(err))
         return Reading(
-            upgrade_from_rest(_document(doc, action)),
-            rate_limits=rate_limits(answered[0]),
-            server_time=server_time(answered[0].get("Date")),
+            upgrade_from_rest(doc),
+            rate_limits=rate_limits(headers),
+            server_time=server_time(headers.get("Date")),
         )
 
     def raw_get(self, path: str, api_version: str) -> dict[str, Any] | None:
