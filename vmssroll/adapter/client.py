@@ -634,6 +634,20 @@ class Azure:
             )
         return seen[0] if seen else None
 
+    def manual_upgrade(self, ref: ScaleSetRef, instance_ids: list[str]) -> str | None:
+        """manualupgrade: these instances take the scale set's latest model now (Uniform; Azure refuses it on
+        Flexible); does not wait, and leaves no poller running. The caller reads the instances to see them
+        settle. Returns the URL of the operation Azure gave for it, when it gave one."""
+        from azure.mgmt.compute.models import VirtualMachineScaleSetVMInstanceRequiredIDs
+
+        seen, hook = _operation_url()
+        body = VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=list(instance_ids))
+        with azure_errors(f"upgrading instance(s) {', '.join(instance_ids)} of {ref.name}"):
+            self.client.virtual_machine_scale_sets.begin_update_instances(
+                ref.resource_group, ref.name, body, polling=False, raw_response_hook=hook
+            )
+        return seen[0] if seen else None
+
     def operation_status(self, url: str) -> OperationStatus:
         """One read of a long-running operation (`{"status", "error"}`); a `monitor=true` Location answers 202
         while running and 200 with no body once done."""

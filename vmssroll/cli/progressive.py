@@ -86,6 +86,8 @@ class Settings:
     auto_resume_after: float | None
     interval: float
     timeout: float | None
+    orchestrate: bool = False  # vmssroll upgrades the instances itself (Manual mode), see cli/orchestrate.py
+    canary: int = 1  # with orchestrate: the instances of the first batch
 
 
 def _seconds(value: str | None, what: str, *, default: float | None = None) -> float | None:
@@ -110,6 +112,8 @@ def settings(
     auto_resume_after: str | None,
     interval: str,
     timeout: str | None,
+    orchestrate: bool = False,
+    canary: int | None = None,
 ) -> Settings:
     from vmssroll.domain.image import check_image_args
 
@@ -130,6 +134,15 @@ def settings(
             "--on-failure undo needs an image rollout (--image-version or --image-id): an OS or extension "
             "upgrade leaves no previous model value to put back"
         )
+    if orchestrate and kind is not Kind.IMAGE:
+        raise InvalidInput(
+            "--orchestrate needs an image rollout (--image-version or --image-id): vmssroll upgrades the "
+            "instances to the new model itself"
+        )
+    if canary is not None and not orchestrate:
+        raise InvalidInput("--canary goes with --orchestrate (in Rolling mode Azure chooses the batches)")
+    if canary is not None and canary < 1:
+        raise InvalidInput(f"--canary {canary}: give 1 or more instances")
     every = _seconds(interval, "--interval") or 1.0
     return Settings(
         kind=kind,
@@ -145,6 +158,8 @@ def settings(
         auto_resume_after=_seconds(auto_resume_after, "--auto-resume-after"),
         interval=max(1.0, every),
         timeout=_seconds(timeout, "--timeout"),
+        orchestrate=orchestrate,
+        canary=canary or 1,
     )
 
 
@@ -550,6 +565,10 @@ def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None, in
     if not isinstance(listed, Unknown) and not summarize(listed).behind:
         # nothing runs the image undone (Azure's rollback on breach may have put them back already)
         return _undone(inv, azure, current, "no instance runs the undone image: nothing to roll back")
+    if (ss.upgrade_policy.mode or "Manual").lower() == "manual":  # nothing rolls by itself: vmssroll does it
+        from vmssroll.cli.orchestrate import roll_back
+
+        return _undone(inv, azure, current, roll_back(inv, azure, interval))
     waited: list[float] = []
 
     def ours(snap: Snapshot, verdict: Verdict) -> Verdict | None:
@@ -625,6 +644,19 @@ def rollout(
             "--auto-resume-after", metavar="DURATION", help="Resume a checkpoint by itself, gates passing."
         ),
     ] = None,
+    orchestrate: Annotated[
+        bool,
+        typer.Option(
+            "--orchestrate",
+            help="Manual mode: vmssroll upgrades the instances itself, in the plan's batches.",
+        ),
+    ] = False,
+    canary: Annotated[
+        int | None,
+        typer.Option(
+            "--canary", metavar="N", help="With --orchestrate: the first batch (default 1 instance)."
+        ),
+    ] = None,
     yes: YesOpt = False,
     interval: IntervalOpt = "10s",
     timeout: TimeoutOpt = None,
@@ -637,12 +669,19 @@ def rollout(
         image_version=image_version, image_id=image_id, os_=os_, extensions=extensions, checkpoint=checkpoint,
         gate=gate, gate_interval=gate_interval, gate_failures=gate_failures, gate_timeout=gate_timeout,
         bake=bake, on_failure=on_failure, auto_resume_after=auto_resume_after, interval=interval,
-        timeout=timeout,
+        timeout=timeout, orchestrate=orchestrate, canary=canary,
     )  # fmt: skip
     need_answer(inv, yes=yes)
     azure = inv.azure()
     began = inv.env.clock.monotonic()
-    ss, latest, runner = preflight(inv, azure, opts)
+    runner: Rollout
+    if opts.orchestrate:  # Manual mode: vmssroll sends the batches itself
+        from vmssroll.cli.orchestrate import preflight as orchestrated
+
+        ss, runner = orchestrated(inv, azure, opts)
+        latest = None
+    else:
+        ss, latest, runner = preflight(inv, azure, opts)
     confirm(inv, f"Roll out {_what(opts)} to {ss.name}?", yes=yes)
     runner.deadline = None if opts.timeout is None else began + opts.timeout
     start(inv, azure, ss, runner)
@@ -673,12 +712,7 @@ def preflight(
     if not report.ready:
         raise refuse(inv, report)
     latest = refuse_while_rolling(inv, azure)
-    found = Record.from_tags(ss.tags)
-    if found is not None and found.phase is Phase.PAUSED:
-        raise NotReady(
-            f"a rollout is paused at {found.paused_at}% on {ss.name}",
-            hint=f"resume it (vmssroll resume {inv.target.args()}) or undo it (vmssroll undo {inv.target.args()})",
-        )
+    refuse_paused(inv, ss)
     if opts.kind is Kind.IMAGE and (ss.upgrade_policy.mode or "Manual").lower() != "rolling":
         raise NotReady(
             f"{ss.name} is in {ss.upgrade_policy.mode or 'Manual'} mode: a model change rolls nothing there",
@@ -715,12 +749,27 @@ def preflight(
         previous=writable_image(ss.image) if opts.kind is Kind.IMAGE else None,
     )
     runner = Rollout(inv, azure, opts, record, gates=Gates(opts.gates, opts.gate_failures))
-    if opts.gates:
+    first_gates(runner)
+    return ss, latest, runner
+
+
+def refuse_paused(inv: Invocation, ss: ScaleSet) -> None:
+    """A new rollout is refused while one is paused on the scale set (exit 3)."""
+    found = Record.from_tags(ss.tags)
+    if found is not None and found.phase is Phase.PAUSED:
+        raise NotReady(
+            f"a rollout is paused at {found.paused_at}% on {ss.name}",
+            hint=f"resume it (vmssroll resume {inv.target.args()}) or undo it (vmssroll undo {inv.target.args()})",
+        )
+
+
+def first_gates(runner: Rollout) -> None:
+    """Every gate once before anything changes: a failure is a refusal (exit 3, nothing sent)."""
+    if runner.opts.gates:
         runner.gates_due()
         failing = [g for g in runner.gates.last if not g.ok]
         if failing:
             raise NotReady(f"{failing[0].line()} before anything changed; nothing was sent")
-    return ss, latest, runner
 
 
 def start(inv: Invocation, azure: Azure, ss: ScaleSet, runner: Rollout) -> None:

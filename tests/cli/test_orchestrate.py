@@ -1,0 +1,109 @@
+"""`vmssroll rollout --orchestrate`: vmssroll upgrades a Manual-mode Uniform scale set itself, batch by
+batch (`manualupgrade`), on the emulator's clock through the real SDK; the batches read from its log."""
+
+from __future__ import annotations
+
+import itertools
+
+from tests.cli.test_rollout import events, image_version, tags
+from tests.helpers import NAME, RG, set_rolling, target, writes
+from tests.reliability.checks import diff_paths
+
+
+def manual_upgrades(emu) -> list[list[str]]:
+    return [
+        [str(i) for i in (r.body or {}).get("instanceIds", [])]
+        for r in emu.requests
+        if r.method == "POST" and r.path.endswith("/manualupgrade")
+    ]
+
+
+def zone_of(emu) -> dict[str, str]:
+    return {str(vm["instance_id"]): str(vm.get("zone")) for vm in emu.vms(RG, NAME)}
+
+
+def test_orchestrate_with_a_canary_of_1(vmssroll, emu):
+    before = emu.vmss(RG, NAME)
+    emu.clear_requests()
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--canary", "1",
+        "--gate", "true", "--yes", "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    batches = manual_upgrades(emu)
+    assert len(batches[0]) == 1  # the canary: exactly one instance
+    upgraded = [i for b in batches for i in b]
+    assert sorted(upgraded, key=int) == sorted(zone_of(emu), key=int)  # every instance, once
+    assert all(len(b) <= 2 for b in batches)  # 20% of 10: batches of at most two
+    assert all(len({zone_of(emu)[i] for i in b}) == 1 for b in batches)  # a batch never spans zones
+    found = events(result.stdout)
+    done = [e for e in found if e["event"] == "batch" and e["message"].startswith("Settled")]
+    assert [e["instanceIds"] for e in done] == batches and done[0]["canary"] is True
+    # each batch was sent only after the one before had settled
+    posts = [r for r in emu.requests if r.method == "POST" and r.path.endswith("/manualupgrade")]
+    assert all(a.sim_time < b.sim_time for a, b in itertools.pairwise(posts))
+    assert found[-1]["event"] == "done"
+    assert image_version(emu) == "2.0.0" and tags(emu)["vmssroll.phase"] == "done"
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+    assert not [p for m, p in writes(emu) if p.endswith("/cancel") or "rollingUpgrade" in p]
+    after = emu.vmss(RG, NAME)
+    assert diff_paths(before, after) <= {
+        "properties.virtualMachineProfile.storageProfile.imageReference.id",
+        "etag",
+    } | {f"tags.{k}" for k in tags(emu)}
+
+
+def test_a_bad_release_stops_at_the_canary_and_undo_rolls_it_back(vmssroll, emu):
+    emu.load_scenario("demo")  # 3.0.0-bad turns instances unhealthy (Application Health extension)
+    before = emu.vmss(RG, NAME)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "3.0.0-bad", "--orchestrate", "--canary", "1",
+        "--on-failure", "undo", "--yes",
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "after the canary (instance 0): 1 of 1 upgraded instance(s) unhealthy (0)" in result.stderr
+    assert "more than maxUnhealthyUpgradedInstancePercent 20%" in result.stderr
+    assert manual_upgrades(emu) == [["0"], ["0"]]  # the canary, then its roll-back: nothing else touched
+    assert "Undone: 1 instance(s) rolled back to the previous image" in result.stderr
+    assert tags(emu)["vmssroll.phase"] == "undone"
+    image = emu.vmss(RG, NAME)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    assert image["version"] == "1.0.0"
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+    changed = diff_paths(before, emu.vmss(RG, NAME))
+    assert {p for p in changed if not p.startswith("tags.")} == {"etag"}
+
+
+def test_a_stopped_orchestration_is_undone_later_from_another_command(vmssroll, emu):
+    emu.load_scenario("demo")
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "3.0.0-bad", "--orchestrate", "--canary", "2", "--yes"
+    )
+    assert result.exit_code == 5, result.output
+    assert f"Put the previous image back with: vmssroll undo {' '.join(target())}" in result.stderr
+    assert tags(emu)["vmssroll.phase"] == "stopped" and manual_upgrades(emu) == [["0", "3"]]
+    undone = vmssroll("undo", *target(), "--yes")
+    assert undone.exit_code == 0, undone.output
+    assert manual_upgrades(emu)[-1] == ["0", "3"]
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+    assert tags(emu)["vmssroll.phase"] == "undone"
+
+
+def test_orchestrate_is_refused_where_it_cannot_work(vmssroll, emu):
+    for args, says in [
+        (("--os", "--orchestrate"), "--orchestrate needs an image rollout"),
+        (("--image-version", "2.0.0", "--canary", "1"), "--canary goes with --orchestrate"),
+        (("--image-version", "2.0.0", "--orchestrate", "--canary", "0"), "--canary 0: give 1 or more"),
+    ]:
+        emu.clear_requests()
+        result = vmssroll("rollout", *target(), *args, "--yes")
+        assert result.exit_code == 2 and says in result.stderr, (args, result.output)
+        assert emu.requests == []
+    emu.clear_requests()
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--canary", "11", "--yes"
+    )
+    assert result.exit_code == 3 and "--canary 11: web has 10 instance(s)" in result.stderr
+    set_rolling(emu)
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--yes")
+    assert result.exit_code == 3 and "web is in Rolling mode: Azure would upgrade" in result.stderr
+    assert writes(emu) == [("PATCH", writes(emu)[0][1])]  # only set_rolling's own PATCH
