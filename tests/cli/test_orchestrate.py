@@ -107,3 +107,39 @@ def test_orchestrate_is_refused_where_it_cannot_work(vmssroll, emu):
     result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--yes")
     assert result.exit_code == 3 and "web is in Rolling mode: Azure would upgrade" in result.stderr
     assert writes(emu) == [("PATCH", writes(emu)[0][1])]  # only set_rolling's own PATCH
+
+
+def test_resume_watch_of_an_orchestration_follows_its_record(vmssroll, emu):
+    paused = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--canary", "1",
+        "--checkpoint", "30%", "--timeout", "30m", "--yes",
+    )  # fmt: skip
+    assert paused.exit_code == 7 and "Paused at 30%: 4 of 10 instance(s) upgraded" in paused.stderr
+    # the rollout that paused is gone: nothing sends the next batch, the watch says so and times out
+    gone = vmssroll("resume", *target(), "--watch", "--timeout", "2m")
+    assert gone.exit_code == 7, gone.output
+    assert "Resumed the rollout from 30%." in gone.stderr
+    assert "4 of 10 instance(s) on the new model" in gone.stderr
+    assert "--timeout ran out while the rollout is rolling; nothing was cancelled" in gone.stderr
+    assert manual_upgrades(emu) == [["0"], ["3"], ["6", "9"]]
+
+
+def test_resume_watch_ends_with_the_rollouts_own_end(vmssroll, emu):
+    from tests.cli.test_rollout import HookClock
+    from tests.helpers import patch
+
+    vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--checkpoint", "10%",
+        "--timeout", "10m", "--yes",
+    )  # fmt: skip
+    assert tags(emu)["vmssroll.phase"] == "paused"
+
+    def stop() -> None:  # what the rollout that paused writes when a gate stops it
+        patch(emu, {"tags": {"vmssroll.phase": "stopped", "vmssroll.reason": "gate `x` failed"}})
+
+    clock = HookClock(emu, lambda: tags(emu).get("vmssroll.phase") == "rolling", stop)
+    result = vmssroll("resume", *target(), "--watch", "-o", "json", clock=clock)
+    assert result.exit_code == 5, result.output
+    found = events(result.stdout)
+    assert [e["event"] for e in found] == ["resumed", "progress", "record"]
+    assert found[-1]["message"] == "The rollout is stopped: gate `x` failed"

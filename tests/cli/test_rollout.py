@@ -265,3 +265,87 @@ def test_a_gate_that_outlives_its_time_fails_and_is_killed_whole(vmssroll, emu):
     assert result.exit_code == 3, result.output
     assert "gate `echo started; sleep 60 | cat` timed out: started before anything changed" in result.stderr
     assert writes(emu) == []
+
+
+def test_resume_by_answering_the_prompt_on_the_rollouts_own_terminal(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "30%", "--yes",
+        stdin="y\n", stdin_tty=True,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Paused at 30%" in result.stderr
+    assert "Resume now? Type y and Enter (or run vmssroll resume from anywhere): " in result.stderr
+    assert "Resumed from this terminal" in result.stderr and "Rollout done: Completed" in result.stderr
+    assert image_version(emu) == "2.0.0" and tags(emu)["vmssroll.phase"] == "done"
+    assert len([p for m, p in writes(emu) if m == "POST" and p.endswith("/cancel")]) == 1
+
+
+def test_another_answer_asks_again_and_a_closed_terminal_leaves_resume_to_others(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "30%", "--auto-resume-after", "2m",
+        "--yes", stdin="no\n", stdin_tty=True,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("Resume now? Type y and Enter") == 2  # asked, answered no, asked again
+    assert "Resumed from this terminal" not in result.stderr
+    assert "Resumed after 2m00s with every gate passing" in result.stderr
+
+
+def test_off_a_terminal_the_pause_asks_nothing(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=10)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "30%", "--auto-resume-after", "1m",
+        "--yes", stdin="y\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Resume now?" not in result.stderr and "Resumed after 1m00s" in result.stderr
+
+
+def test_resume_watch_follows_the_restarted_upgrade_when_the_rollout_that_paused_is_gone(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=20)
+    paused = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--timeout", "15m", "--yes"
+    )
+    assert paused.exit_code == 7 and "Paused at 40%" in paused.stderr, paused.output
+    assert tags(emu)["vmssroll.phase"] == "paused"
+    result = vmssroll("resume", *target(), "--watch", "-o", "json")
+    assert result.exit_code == 0, result.output
+    found = events(result.stdout)
+    assert found[0]["event"] == "resumed" and found[0]["message"] == "Resumed the rollout from 40%."
+    assert found[-1]["state"] == "Completed"  # the watch's last event: the new upgrade, not the cancelled one
+    assert all(vm["latest_model_applied"] and _on(vm, "2.0.0") for vm in emu.vms(RG, NAME))
+    assert tags(emu)["vmssroll.phase"] == "rolling"  # nobody left to write done: the upgrade ran to its end
+
+
+def test_undo_stopped_by_azures_health_limit_says_so_and_undo_again_finishes_it(vmssroll, emu):
+    emu.load_scenario("demo")  # 3.0.0-bad turns instances unhealthy
+    set_rolling(
+        emu,
+        maxBatchInstancePercent=50,
+        maxUnhealthyInstancePercent=100,
+        maxUnhealthyUpgradedInstancePercent=100,
+    )
+    bad = vmssroll("rollout", *target(), "--image-version", "3.0.0-bad", "--yes")
+    assert bad.exit_code == 0, bad.output  # no gate, and a policy that lets every instance go unhealthy
+    set_rolling(emu, maxUnhealthyInstancePercent=20)
+    result = vmssroll("undo", *target(), "--yes")
+    # Azure's check before the roll-back's first batch: 10 of 10 unhealthy, more than 20%
+    assert result.exit_code == 5, result.output
+    assert "Undo stopped: " in result.stderr and "MaxUnhealthyInstancePercentExceeded" in result.stderr
+    assert "but 10 instance(s) still run the undone one" in result.stderr
+    assert f"then run `vmssroll undo {' '.join(target())}` again" in result.stderr
+    image = emu.vmss(RG, NAME)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    assert image["version"] == "1.0.0" and tags(emu)["vmssroll.phase"] == "undoing"
+    assert not any(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+    # the limit raised: in Rolling mode that update restarts the roll-back; undo refuses to race it
+    set_rolling(emu, maxUnhealthyInstancePercent=100)
+    racing = vmssroll("undo", *target(), "--yes")
+    assert racing.exit_code == 8 and "already undoing" in racing.stderr, racing.output
+    assert vmssroll("wait", *target()).exit_code == 0
+    again = vmssroll("undo", *target(), "--yes")
+    assert again.exit_code == 0, again.output
+    assert "Undone: no instance runs the undone image" in again.stderr
+    assert tags(emu)["vmssroll.phase"] == "undone"
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))

@@ -400,6 +400,21 @@ def confirm(inv: Invocation, question: str, *, yes: bool) -> None:
         raise Declined("not confirmed: nothing changed, nothing was sent")
 
 
+def typed_line(inv: Invocation) -> str | None:
+    """A line typed on the terminal, if one is waiting; never blocks. None: nothing typed yet; "": stdin is
+    closed (nobody can answer any more). An in-memory stdin (tests) gives what it holds."""
+    import io
+    import select
+
+    stream = inv.env.stdin
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return stream.readline()
+    ready, _, _ = select.select([fd], [], [], 0)
+    return stream.readline() if ready else None
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's last flush does not complain of the broken pipe."""
     import os

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, YesOpt, command, confirm, need_answer, refuse_while_rolling
+from vmssroll.cli.common import (
+    Invocation,
+    YesOpt,
+    command,
+    confirm,
+    need_answer,
+    refuse_while_rolling,
+    typed_line,
+)
 from vmssroll.cli.upgrades import IntervalOpt
 from vmssroll.domain.errors import (
     Conflict,
@@ -56,6 +64,8 @@ app = typer.Typer()
 
 GATE_OUTPUT_MAX = 4000  # characters of a gate's output kept (the end of it)
 RECORD_POLL = 10.0  # seconds between reads of the record while paused
+PROMPT_POLL = 1.0  # seconds between looks at the terminal for an answer to the resume prompt
+RESUME_PROMPT = "Resume now? Type y and Enter (or run vmssroll resume from anywhere): "
 
 
 class OnFailure(StrEnum):
@@ -274,6 +284,8 @@ class Rollout:
     deadline: float | None = None
     waited_since: float | None = None  # when the watch first saw only an upgrade that is not ours
     said: dict[str, bool] = field(default_factory=dict)  # each gate's last result shown as text
+    asking: bool = False  # the resume prompt is open on this terminal
+    answered: bool = False  # the person at this terminal said to resume
 
     @property
     def clock(self) -> Any:
@@ -414,6 +426,7 @@ class Rollout:
         would restart the upgrade), so it still says paused."""
         began = self.clock.monotonic()
         auto = self.opts.auto_resume_after
+        self.ask()
         while True:
             self.check_deadline()
             self.gates_due()
@@ -425,6 +438,8 @@ class Rollout:
             ss, current = read_record(self.azure, self.inv)
             self.own(current)
             assert current is not None
+            if current.phase is not Phase.PAUSED:
+                self.close_prompt()
             if current.phase is Phase.ROLLING:
                 self.record = current
                 self.emit(
@@ -439,6 +454,11 @@ class Rollout:
                     f"The rollout is now {current.phase.value} (changed from elsewhere); stopping here",
                 )
                 return int(ExitCode.CANCELLED)
+            if self.answered:
+                self.asking = self.answered = False
+                self.record = resume(self.inv, self.azure, ss, current)
+                self.emit("resumed", "Resumed from this terminal", record=self.record.to_json())
+                return None
             if auto is not None and self.clock.monotonic() - began >= auto and self.gates.passing:
                 self.record = resume(self.inv, self.azure, ss, current)
                 self.emit(
@@ -450,7 +470,41 @@ class Rollout:
             wait = min(RECORD_POLL, self.opts.gate_interval)
             if auto is not None:
                 wait = min(wait, max(0.0, began + auto - self.clock.monotonic()) or wait)
-            self.clock.sleep(wait)
+            self.sleep_or_answer(wait)
+
+    def ask(self) -> None:
+        """On a terminal, the pause asks whoever watches it whether to resume (resume from elsewhere works
+        all the same)."""
+        self.asking = self.inv.env.can_prompt()
+        if self.asking:
+            self.inv.env.stderr.write(RESUME_PROMPT)
+            self.inv.env.stderr.flush()
+
+    def close_prompt(self) -> None:
+        """The question is moot (resumed or stopped from elsewhere): end its line and stop looking."""
+        if self.asking:
+            self.inv.env.stderr.write("\n")
+        self.asking = False
+
+    def sleep_or_answer(self, seconds: float) -> None:
+        """Sleep, looking at the terminal every PROMPT_POLL seconds while the prompt is open; `y` ends the
+        sleep with `answered` set, any other line asks again, a closed stdin closes the prompt."""
+        ends = self.clock.monotonic() + seconds
+        while self.asking and not self.answered:
+            line = typed_line(self.inv)
+            if line == "":
+                self.asking = False
+            elif line is not None and line.strip().lower() in ("y", "yes"):
+                self.answered = True
+            elif line is not None:
+                self.ask()
+            left = ends - self.clock.monotonic()
+            if self.answered or left <= 0:
+                return
+            self.clock.sleep(min(PROMPT_POLL, left))
+        left = ends - self.clock.monotonic()
+        if left > 0 and not self.answered:
+            self.clock.sleep(left)
 
     # failure
     def stop(self, reason: str, *, running: bool) -> int:
@@ -532,20 +586,21 @@ def resume(inv: Invocation, azure: Azure, ss: ScaleSet, record: Record) -> Recor
 def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None, interval: float = 10.0) -> int:
     """Put the previous image reference back with one PATCH (If-Match) that also records `undoing`; Azure
     rolls the upgraded instances back; follow that upgrade, then record `undone`."""
-    from vmssroll.cli.watching import follow
 
     if not record.can_undo or record.previous is None:
         raise NotReady(f"nothing to undo: a {record.kind.value} rollout keeps no previous model value")
     ss, current = read_record(azure, inv)
     if current is None or current.id != record.id:
         raise Conflict("the scale set's rollout record changed since it was read; nothing was sent")
-    if current.phase in (Phase.UNDOING, Phase.UNDONE):
+    latest = azure.latest_upgrade(inv.target)
+    running = latest is not None and latest.running
+    # undoing with nothing running: the roll-back stopped (Azure's health limits): undo again restarts it
+    if current.phase is Phase.UNDONE or (current.phase is Phase.UNDOING and running):
         raise Conflict(
             f"the rollout is already {current.phase.value}",
             hint=f"follow it: vmssroll watch {inv.target.args()}",
         )
-    latest = azure.latest_upgrade(inv.target)
-    if latest is not None and latest.running:
+    if latest is not None and running:
         raise Conflict(
             f"an upgrade is {latest.code}: cancel it first (vmssroll cancel {inv.target.args()})",
         )
@@ -569,18 +624,13 @@ def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None, in
         from vmssroll.cli.orchestrate import roll_back
 
         return _undone(inv, azure, current, roll_back(inv, azure, interval))
-    waited: list[float] = []
+    from vmssroll.cli.resuming import follow_new
 
-    def ours(snap: Snapshot, verdict: Verdict) -> Verdict | None:
-        if verdict.done and snap.status is not None and snap.status.start_time == before:
-            waited.append(inv.env.clock.monotonic())
-            if waited[-1] - waited[0] < NEW_UPGRADE_GRACE:
-                return Verdict(False, ExitCode.OK, "waiting for the roll-back upgrade to start")
-        return None
-
-    verdict, _ = follow(inv, Deadlines(interval=interval), intervene=ours)
+    verdict = follow_new(inv, Deadlines(interval=interval), before, "the roll-back upgrade")
     if verdict.exit_code != ExitCode.OK:
-        return int(verdict.exit_code)
+        from vmssroll.cli.resuming import roll_back_stopped
+
+        return roll_back_stopped(inv, azure, verdict)
     return _undone(inv, azure, current, "every instance is back on the previous image")
 
 
@@ -792,20 +842,36 @@ def start(inv: Invocation, azure: Azure, ss: ScaleSet, runner: Rollout) -> None:
 
 
 @command(app, "resume")
-def resume_cmd(inv: Invocation) -> int:
+def resume_cmd(
+    inv: Invocation,
+    watch_: Annotated[bool, typer.Option("--watch", help="Follow the resumed rollout afterwards.")] = False,
+    interval: IntervalOpt = "10s",
+    timeout: TimeoutOpt = None,
+) -> int:
     """Resume a rollout paused at a checkpoint, from any terminal: its record's PATCH (If-Match) restarts the
     upgrade (an OS or extension rollout starts its action again). Two at once: one exits 8. The rollout that
-    paused carries on with its gates; follow the upgrade with `vmssroll watch`."""
+    paused carries on with its gates. --watch follows the upgrade (exit codes as watch); for an orchestrated
+    rollout (Manual mode), the record until it pauses again (0), ends (0), stops (5) or is undone (6)."""
+    from vmssroll.cli.upgrades import deadlines
+
+    limits = deadlines(interval, timeout, None)
     azure = inv.azure()
     ss, record = read_record(azure, inv)
     if record is None:
         raise NotReady(f"no rollout is recorded on {ss.name}")
+    before = azure.latest_upgrade(inv.target) if watch_ else None
     new = resume(inv, azure, ss, record)
-    message = (
-        f"Resumed the rollout from {record.paused_at}%. Follow it with: vmssroll watch {inv.target.args()}"
-    )
-    inv.out.result({"resumed": True, "record": new.to_json(), "message": message}, message)
-    return int(ExitCode.OK)
+    follow_it = "" if watch_ else f" Follow it with: vmssroll watch {inv.target.args()}"
+    message = f"Resumed the rollout from {record.paused_at}%.{follow_it}"
+    if not watch_:
+        inv.out.result({"resumed": True, "record": new.to_json(), "message": message}, message)
+        return int(ExitCode.OK)
+    emit(inv, "resumed", message, record=new.to_json())
+    from vmssroll.cli.resuming import watch_record, watch_rolling
+
+    if (ss.upgrade_policy.mode or "Manual").lower() == "manual":
+        return watch_record(inv, azure, new, limits)
+    return watch_rolling(inv, limits, before.start_time if before else None)
 
 
 @command(app, "undo")
