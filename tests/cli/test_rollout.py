@@ -349,3 +349,18 @@ def test_undo_stopped_by_azures_health_limit_says_so_and_undo_again_finishes_it(
     assert "Undone: no instance runs the undone image" in again.stderr
     assert tags(emu)["vmssroll.phase"] == "undone"
     assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+
+
+def test_events_file_gets_the_rollouts_events_and_the_watchs(vmssroll, emu, tmp_path: Path):
+    set_rolling(emu, maxBatchInstancePercent=50)
+    emu.clear_requests()
+    refused = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--events", str(tmp_path), "--yes")
+    assert refused.exit_code == 2 and "--events" in refused.stderr and emu.requests == []
+    path = tmp_path / "rollout.jsonl"
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--events", str(path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert not result.stdout.startswith("{")  # the events went to the file, the text stayed on stderr
+    found = [json.loads(line) for line in path.read_text().splitlines()]
+    kinds = [e["event"] for e in found]
+    assert kinds[0] == "started" and kinds[-1] == "done" and "status" in kinds  # the watch's own events too
+    assert found[-1]["message"] == "Rollout done: Completed"

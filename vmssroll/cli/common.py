@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
+from typing import IO, TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
@@ -145,6 +145,7 @@ class Invocation:
     output: OutputFormat
     verbose: bool
     debug: bool
+    events: IO[str] | None = None  # --events of a command that has it (rollout): JSON Lines, opened early
 
     @property
     def json(self) -> bool:

@@ -27,7 +27,7 @@ from vmssroll.cli.common import (
     refuse_while_rolling,
     typed_line,
 )
-from vmssroll.cli.upgrades import IntervalOpt
+from vmssroll.cli.upgrades import EventsOpt, IntervalOpt, open_events
 from vmssroll.domain.errors import (
     Conflict,
     ExitCode,
@@ -255,11 +255,17 @@ def write_record(
 
 
 def emit(inv: Invocation, kind: str, text: str, **fields: Any) -> None:
-    """One rollout event: a JSON line with -o json (beside the watch's own events), else a line on stderr."""
+    """One rollout event: a JSON line with -o json (beside the watch's own events), else a line on stderr;
+    and a JSON line in the --events file (not twice when that is stdout with -o json)."""
+    doc = {"time": inv.env.clock.utcnow(), "event": kind, "message": text, **fields}
     if inv.json:
-        inv.out.event({"time": inv.env.clock.utcnow(), "event": kind, "message": text, **fields})
+        inv.out.event(doc)
     else:
         inv.out.note(text)
+    if inv.events is not None and not (inv.json and inv.events is inv.env.stdout):
+        from vmssroll.cli.watching import FileSink
+
+        FileSink(inv.events).write(doc)
 
 
 def image_body(image: dict[str, Any]) -> dict[str, Any]:
@@ -348,7 +354,7 @@ class Rollout:
         from vmssroll.cli.watching import follow
 
         self.last, self.waited_since = None, None
-        verdict, _ = follow(self.inv, self.limits(), intervene=self.intervene)
+        verdict, _ = follow(self.inv, self.limits(), intervene=self.intervene, events_file=self.inv.events)
         return verdict, self.last
 
     def run(self) -> int:
@@ -707,6 +713,7 @@ def rollout(
             "--canary", metavar="N", help="With --orchestrate: the first batch (default 1 instance)."
         ),
     ] = None,
+    events: EventsOpt = None,
     yes: YesOpt = False,
     interval: IntervalOpt = "10s",
     timeout: TimeoutOpt = None,
@@ -722,6 +729,15 @@ def rollout(
         timeout=timeout, orchestrate=orchestrate, canary=canary,
     )  # fmt: skip
     need_answer(inv, yes=yes)
+    inv.events = open_events(inv, events)
+    try:
+        return _rollout(inv, opts, yes)
+    finally:
+        if inv.events is not None and inv.events is not inv.env.stdout:
+            inv.events.close()
+
+
+def _rollout(inv: Invocation, opts: Settings, yes: bool) -> int:
     azure = inv.azure()
     began = inv.env.clock.monotonic()
     runner: Rollout

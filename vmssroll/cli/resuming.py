@@ -36,7 +36,7 @@ def follow_new(inv: Invocation, deadlines: Deadlines, before: Any, what: str) ->
                 return Verdict(False, ExitCode.OK, f"waiting for {what} to start")
         return None
 
-    verdict, _ = follow(inv, deadlines, intervene=ours)
+    verdict, _ = follow(inv, deadlines, intervene=ours, events_file=inv.events)
     return verdict
 
 
