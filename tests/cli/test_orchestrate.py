@@ -143,3 +143,14 @@ def test_resume_watch_ends_with_the_rollouts_own_end(vmssroll, emu):
     found = events(result.stdout)
     assert [e["event"] for e in found] == ["resumed", "progress", "record"]
     assert found[-1]["message"] == "The rollout is stopped: gate `x` failed"
+
+
+def test_orchestrate_is_refused_on_a_flexible_scale_set(vmssroll, emu):
+    emu.load_scenario("flexible-extension")
+    emu.clear_requests()
+    result = vmssroll(
+        "rollout", "-g", "rg-flex", "-n", "flex", "--image-version", "2.0.0", "--orchestrate", "--yes"
+    )
+    assert result.exit_code == 3, result.output
+    assert "flex is Flexible: Azure refuses manualupgrade there" in result.stderr
+    assert writes(emu) == []
