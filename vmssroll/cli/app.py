@@ -7,7 +7,17 @@ from typing import NoReturn
 import typer
 
 from vmssroll import __version__
-from vmssroll.cli import automatic, demo, emulator_cmd, image, policy, prereq, progressive, upgrades
+from vmssroll.cli import (
+    automatic,
+    demo,
+    emulator_cmd,
+    image,
+    policy,
+    prereq,
+    progressive,
+    rollout_command,
+    upgrades,
+)
 from vmssroll.cli.plan import register as register_plan
 from vmssroll.domain.errors import exit_codes_text
 
@@ -27,6 +37,7 @@ app.add_typer(policy.app, name="policy")
 register_plan(app)
 app.add_typer(image.app)
 app.add_typer(upgrades.app)
+app.add_typer(rollout_command.app)
 app.add_typer(progressive.app)
 app.add_typer(automatic.app)
 app.add_typer(demo.app)

@@ -15,10 +15,11 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from vmssroll.cli.common import refuse_while_rolling
-from vmssroll.cli.progressive import Rollout, Settings, emit, first_gates, read_record, refuse_paused
+from vmssroll.cli.progressive import Rollout, Settings, first_gates, refuse_paused
+from vmssroll.cli.rollout_record import read_record
 from vmssroll.domain.errors import ExitCode, NotReady
 from vmssroll.domain.model import Instance
-from vmssroll.domain.orchestrate import Leg, State, judge, legs, refused_before, settled, sick
+from vmssroll.domain.orchestrate import Leg, State, judge, legs, refused_before
 from vmssroll.domain.progressive import Gates, Kind, Phase, Record, crossed, writable_image
 from vmssroll.domain.unknown import Unknown
 
@@ -191,27 +192,3 @@ def _refuse_scale_set(inv: Invocation, ss: ScaleSet) -> None:
             "Manual mode; nothing was sent",
             hint="drop --orchestrate (Rolling mode) or switch to Manual: vmssroll disable-rolling",
         )
-
-
-def roll_back(inv: Invocation, azure: Azure, interval: float) -> str:
-    """Undo in Manual mode: the previous image is back in the model, but nothing rolls by itself there, so
-    every instance behind it is upgraded at once (`manualupgrade`) and read until all settle."""
-    clock = inv.env.clock
-    behind = [i.instance_id for i in _listed(inv, azure) if i.latest_model_applied is False]
-    azure.manual_upgrade(inv.target, behind)
-    emit(inv, "undo", f"Rolling instance(s) {', '.join(behind)} back (manualupgrade)", instanceIds=behind)
-    while True:
-        by_id = {i.instance_id: i for i in _listed(inv, azure)}
-        if all(settled(by_id.get(i)) for i in behind):
-            bad = [i for i in behind if sick(by_id.get(i))]
-            back = f"{len(behind)} instance(s) rolled back to the previous image"
-            return back + (f"; still unhealthy: {', '.join(bad)}" if bad else "")
-        clock.sleep(interval)
-
-
-def _listed(inv: Invocation, azure: Azure) -> list[Instance]:
-    while True:
-        listed = azure.instances_or_unknown(inv.target)
-        if not isinstance(listed, Unknown):
-            return listed
-        inv.env.clock.sleep(10.0)

@@ -9,7 +9,6 @@ tags so `resume`, `undo` and `status` work from anywhere.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field, replace
@@ -23,11 +22,11 @@ from vmssroll.cli.common import (
     YesOpt,
     command,
     confirm,
-    need_answer,
     refuse_while_rolling,
     typed_line,
 )
-from vmssroll.cli.upgrades import EventsOpt, IntervalOpt, open_events
+from vmssroll.cli.rollout_record import emit, image_body, read_record, write_record
+from vmssroll.cli.upgrades import IntervalOpt
 from vmssroll.domain.errors import (
     Conflict,
     ExitCode,
@@ -214,62 +213,6 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def _text(output: bytes) -> str:
     return output.decode("utf-8", "replace")[-GATE_OUTPUT_MAX:]
-
-
-# The record ---------------------------------------------------------------------------------------
-
-
-def read_record(azure: Azure, inv: Invocation) -> tuple[ScaleSet, Record | None]:
-    ss = azure.scale_set(inv.target)
-    return ss, Record.from_tags(ss.tags)
-
-
-def write_record(
-    inv: Invocation,
-    azure: Azure,
-    ss: ScaleSet,
-    record: Record,
-    extra: dict[str, Any] | None = None,
-    gates: str | None = None,
-) -> tuple[ScaleSet, Record]:
-    """The record (and `extra` properties) in one PATCH with If-Match on the etag read: of two writers, one
-    gets 412 (exit 8). The write token tells this write from another writer's identical record."""
-    new = replace(record, write=secrets.token_hex(4), gates=gates if gates is not None else record.gates)
-    body: dict[str, Any] = {"tags": new.to_tags(ss.tags)}
-    if extra:
-        body["properties"] = extra
-
-    def applied(now: Any) -> bool:
-        found = Record.from_tags(getattr(now, "tags", {}) or {})
-        return found is not None and found.write == new.write
-
-    if not extra:  # the tags alone: stored once Azure accepts the PATCH, nothing in the model to wait for
-        return azure.patch(inv.target, body, ss.etag, applied=applied, wait=None), new
-    from vmssroll.cli.writes import waiting
-
-    with waiting(
-        inv, no_wait=False
-    ) as wait:  # a model change: Azure takes minutes to finish it in Rolling mode
-        stored = azure.patch(inv.target, body, ss.etag, applied=applied, wait=wait)
-    return stored, new
-
-
-def emit(inv: Invocation, kind: str, text: str, **fields: Any) -> None:
-    """One rollout event: a JSON line with -o json (beside the watch's own events), else a line on stderr;
-    and a JSON line in the --events file (not twice when that is stdout with -o json)."""
-    doc = {"time": inv.env.clock.utcnow(), "event": kind, "message": text, **fields}
-    if inv.json:
-        inv.out.event(doc)
-    else:
-        inv.out.note(text)
-    if inv.events is not None and not (inv.json and inv.events is inv.env.stdout):
-        from vmssroll.cli.watching import FileSink
-
-        FileSink(inv.events).write(doc)
-
-
-def image_body(image: dict[str, Any]) -> dict[str, Any]:
-    return {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}
 
 
 # The rollout --------------------------------------------------------------------------------------
@@ -627,7 +570,7 @@ def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None, in
         # nothing runs the image undone (Azure's rollback on breach may have put them back already)
         return _undone(inv, azure, current, "no instance runs the undone image: nothing to roll back")
     if (ss.upgrade_policy.mode or "Manual").lower() == "manual":  # nothing rolls by itself: vmssroll does it
-        from vmssroll.cli.orchestrate import roll_back
+        from vmssroll.cli.resuming import roll_back
 
         return _undone(inv, azure, current, roll_back(inv, azure, interval))
     from vmssroll.cli.resuming import follow_new
@@ -655,107 +598,7 @@ def _human(seconds: float) -> str:
 # Commands -----------------------------------------------------------------------------------------
 
 
-@command(app, "rollout")
-def rollout(
-    inv: Invocation,
-    image_version: Annotated[
-        str | None, typer.Option("--image-version", metavar="VERSION", help="Roll out this image version.")
-    ] = None,
-    image_id: Annotated[
-        str | None, typer.Option("--image-id", metavar="ID", help="Roll out this image (resource id).")
-    ] = None,
-    os_: Annotated[bool, typer.Option("--os", help="Roll out the latest platform OS image.")] = False,
-    extensions: Annotated[
-        bool, typer.Option("--extensions", help="Roll out the model's extensions.")
-    ] = False,
-    checkpoint: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--checkpoint", metavar="PERCENT", help="Pause when this share is upgraded (repeatable)."
-        ),
-    ] = None,
-    gate: Annotated[
-        list[str] | None,
-        typer.Option("--gate", metavar="CMD", help="Shell command that must exit 0 (repeatable)."),
-    ] = None,
-    gate_interval: Annotated[
-        str, typer.Option("--gate-interval", metavar="DURATION", help="Time between gate runs.")
-    ] = "30s",
-    gate_failures: Annotated[
-        int, typer.Option("--gate-failures", metavar="N", help="Consecutive failures of a gate that stop it.")
-    ] = 3,
-    gate_timeout: Annotated[
-        str, typer.Option("--gate-timeout", metavar="DURATION", help="A gate running longer fails.")
-    ] = "30s",
-    bake: Annotated[
-        str | None, typer.Option("--bake", metavar="DURATION", help="Keep the gates running after Completed.")
-    ] = None,
-    on_failure: Annotated[
-        OnFailure,
-        typer.Option("--on-failure", help="After a stop: leave it (stop) or put the image back (undo)."),
-    ] = OnFailure.stop,
-    auto_resume_after: Annotated[
-        str | None,
-        typer.Option(
-            "--auto-resume-after", metavar="DURATION", help="Resume a checkpoint by itself, gates passing."
-        ),
-    ] = None,
-    orchestrate: Annotated[
-        bool,
-        typer.Option(
-            "--orchestrate",
-            help="Manual mode: vmssroll upgrades the instances itself, in the plan's batches.",
-        ),
-    ] = False,
-    canary: Annotated[
-        int | None,
-        typer.Option(
-            "--canary", metavar="N", help="With --orchestrate: the first batch (default 1 instance)."
-        ),
-    ] = None,
-    events: EventsOpt = None,
-    yes: YesOpt = False,
-    interval: IntervalOpt = "10s",
-    timeout: TimeoutOpt = None,
-) -> int:
-    """Roll out a change progressively: checkpoints to pause at, gates that stop it, a bake, and undo.
-
-    Exit 0 done and baked; 3 refused at preflight (nothing sent); 5 stopped by Azure or by a gate;
-    6 cancelled by a person; 7 --timeout; 8 a concurrent change."""
-    opts = settings(
-        image_version=image_version, image_id=image_id, os_=os_, extensions=extensions, checkpoint=checkpoint,
-        gate=gate, gate_interval=gate_interval, gate_failures=gate_failures, gate_timeout=gate_timeout,
-        bake=bake, on_failure=on_failure, auto_resume_after=auto_resume_after, interval=interval,
-        timeout=timeout, orchestrate=orchestrate, canary=canary,
-    )  # fmt: skip
-    need_answer(inv, yes=yes)
-    inv.events = open_events(inv, events)
-    try:
-        return _rollout(inv, opts, yes)
-    finally:
-        if inv.events is not None and inv.events is not inv.env.stdout:
-            inv.events.close()
-
-
-def _rollout(inv: Invocation, opts: Settings, yes: bool) -> int:
-    azure = inv.azure()
-    began = inv.env.clock.monotonic()
-    runner: Rollout
-    if opts.orchestrate:  # Manual mode: vmssroll sends the batches itself
-        from vmssroll.cli.orchestrate import preflight as orchestrated
-
-        ss, runner = orchestrated(inv, azure, opts)
-        latest = None
-    else:
-        ss, latest, runner = preflight(inv, azure, opts)
-    confirm(inv, f"Roll out {_what(opts)} to {ss.name}?", yes=yes)
-    runner.deadline = None if opts.timeout is None else began + opts.timeout
-    start(inv, azure, ss, runner)
-    runner.stale = latest.start_time if latest else None
-    return runner.run()
-
-
-def _what(opts: Settings) -> str:
+def what_rolls(opts: Settings) -> str:
     if opts.kind is Kind.IMAGE:
         return f"image version {opts.version}" if opts.version else f"image {opts.image_id}"
     return "the latest OS image" if opts.kind is Kind.OS else "the model's extensions"
@@ -854,7 +697,7 @@ def start(inv: Invocation, azure: Azure, ss: ScaleSet, runner: Rollout) -> None:
     else:
         _, runner.record = write_record(inv, azure, ss, record, gates=runner.gates.summary())
         azure.start(inv.target, "os" if opts.kind is Kind.OS else "extension")
-    runner.emit("started", f"Rolling out {_what(opts)} to {ss.name}", record=runner.record.to_json())
+    runner.emit("started", f"Rolling out {what_rolls(opts)} to {ss.name}", record=runner.record.to_json())
 
 
 @command(app, "resume")

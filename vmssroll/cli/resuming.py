@@ -4,6 +4,7 @@ In Rolling mode the record's PATCH (or the OS or extension action) restarts Azur
 `start --watch` follows one, once the upgrade that was cancelled at the checkpoint has been replaced by the
 new one. In Manual mode (`rollout --orchestrate`) the `rollout` that paused sends the batches: the watch
 follows its record and the instances on the new model until the rollout pauses again, ends or stops.
+What an undo sets in motion too: the roll-back Azure runs (or, in Manual mode, the one `roll_back` sends).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
     from vmssroll.cli.common import Invocation
     from vmssroll.cli.watching import Snapshot
+    from vmssroll.domain.model import Instance
 
 
 def follow_new(inv: Invocation, deadlines: Deadlines, before: Any, what: str) -> Verdict:
@@ -59,7 +61,7 @@ ENDS = {
 def watch_record(inv: Invocation, azure: Azure, record: Record, deadlines: Deadlines) -> int:
     """Manual mode: read the record and the instances every interval; say each change of phase and of the
     count on the new model; end when the rollout pauses again (0), is done (0), stopped (5) or undone (6)."""
-    from vmssroll.cli.progressive import emit, read_record
+    from vmssroll.cli.rollout_record import emit, read_record
     from vmssroll.domain.unknown import Unknown
 
     clock = inv.env.clock
@@ -100,7 +102,7 @@ def roll_back_stopped(inv: Invocation, azure: Azure, verdict: Verdict) -> int:
     """Azure stopped the roll-back an undo started (its health limits: too many instances unhealthy before or
     after a batch), or a person cancelled it: the model has the previous image, some instances still run the
     undone one, and the record says undoing. Say so, and how to go on; the watch's exit code stands."""
-    from vmssroll.cli.progressive import emit
+    from vmssroll.cli.rollout_record import emit
     from vmssroll.domain.rollout import summarize
     from vmssroll.domain.unknown import Unknown
 
@@ -118,3 +120,32 @@ def roll_back_stopped(inv: Invocation, azure: Azure, verdict: Verdict) -> int:
         exitCode=int(verdict.exit_code),
     )
     return int(verdict.exit_code)
+
+
+def roll_back(inv: Invocation, azure: Azure, interval: float) -> str:
+    """Undo in Manual mode: the previous image is back in the model, but nothing rolls by itself there, so
+    every instance behind it is upgraded at once (`manualupgrade`) and read until all settle."""
+    from vmssroll.cli.rollout_record import emit
+    from vmssroll.domain.orchestrate import settled, sick
+
+    clock = inv.env.clock
+    behind = [i.instance_id for i in _listed(inv, azure) if i.latest_model_applied is False]
+    azure.manual_upgrade(inv.target, behind)
+    emit(inv, "undo", f"Rolling instance(s) {', '.join(behind)} back (manualupgrade)", instanceIds=behind)
+    while True:
+        by_id = {i.instance_id: i for i in _listed(inv, azure)}
+        if all(settled(by_id.get(i)) for i in behind):
+            bad = [i for i in behind if sick(by_id.get(i))]
+            back = f"{len(behind)} instance(s) rolled back to the previous image"
+            return back + (f"; still unhealthy: {', '.join(bad)}" if bad else "")
+        clock.sleep(interval)
+
+
+def _listed(inv: Invocation, azure: Azure) -> list[Instance]:
+    from vmssroll.domain.unknown import Unknown
+
+    while True:
+        listed = azure.instances_or_unknown(inv.target)
+        if not isinstance(listed, Unknown):
+            return listed
+        inv.env.clock.sleep(10.0)
