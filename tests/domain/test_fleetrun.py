@@ -1,0 +1,145 @@
+"""Running a fleet, the pure part: a set's state from its record and its latest upgrade, and the decision of
+what the fleet does next (waves in order, max_parallel, bake, the stop rule)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vmssroll.domain.fleetrun import (
+    Decision,
+    Next,
+    SetState,
+    WaveSpec,
+    decide,
+    from_record,
+    observe,
+    record_id,
+    summary,
+)
+from vmssroll.domain.progressive import Kind, Phase, Record
+from vmssroll.domain.upgrade import Progress, UpgradeStatus
+
+S = SetState
+FLEET = record_id("web-3.1")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def rec(phase: Phase, rid: str = FLEET) -> Record:
+    return Record(rid, Kind.IMAGE, phase, 10)
+
+
+def status(code="RollingForward", ok=0, failed=0, running=0, pending=0, start=T0, action="Start"):
+    return UpgradeStatus(code, action, start, start, Progress(ok, failed, running, pending))
+
+
+@pytest.mark.parametrize(
+    ("record", "state"),
+    [
+        (None, S.PENDING),
+        (rec(Phase.ROLLING), S.ROLLING),
+        (rec(Phase.BAKING), S.COMPLETED),
+        (rec(Phase.DONE), S.DONE),
+        (rec(Phase.STOPPED), S.STOPPED),
+        (rec(Phase.UNDOING), S.UNDOING),
+        (rec(Phase.UNDONE), S.UNDONE),
+        (rec(Phase.ROLLING, "20260105T090000Z"), S.BUSY),  # `vmssroll rollout` in progress
+        (rec(Phase.PAUSED, "fleet:other"), S.BUSY),
+        (rec(Phase.DONE, "fleet:other"), S.PENDING),  # another fleet finished with it: ours may start
+        (rec(Phase.UNDONE, "20260105T090000Z"), S.PENDING),
+    ],
+)
+def test_a_sets_state_from_its_record(record, state) -> None:
+    assert from_record(record, FLEET) is state
+
+
+@pytest.mark.parametrize(
+    ("state", "found", "stale", "expected", "percent"),
+    [
+        (S.STARTING, None, None, S.STARTING, None),
+        (S.STARTING, status("Completed", ok=10), T0, S.STARTING, None),  # the upgrade before ours
+        (S.STARTING, status(ok=3, running=2, pending=5), T0 - timedelta(hours=1), S.ROLLING, 30),
+        (S.ROLLING, status("Completed", ok=10), None, S.COMPLETED, 100),
+        (S.ROLLING, status("Faulted", ok=2, failed=1, pending=7), None, S.FAULTED, 30),
+        (S.ROLLING, status("Cancelled", ok=2, pending=8), None, S.CANCELLED, 20),
+        (S.ROLLING, status(ok=2, running=2, pending=6, action="Cancel"), None, S.ROLLING, 20),
+        (S.UNDOING, status("Completed", ok=10), T0 - timedelta(hours=1), S.UNDONE, 100),
+        (S.UNDOING, status("Completed", ok=10), T0, S.UNDOING, None),  # still the stopped upgrade
+        (S.UNDOING, status("RollingForward", ok=1, pending=9), None, S.UNDOING, 10),
+        (S.DONE, status("Completed", ok=10), None, S.DONE, None),  # a settled set is not judged again
+    ],
+)
+def test_an_active_sets_state_from_its_latest_upgrade(state, found, stale, expected, percent) -> None:
+    seen = observe(state, found, stale)
+    assert seen.state is expected and seen.percent == percent
+
+
+def test_faulted_names_azures_error() -> None:
+    found = UpgradeStatus("Faulted", "Start", T0, T0, Progress(1, 3, 0, 6), error_code="UpgradeFaulted")
+    assert observe(S.ROLLING, found).message == "Azure stopped the upgrade (Faulted: UpgradeFaulted)"
+
+
+WAVES = (
+    WaveSpec("canary", ("a",), max_parallel=1, bake=600),
+    WaveSpec("ring", ("b", "c", "d"), max_parallel=2),
+    WaveSpec("rest", ("e", "f"), max_parallel=5),
+)
+
+
+def states(**given: SetState) -> dict[str, SetState]:
+    return {k: given.get(k, S.PENDING) for w in WAVES for k in w.keys}
+
+
+def test_the_first_wave_starts_alone() -> None:
+    assert decide(WAVES, states()) == Decision(Next.ROLL, 0, ("a",))
+
+
+def test_a_wave_whose_sets_completed_bakes_and_the_next_starts_only_when_all_are_done() -> None:
+    assert decide(WAVES, states(a=S.COMPLETED)).next is Next.BAKE
+    found = decide(WAVES, states(a=S.DONE))
+    assert (found.next, found.wave, found.start) == (Next.ROLL, 1, ("b", "c"))
+
+
+def test_max_parallel_counts_the_active_sets() -> None:
+    found = decide(WAVES, states(a=S.DONE, b=S.ROLLING, c=S.COMPLETED))
+    assert found.start == ("d",)
+    assert decide(WAVES, states(a=S.DONE, b=S.ROLLING, c=S.STARTING)).start == ()
+    assert decide(WAVES, states(a=S.DONE, b=S.DONE, c=S.DONE, d=S.DONE)).start == ("e", "f")
+
+
+def test_every_wave_done_is_done() -> None:
+    assert decide(WAVES, {k: S.DONE for k in "abcdef"}).next is Next.DONE
+
+
+def test_one_fault_halts_the_fleet_by_default_and_names_the_set() -> None:
+    found = decide(WAVES, states(a=S.DONE, b=S.FAULTED, c=S.ROLLING))
+    assert found.next is Next.HALT and found.wave == 1
+    assert "1 set(s) failed, more than the 0 allowed: b (faulted)" in found.reason
+
+
+def test_max_faulted_lets_that_many_through_and_the_wave_completes_around_them() -> None:
+    given = states(a=S.DONE, b=S.FAULTED, c=S.DONE, d=S.COMPLETED)
+    assert decide(WAVES, given, max_faulted=1).next is Next.BAKE
+    assert decide(WAVES, {**given, "d": S.BUSY}, max_faulted=1).next is Next.HALT
+
+
+def test_a_busy_set_counts_only_once_its_wave_is_reached() -> None:
+    assert decide(WAVES, states(e=S.BUSY)).start == ("a",)
+    assert decide(WAVES, states(a=S.BUSY)).next is Next.HALT
+
+
+def test_a_tripped_gate_halts_whatever_else() -> None:
+    found = decide(WAVES, states(a=S.ROLLING), tripped="gate `curl` failed 3 time(s) in a row")
+    assert found.next is Next.HALT and found.reason.startswith("gate `curl`")
+
+
+def test_an_earlier_runs_halt_halts_again() -> None:
+    assert decide(WAVES, states(a=S.DONE, b=S.STOPPED)).next is Next.HALT
+    assert decide(WAVES, states(a=S.UNDONE)).next is Next.HALT
+
+
+def test_the_summary_counts_each_waves_sets() -> None:
+    rows = summary(WAVES, states(a=S.DONE, b=S.ROLLING, c=S.ROLLING))
+    assert rows[0] == {"wave": "canary", "sets": 1, "done": 1, "states": {"done": 1}}
+    assert rows[1]["states"] == {"rolling": 2, "pending": 1}
