@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from vmssroll.domain.fleet import record_id
 from vmssroll.domain.fleetrun import (
     Decision,
     Next,
@@ -15,8 +16,8 @@ from vmssroll.domain.fleetrun import (
     decide,
     from_record,
     observe,
-    record_id,
     summary,
+    written,
 )
 from vmssroll.domain.progressive import Kind, Phase, Record
 from vmssroll.domain.upgrade import Progress, UpgradeStatus
@@ -143,3 +144,20 @@ def test_the_summary_counts_each_waves_sets() -> None:
     rows = summary(WAVES, states(a=S.DONE, b=S.ROLLING, c=S.ROLLING))
     assert rows[0] == {"wave": "canary", "sets": 1, "done": 1, "states": {"done": 1}}
     assert rows[1]["states"] == {"rolling": 2, "pending": 1}
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted", "already"),
+    [
+        (Phase.ROLLING, Phase.BAKING, False),
+        (Phase.BAKING, Phase.BAKING, True),
+        (Phase.DONE, Phase.BAKING, True),  # never back from done to baking
+        (Phase.BAKING, Phase.DONE, False),
+        (Phase.ROLLING, Phase.STOPPED, False),
+        (Phase.DONE, Phase.STOPPED, True),  # a set that completed is not stopped
+        (Phase.UNDONE, Phase.UNDOING, True),
+        (Phase.STOPPED, Phase.UNDOING, False),
+    ],
+)
+def test_a_phase_another_runner_wrote_is_not_written_back(current, wanted, already) -> None:
+    assert written(current, wanted) is already

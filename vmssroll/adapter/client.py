@@ -209,6 +209,16 @@ class Azure:
             lambda doc: member_from_rest(doc, scale_set),
         )
 
+    def list_all(self) -> Reading[list[ScaleSet]]:
+        """Every scale set of the client's subscription (`virtual_machine_scale_sets.list_all`, as the SDK
+        sends it), page by page through `nextLink`, read as JSON straight into domain values."""
+        return self._pages(
+            f"listing the scale sets of subscription {self.conn.subscription}",
+            f"/subscriptions/{self.conn.subscription}/providers/Microsoft.Compute/virtualMachineScaleSets"
+            "?api-version=2026-04-01",
+            scale_set_from_rest,
+        )
+
     def os_upgrade_history(self, ref: ScaleSetRef) -> Reading[list[OsUpgrade]]:
         """Every OS image upgrade Azure recorded (`osUpgradeHistory`, as the SDK's
         `virtual_machine_scale_sets.get_os_upgrade_history` sends it), page by page through `nextLink`, with

@@ -17,13 +17,6 @@ from enum import StrEnum
 from vmssroll.domain.progressive import Phase, Record
 from vmssroll.domain.upgrade import UpgradeStatus
 
-FLEET_PREFIX = "fleet:"
-
-
-def record_id(fleet_name: str) -> str:
-    """The id a fleet writes into each set's rollout record."""
-    return FLEET_PREFIX + fleet_name
-
 
 class SetState(StrEnum):
     """Where one scale set of the fleet stands."""
@@ -68,6 +61,23 @@ def from_record(record: Record | None, fleet_id: str) -> SetState:
     if record.id != fleet_id:
         return SetState.BUSY if record.phase in _IN_PROGRESS else SetState.PENDING
     return _BY_PHASE[record.phase]
+
+
+_FORWARD = (Phase.ROLLING, Phase.BAKING, Phase.DONE)
+_PAST = {
+    Phase.STOPPED: {Phase.BAKING, Phase.DONE, Phase.UNDOING, Phase.UNDONE},
+    Phase.UNDOING: {Phase.UNDONE},
+}
+
+
+def written(current: Phase, wanted: Phase) -> bool:
+    """The record already stands at `wanted` or past it (another runner wrote it): writing `wanted` now
+    would move it back."""
+    if current is wanted:
+        return True
+    if current in _FORWARD and wanted in _FORWARD:
+        return _FORWARD.index(current) > _FORWARD.index(wanted)
+    return current in _PAST.get(wanted, set())
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ def decide(
     *,
     max_faulted: int = 0,
     tripped: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Decision:
     """What the fleet does next. Waves run in order; inside one, sets start in order while fewer than
     `max_parallel` are active; a wave whose sets all completed bakes. The stop rule halts the fleet when a
@@ -154,7 +165,9 @@ def decide(
     if tripped:
         return Decision(Next.HALT, at, reason=tripped)
     if len(bad) > max_faulted:
-        names = ", ".join(f"{k} ({states[k].value})" for k in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        names = ", ".join(f"{(labels or {}).get(k, k)} ({states[k].value})" for k in bad[:5]) + (
+            " ..." if len(bad) > 5 else ""
+        )
         return Decision(
             Next.HALT, at, reason=f"{len(bad)} set(s) failed, more than the {max_faulted} allowed: {names}"
         )

@@ -1,0 +1,197 @@
+"""`vmssroll fleet rollout` end to end: the real SDK against the emulator on its simulated clock, a fleet of
+small Rolling scale sets in three regions, run in three waves."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.cli.test_rollout import HookClock, events
+from tests.helpers import WRITES
+
+SUB = "6f1c9b2e-0d3a-4c7e-9a51-2b8f4e7d1a01"
+REGIONS = {"westus2": ["w1"], "eastus": ["e1", "e2", "e3"], "northeurope": ["n1", "n2"]}
+GALLERY = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/gallery/images/web"
+)
+
+
+def scenario(capacity: int = 4, broken: dict[str, str] | None = None) -> dict[str, Any]:
+    """Six Rolling scale sets (one in westus2, three in eastus, two in northeurope) on image 1.0.0; the
+    `broken` sets turn unhealthy on the given version (Azure faults their upgrade)."""
+    from vmssroll.emulator import scenarios
+
+    base = scenarios.load("uniform-probe")
+    template = base["scale_sets"][0]
+    sets = []
+    for region, names in REGIONS.items():
+        for name in names:
+            spec = copy.deepcopy(template)
+            spec.update(
+                name=f"web-{name}",
+                location=region,
+                capacity=capacity,
+                zones=None,
+                upgrade_policy={
+                    "mode": "Rolling",
+                    "rollingUpgradePolicy": {
+                        "maxBatchInstancePercent": 50,
+                        "maxUnhealthyInstancePercent": 50,  # an undo may run past an unhealthy one
+                        "pauseTimeBetweenBatches": "PT0S",
+                    },
+                },
+                image={"id": f"{GALLERY}/versions/1.0.0"},
+                timings={"updating": 20, "initializing": 10, "write": 20, "write_retry_after": 10},
+                tags={"app": "web", "env": "prod"},
+            )
+            if broken and spec["name"] in broken:
+                spec["health_rules"] = [{"image_version": broken[spec["name"]], "health": "unhealthy"}]
+            sets.append(spec)
+    return {**base, "scale_sets": sets}
+
+
+def fleet_file(tmp_path: Path, **changes: Any) -> str:
+    doc: dict[str, Any] = {
+        "name": "web-2.0",
+        "change": {"image_version": "2.0.0"},
+        "targets": {"subscriptions": [SUB], "tags": {"app": "web"}},
+        "waves": [
+            {"name": "canary", "select": {"regions": ["westus2"]}},
+            {"name": "ring", "select": {"regions": ["eastus"]}, "max_parallel": 2, "bake": "5m"},
+            {"name": "rest", "max_parallel": 5},
+        ],
+        **changes,
+    }
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def version(emu, name: str) -> str:
+    ss = emu.vmss("rg-demo", name)
+    return str(ss["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["id"]).rsplit(
+        "/", 1
+    )[-1]
+
+
+def phase(emu, name: str) -> str | None:
+    return (emu.vmss("rg-demo", name).get("tags") or {}).get("vmssroll.phase")
+
+
+def set_writes(emu, name: str) -> list[tuple[str, str]]:
+    return [
+        (r.method, r.path)
+        for r in emu.requests
+        if r.method in WRITES and f"/virtualMachineScaleSets/{name}" in r.path
+    ]
+
+
+def requests_to(emu, name: str) -> list[str]:
+    return [f"{r.method} {r.path}" for r in emu.requests if f"/virtualMachineScaleSets/{name}" in r.path]
+
+
+def image_patches(emu, name: str) -> int:
+    return sum(
+        1
+        for r in emu.requests
+        if r.method == "PATCH"
+        and f"/virtualMachineScaleSets/{name}" in r.path
+        and "imageReference" in json.dumps(getattr(r, "body", None) or {})
+    )
+
+
+ALL = [f"web-{n}" for names in REGIONS.values() for n in names]
+
+
+def test_a_three_wave_fleet_completes_wave_after_wave(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert all(version(emu, n) == "2.0.0" and phase(emu, n) == "done" for n in ALL)
+    assert all(
+        vm["latest_model_applied"] for n in ALL for vm in emu.vms("rg-demo", n)
+    )  # every instance upgraded
+    found = events(result.stdout)
+    kinds = [e["event"] for e in found]
+    assert kinds[-1] == "done"
+    waves = [(e["wave"], e["state"]) for e in found if e["event"] == "wave"]
+    assert waves == [
+        ("canary", "started"), ("canary", "done"), ("ring", "started"), ("ring", "baking"), ("ring", "done"),
+        ("rest", "started"), ("rest", "done"),
+    ]  # fmt: skip
+    # a set of a later wave is started only after every set of the wave before it is done
+    order = [e["scaleSet"] for e in found if e["event"] == "set" and e["state"] == "starting"]
+    assert order[0] == "web-w1" and set(order[1:4]) == {"web-e1", "web-e2", "web-e3"}
+    assert set(order[4:]) == {"web-n1", "web-n2"}
+    # each set's change was sent once
+    assert all(image_patches(emu, n) == 1 for n in ALL)
+
+
+def test_a_fault_in_wave_2_halts_the_fleet_and_wave_3_gets_no_request(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario(broken={"web-e2": "2.0.0"}))
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", "-o", "json")
+    assert result.exit_code == 5, result.output
+    found = events(result.stdout)
+    halt = next(e for e in found if e["event"] == "halt")
+    assert "1 set(s) failed, more than the 0 allowed" in halt["message"] and "web-e2" in halt["message"]
+    assert found[-1]["event"] == "stopped" and found[-1]["exitCode"] == 5
+    # wave 3: not a single request (the subscription's listing aside)
+    assert requests_to(emu, "web-n1") == [] and requests_to(emu, "web-n2") == []
+    assert version(emu, "web-n1") == "1.0.0" and phase(emu, "web-n1") is None
+    # wave 1 finished; in wave 2 Azure faulted e2 (its record left as Azure's state says), the fleet stopped
+    # e1, which rolled beside it (recorded before its cancel), and e3 was never started
+    assert phase(emu, "web-w1") == "done"
+    assert phase(emu, "web-e2") == "rolling"
+    assert phase(emu, "web-e1") in ("stopped", "done")
+    assert phase(emu, "web-e3") is None and set_writes(emu, "web-e3") == []
+
+
+def test_the_stop_rule_undoes_the_wave_when_the_file_says_so(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario(broken={"web-e2": "2.0.0"}))
+    path = fleet_file(tmp_path, stop={"max_faulted": 0, "undo": "wave"})
+    result = vmssroll("fleet", "rollout", path, "--yes")
+    assert result.exit_code == 5, result.output
+    assert "halted: 1 set(s) failed" in result.stderr
+    for name in ("web-e1", "web-e2"):
+        assert version(emu, name) == "1.0.0", name
+        assert phase(emu, name) == "undone", name
+        assert all(vm["latest_model_applied"] for vm in emu.vms("rg-demo", name))
+    assert phase(emu, "web-w1") == "done" and version(emu, "web-w1") == "2.0.0"  # an earlier wave stays
+    assert version(emu, "web-e3") == "1.0.0" and phase(emu, "web-e3") is None
+
+
+def test_max_faulted_lets_the_fleet_go_on_past_one_fault(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario(broken={"web-e2": "2.0.0"}))
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path, stop={"max_faulted": 1}), "--yes")
+    assert result.exit_code == 0, result.output
+    assert all(phase(emu, n) == "done" for n in ALL if n != "web-e2")
+
+
+def test_ctrl_c_in_wave_2_then_a_rerun_finishes_without_repeating_wave_1(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    path = fleet_file(tmp_path)
+
+    def ring_rolling() -> bool:
+        return phase(emu, "web-e1") == "rolling"
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    first = vmssroll("fleet", "rollout", path, "--yes", clock=HookClock(emu, ring_rolling, interrupt))
+    assert first.exit_code == 130, first.output
+    assert "run it again to continue" in first.stderr
+    assert phase(emu, "web-w1") == "done" and phase(emu, "web-n1") is None
+    emu.clear_requests()
+    again = vmssroll("fleet", "rollout", path, "--yes", "-o", "json")
+    assert again.exit_code == 0, again.output
+    assert requests_to(emu, "web-w1") == []  # wave 1 is done: not read, not written
+    assert all(version(emu, n) == "2.0.0" and phase(emu, n) == "done" for n in ALL)
+    assert all(image_patches(emu, n) <= 1 for n in ALL)
+    # the sets the first run started were followed, not changed again
+    assert image_patches(emu, "web-e1") == 0
