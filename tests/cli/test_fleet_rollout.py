@@ -195,3 +195,61 @@ def test_ctrl_c_in_wave_2_then_a_rerun_finishes_without_repeating_wave_1(vmssrol
     assert all(image_patches(emu, n) <= 1 for n in ALL)
     # the sets the first run started were followed, not changed again
     assert image_patches(emu, "web-e1") == 0
+
+
+def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
+    """Two runners of one fleet in two processes, the emulator's clock moving on in real time beside them.
+    The first PATCHes of the canary are held back 3 s before the emulator looks at them, so both runners
+    read the same etag: If-Match lets one change the set, the other gets 412 and follows what it started."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    emu.load_scenario(scenario())
+    waves = [  # no bake: the runners' clock is the real one
+        {"name": "canary", "select": {"regions": ["westus2"]}},
+        {"name": "ring", "select": {"regions": ["eastus"]}, "max_parallel": 2},
+        {"name": "rest", "max_parallel": 5},
+    ]
+    path = fleet_file(tmp_path, waves=waves)
+    emu.faults.add(kind="slow", delay=3.0, method="PATCH", path_regex="/web-w1$", count=2)
+    emu.clear_requests()
+    env = dict(os.environ, VMSSROLL_ARM_ENDPOINT=emu.url, VMSSROLL_CA_BUNDLE=emu.ca_path, NO_COLOR="1")
+    command = [sys.executable, "-m", "vmssroll", "fleet", "rollout", path, "--yes", "--interval", "1s"]
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    stop = threading.Event()
+
+    def tick() -> None:  # a simulated minute per real second
+        while not stop.is_set():
+            emu.clock.advance(3.0)
+            time.sleep(0.05)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        outcomes = [(p.wait(timeout=90), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    finally:
+        stop.set()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [code for code, _, _ in outcomes] == [0, 0], "\n".join(e for _, _, e in outcomes)
+    assert all(version(emu, n) == "2.0.0" and phase(emu, n) == "done" for n in ALL)
+    for name in ALL:  # one change per set, whoever sent it
+        changed = [
+            r
+            for r in emu.requests
+            if r.method == "PATCH"
+            and r.path.endswith(f"/virtualMachineScaleSets/{name}")
+            and "imageReference" in json.dumps(r.body or {})
+            and r.status < 300
+        ]
+        assert len(changed) == 1, (name, changed)
+    lost = [r for r in emu.requests if r.method == "PATCH" and r.status == 412]
+    assert lost and all(r.path.endswith("/web-w1") for r in lost[:1])
+    assert any("claimed by another runner first (412)" in err for _, _, err in outcomes)

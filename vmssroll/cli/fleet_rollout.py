@@ -314,9 +314,8 @@ class FleetRun:
             self.set_state(run, SetState.REFUSED, refusal)
             return
         latest = azure.latest_upgrade(run.ref)
-        if latest is not None and latest.running:
-            self.set_state(run, SetState.BUSY, f"an upgrade is already {latest.code}")
-            return
+        if latest is not None and latest.running:  # another runner's, started since the read above?
+            return self.lost(run, f"an upgrade is already {latest.code}")
         record = Record(
             id=self.fleet.record_id,
             kind=change.kind,
@@ -337,7 +336,7 @@ class FleetRun:
         try:
             azure.patch(run.ref, body, ss.etag, applied=_wrote(record), wait=None)
         except Conflict:
-            return self.lost(run)
+            return self.lost(run, "claimed by another runner first (412): followed, not changed")
         except AzureRequestFailed as err:  # this set only: the stop rule decides what it means for the fleet
             self.set_state(run, SetState.REFUSED, err.message)
             return
@@ -347,17 +346,17 @@ class FleetRun:
             azure.start(run.ref, "os" if change.kind is Kind.OS else "extension")
         self.set_state(run, SetState.STARTING, f"{change.describe()} sent", 0)
 
-    def lost(self, run: SetRun) -> None:
-        """Another writer changed the set between our read and our PATCH (412): follow what it started
-        when it is this fleet's record (another runner), never send the change again."""
+    def lost(self, run: SetRun, why: str) -> None:
+        """Another writer got to the set first (412, or an upgrade already running): read it again and
+        follow what it started when the record is this fleet's (another runner); never send the change
+        again. Anything else makes the set busy."""
         self.read(run)
         state = from_record(run.record, self.fleet.record_id)
         run.since = self.clock.monotonic()
-        self.set_state(
-            run,
-            state if state is not SetState.PENDING else SetState.BUSY,
-            "claimed by another runner first (412): followed, not changed",
-        )
+        if state in (SetState.PENDING, SetState.BUSY):
+            self.set_state(run, SetState.BUSY, why)
+        else:
+            self.set_state(run, state, f"{why}; this fleet's record: followed, not changed")
 
     # gates and bake
     def gates_due(self) -> None:
