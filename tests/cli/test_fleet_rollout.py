@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ def test_the_stop_rule_undoes_the_wave_when_the_file_says_so(vmssroll, emu, tmp_
     path = fleet_file(tmp_path, stop={"max_faulted": 0, "undo": "wave"})
     result = vmssroll("fleet", "rollout", path, "--yes")
     assert result.exit_code == 5, result.output
-    assert "halted: 1 set(s) failed" in result.stderr
+    assert "halted: 1 set(s) failed" in result.stdout
     for name in ("web-e1", "web-e2"):
         assert version(emu, name) == "1.0.0", name
         assert phase(emu, name) == "undone", name
@@ -171,6 +172,25 @@ def test_max_faulted_lets_the_fleet_go_on_past_one_fault(vmssroll, emu, tmp_path
     result = vmssroll("fleet", "rollout", fleet_file(tmp_path, stop={"max_faulted": 1}), "--yes")
     assert result.exit_code == 0, result.output
     assert all(phase(emu, n) == "done" for n in ALL if n != "web-e2")
+    # off a terminal: one timestamped line per change, on stdout
+    lines = result.stdout.splitlines()
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
+    faulted = r"Z ring: web-e2 \(rg-demo\) faulted \d+%: Azure stopped the upgrade \(Faulted: MaxUnhealthy"
+    assert any(re.search(faulted, line) for line in lines), lines
+    assert lines[-1].endswith("Fleet web-2.0 done: 6 set(s) in 3 wave(s)")
+
+
+def test_on_a_terminal_the_live_view_shows_each_set_and_each_waves_progress(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", tty=True, width=120)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Fleet web-2.0: image version 2.0.0" in out
+    assert "Fleet web-2.0 done: 6 set(s) in 3 wave(s)" in out
+    final = out[out.rindex("Fleet web-2.0: image version 2.0.0") :]  # the last frame
+    for name in ALL:
+        assert re.search(rf"{name}\s+rg-demo\s+\w+\s+done\s+100%", final), name
+    assert "3/3" in final and "2/2" in final and "1/1" in final
 
 
 def test_ctrl_c_in_wave_2_then_a_rerun_finishes_without_repeating_wave_1(vmssroll, emu, tmp_path):

@@ -24,8 +24,10 @@ from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, NotRe
 from vmssroll.domain.fleetrun import (
     ACTIVE,
     Next,
+    SetRow,
     SetState,
     WaveSpec,
+    current_wave,
     decide,
     from_record,
     observe,
@@ -87,6 +89,7 @@ class FleetRun:
     next_gates: float = 0.0
     budgets: dict[str, Budget] = field(default_factory=dict)
     shown: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    live: Any = None  # a Rich Live view on a terminal
 
     def __post_init__(self) -> None:
         from vmssroll.domain.target import ScaleSetRef
@@ -117,31 +120,62 @@ class FleetRun:
     def states(self) -> dict[str, SetState]:
         return {k: r.state for k, r in self.sets.items()}
 
+    def row(self, run: SetRun) -> SetRow:
+        m = run.member
+        wave = self.waves[run.wave].name
+        return SetRow(
+            wave, m.name, m.resource_group, m.subscription, m.location, run.state, run.percent, run.message
+        )
+
     def emit(self, kind: str, text: str, **fields: Any) -> None:
+        """One fleet event: a JSON line with -o json; above the live view on a terminal; else a line."""
         if self.inv.json:
             self.inv.out.event({"time": self.clock.utcnow(), "event": kind, "message": text, **fields})
+        elif self.live is not None:
+            self.live.console.print(text, markup=False, highlight=False)
+            self.draw()
         else:
-            self.inv.out.note(text)
+            self.line(text)
+
+    def line(self, text: str) -> None:
+        from vmssroll.ui.tables import stamp
+
+        stream = self.inv.out.stdout.file
+        stream.write(f"{stamp(self.clock.utcnow())} {text}\n")
+        stream.flush()
 
     def changed(self, run: SetRun) -> None:
-        """One line (or JSON event) when a set's state, percent or message changes."""
+        """One line (or JSON event, or a redraw) when a set's state, percent or detail changes."""
         now = (run.state.value, run.percent, run.message)
         if self.shown.get(run.key) == now:
             return
         self.shown[run.key] = now
-        wave = self.waves[run.wave].name
-        percent = "" if run.percent is None else f" {run.percent}%"
-        self.emit(
-            "set",
-            f"{wave}: {run.member.name} ({run.member.resource_group}) {run.state.value}{percent}"
-            + (f": {run.message}" if run.message and run.message != run.state.value else ""),
-            wave=wave,
-            scaleSet=run.member.name,
-            resourceGroup=run.member.resource_group,
-            subscription=run.member.subscription,
-            state=run.state.value,
-            percent=run.percent,
-            detail=run.message,
+        row = self.row(run)
+        if self.inv.json:
+            self.inv.out.event(
+                {"time": self.clock.utcnow(), "event": "set", "message": row.line(), **row.to_json()}
+            )
+        elif self.live is not None:
+            self.draw()
+        else:
+            self.line(row.line())
+
+    def draw(self) -> None:
+        from vmssroll.ui.fleet import view
+
+        if self.live is None:
+            return
+        at = current_wave(self.waves, self.states())
+        self.live.update(
+            view(
+                title=f"Fleet {self.fleet.name}: {self.fleet.change.describe()}",
+                waves=summary(self.waves, self.states()),
+                rows=[self.row(r) for r in self.sets.values()],
+                current=None if at is None else self.waves[at].name,
+                now=self.clock.utcnow(),
+                height=self.inv.out.stdout.size.height,
+            ),
+            refresh=True,
         )
 
     def set_state(self, run: SetRun, state: SetState, message: str = "", percent: int | None = None) -> None:
@@ -152,6 +186,20 @@ class FleetRun:
 
     # the loop
     def run(self) -> int:
+        if self.inv.out.terminal and not self.inv.json:
+            from rich.live import Live
+
+            self.live = Live(console=self.inv.out.stdout, auto_refresh=False, transient=False)
+            self.live.__enter__()
+        try:
+            return self.loop()
+        finally:
+            if self.live is not None:
+                self.draw()
+                self.live.__exit__(None, None, None)
+                self.live = None
+
+    def loop(self) -> int:
         for run in self.sets.values():
             if run.state is not SetState.PENDING:
                 self.changed(run)

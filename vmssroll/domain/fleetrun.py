@@ -192,3 +192,50 @@ def summary(waves: Sequence[WaveSpec], states: Mapping[str, SetState]) -> list[d
         done = counts.get("done", 0)
         rows.append({"wave": wave.name, "sets": len(wave.keys), "done": done, "states": counts})
     return rows
+
+
+@dataclass(frozen=True)
+class SetRow:
+    """One set as the live view, the lines and the JSON events show it."""
+
+    wave: str
+    name: str
+    resource_group: str
+    subscription: str
+    location: str
+    state: SetState
+    percent: int | None = None
+    message: str = ""
+
+    def line(self) -> str:
+        percent = "" if self.percent is None else f" {self.percent}%"
+        detail = f": {self.message}" if self.message and self.message != self.state.value else ""
+        return f"{self.wave}: {self.name} ({self.resource_group}) {self.state.value}{percent}{detail}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "wave": self.wave,
+            "scaleSet": self.name,
+            "resourceGroup": self.resource_group,
+            "subscription": self.subscription,
+            "location": self.location,
+            "state": self.state.value,
+            "percent": self.percent,
+            "detail": self.message,
+        }
+
+
+_INTEREST = {
+    **{s: 0 for s in ACTIVE},
+    **{s: 1 for s in PROBLEMS},
+    SetState.COMPLETED: 2,
+    SetState.PENDING: 3,
+    SetState.DONE: 4,
+}
+
+
+def by_interest(rows: Sequence[SetRow], waves: Sequence[str]) -> list[SetRow]:
+    """The rows a person needs first: sets rolling, then the ones in trouble, completed, pending, done; in
+    wave order inside each."""
+    order = {name: i for i, name in enumerate(waves)}
+    return sorted(rows, key=lambda r: (_INTEREST[r.state], order.get(r.wave, 0), r.name.lower()))
