@@ -131,6 +131,17 @@ def test_a_three_wave_fleet_completes_wave_after_wave(vmssroll, emu, tmp_path):
     assert set(order[4:]) == {"web-n1", "web-n2"}
     # each set's change was sent once
     assert all(image_patches(emu, n) == 1 for n in ALL)
+    # a finished set is never read again: no request to a wave's sets once the next wave began
+    paths = [r.path for r in emu.requests]
+
+    def first(name: str) -> int:
+        return next(i for i, p in enumerate(paths) if p.endswith(f"/{name}") or f"/{name}/" in p)
+
+    def last(name: str) -> int:
+        return max(i for i, p in enumerate(paths) if p.endswith(f"/{name}") or f"/{name}/" in p)
+
+    assert last("web-w1") < first("web-e1")
+    assert max(last(n) for n in ("web-e1", "web-e2", "web-e3")) < min(first(n) for n in ("web-n1", "web-n2"))
 
 
 def test_a_fault_in_wave_2_halts_the_fleet_and_wave_3_gets_no_request(vmssroll, emu, tmp_path):

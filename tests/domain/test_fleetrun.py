@@ -14,6 +14,7 @@ from vmssroll.domain.fleetrun import (
     SetState,
     WaveSpec,
     decide,
+    fleet_interval,
     from_record,
     observe,
     summary,
@@ -161,3 +162,23 @@ def test_the_summary_counts_each_waves_sets() -> None:
 )
 def test_a_phase_another_runner_wrote_is_not_written_back(current, wanted, already) -> None:
     assert written(current, wanted) is already
+
+
+@pytest.mark.parametrize(
+    ("reads", "remaining", "interval"),
+    [
+        (50, {}, 10.0),  # nothing said: the interval
+        (
+            50,
+            {"Microsoft.Compute/GetVMScaleSet3Min": 2000, "Microsoft.Compute/GetVMScaleSet30Min": 20000},
+            10.0,
+        ),
+        (50, {"Microsoft.Compute/GetVMScaleSet3Min": 197}, 50 * 180 / 197),  # Azure's budget: spread it
+        (50, {"Microsoft.Compute/GetVMScaleSet30Min": 1297}, 50 * 1800 / 1297),
+        (1, {"Microsoft.Compute/GetVMScaleSet3Min": 197}, 10.0),  # one set: as a watch
+        (50, {"Microsoft.Compute/GetVMScaleSet3Min": 0}, 300.0),  # spent: the longest wait
+        (1, {"subscription-reads": 50}, 20.0),  # ARM's own budget low: as a watch slows down
+    ],
+)
+def test_a_subscriptions_refresh_spreads_its_read_budget(reads, remaining, interval) -> None:
+    assert fleet_interval(10.0, reads, remaining) == pytest.approx(interval)

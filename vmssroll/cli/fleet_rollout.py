@@ -29,13 +29,13 @@ from vmssroll.domain.fleetrun import (
     WaveSpec,
     current_wave,
     decide,
+    fleet_interval,
     from_record,
     observe,
     summary,
     written,
 )
 from vmssroll.domain.progressive import Gates, Kind, Phase, Record, writable_image
-from vmssroll.domain.watch import paced_interval
 
 if TYPE_CHECKING:
     from vmssroll.adapter.client import Azure
@@ -272,13 +272,13 @@ class FleetRun:
         for sub, budget in self.budgets.items():
             if budget.due > now:
                 continue
-            polled = False
+            polled = 0
             for run in self.sets.values():
                 if run.state in ACTIVE and run.member.subscription.lower() == sub:
                     self.poll(run)
-                    polled = True
+                    polled += 1
             if polled:
-                budget.due = now + paced_interval(self.interval, budget.remaining)
+                budget.due = now + fleet_interval(self.interval, polled, budget.remaining)
 
     def poll(self, run: SetRun) -> None:
         azure = self.azure(run)

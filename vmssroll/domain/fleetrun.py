@@ -9,6 +9,7 @@ touched). The command (cli/fleet_rollout.py) reads, writes and waits; it decides
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from enum import StrEnum
 
 from vmssroll.domain.progressive import Phase, Record
 from vmssroll.domain.upgrade import UpgradeStatus
+from vmssroll.domain.watch import MAX_PACED_INTERVAL, paced_interval
 
 
 class SetState(StrEnum):
@@ -239,3 +241,19 @@ def by_interest(rows: Sequence[SetRow], waves: Sequence[str]) -> list[SetRow]:
     wave order inside each."""
     order = {name: i for i, name in enumerate(waves)}
     return sorted(rows, key=lambda r: (_INTEREST[r.state], order.get(r.wave, 0), r.name.lower()))
+
+
+_WINDOW = re.compile(r"(\d+)Min$")
+
+
+def fleet_interval(interval: float, reads: int, remaining: Mapping[str, int]) -> float:
+    """The time between two refreshes of one subscription's active sets, which share its read budgets: the
+    interval, stretched as a watch's while a budget runs low (`paced_interval`), and long enough that `reads`
+    requests per refresh spread what is left of each windowed Compute budget (`...3Min`, `...30Min`) over its
+    window; at most MAX_PACED_INTERVAL."""
+    wait = paced_interval(interval, remaining)
+    for name, left in remaining.items():
+        found = _WINDOW.search(name)
+        if found and reads > 0:
+            wait = max(wait, reads * int(found.group(1)) * 60 / max(left, 1))
+    return max(interval, min(wait, MAX_PACED_INTERVAL))
