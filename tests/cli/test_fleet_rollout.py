@@ -230,8 +230,8 @@ def test_ctrl_c_in_wave_2_then_a_rerun_finishes_without_repeating_wave_1(vmssrol
 
 def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
     """Two runners of one fleet in two processes, the emulator's clock moving on in real time beside them.
-    The first PATCHes of the canary are held back 3 s before the emulator looks at them, so both runners
-    read the same etag: If-Match lets one change the set, the other gets 412 and follows what it started."""
+    Both runners read the canary with the same etag: If-Match lets one change it, the other gets 412 and
+    follows what the first started."""
     import os
     import subprocess
     import sys
@@ -245,7 +245,9 @@ def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
         {"name": "rest", "max_parallel": 5},
     ]
     path = fleet_file(tmp_path, waves=waves)
-    emu.faults.add(kind="slow", delay=3.0, method="PATCH", path_regex="/web-w1$", count=2)
+    # the first PATCH of the canary is held 6 s: the other runner reads the set meanwhile, sends its own
+    # PATCH (not held) with the same etag and wins; the held one then meets If-Match and gets 412
+    emu.faults.add(kind="slow", delay=6.0, method="PATCH", path_regex="/web-w1$", count=1)
     emu.clear_requests()
     env = dict(os.environ, VMSSROLL_ARM_ENDPOINT=emu.url, VMSSROLL_CA_BUNDLE=emu.ca_path, NO_COLOR="1")
     command = [sys.executable, "-m", "vmssroll", "fleet", "rollout", path, "--yes", "--interval", "1s"]
@@ -283,4 +285,4 @@ def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
         assert len(changed) == 1, (name, changed)
     lost = [r for r in emu.requests if r.method == "PATCH" and r.status == 412]
     assert lost and all(r.path.endswith("/web-w1") for r in lost[:1])
-    assert any("claimed by another runner first (412)" in err for _, _, err in outcomes)
+    assert any("claimed by another runner first (412)" in out for _, out, _ in outcomes)

@@ -90,6 +90,7 @@ class FleetRun:
     budgets: dict[str, Budget] = field(default_factory=dict)
     shown: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
     live: Any = None  # a Rich Live view on a terminal
+    dirty: bool = False  # the live view is behind what the run knows
 
     def __post_init__(self) -> None:
         from vmssroll.domain.target import ScaleSetRef
@@ -133,7 +134,7 @@ class FleetRun:
             self.inv.out.event({"time": self.clock.utcnow(), "event": kind, "message": text, **fields})
         elif self.live is not None:
             self.live.console.print(text, markup=False, highlight=False)
-            self.draw()
+            self.dirty = True
         else:
             self.line(text)
 
@@ -156,7 +157,7 @@ class FleetRun:
                 {"time": self.clock.utcnow(), "event": "set", "message": row.line(), **row.to_json()}
             )
         elif self.live is not None:
-            self.draw()
+            self.dirty = True  # drawn once per pass (see `pause`), whatever changed
         else:
             self.line(row.line())
 
@@ -165,6 +166,7 @@ class FleetRun:
 
         if self.live is None:
             return
+        self.dirty = False
         at = current_wave(self.waves, self.states())
         self.live.update(
             view(
@@ -239,7 +241,13 @@ class FleetRun:
                 case _:
                     for key in found.start:
                         self.start(self.sets[key])
-            self.clock.sleep(self.wait())
+            self.pause(self.wait())
+
+    def pause(self, seconds: float) -> None:
+        """Between two passes: the live view drawn once with everything that changed, then the wait."""
+        if self.dirty:
+            self.draw()
+        self.clock.sleep(seconds)
 
     def adopt(self) -> None:
         """Sets this fleet's record says are rolling (a run before this one started them): read their
@@ -285,9 +293,10 @@ class FleetRun:
         budget = self.budgets[run.member.subscription.lower()]
         try:
             reading = azure.latest_reading(run.ref)
-        except AzureRequestFailed as err:
+        except AzureRequestFailed as err:  # this set only: the stop rule decides what it means for the fleet
             if not err.transient:
-                raise
+                self.set_state(run, SetState.STOPPED, f"cannot be read: {err.message}")
+                return
             run.message = f"read failed, retrying: {err.message}"
             self.changed(run)
             return
@@ -391,7 +400,13 @@ class FleetRun:
         run.record, run.mine, run.since = record, True, self.clock.monotonic()
         run.stale = latest.start_time if latest else None
         if change.kind is not Kind.IMAGE:
-            azure.start(run.ref, "os" if change.kind is Kind.OS else "extension")
+            try:
+                azure.start(run.ref, "os" if change.kind is Kind.OS else "extension")
+            except Conflict:
+                return self.lost(run, "an upgrade started before this fleet's")
+            except AzureRequestFailed as err:
+                self.set_state(run, SetState.REFUSED, err.message)
+                return
         self.set_state(run, SetState.STARTING, f"{change.describe()} sent", 0)
 
     def lost(self, run: SetRun, why: str) -> None:
@@ -433,7 +448,7 @@ class FleetRun:
                 self.gates_due()
                 if (why := self.tripped()) is not None:
                     return self.halt(f"{why} during the bake of {wave.name}", index)
-                self.clock.sleep(min(left, self.fleet.gate_interval) if self.fleet.gates else left)
+                self.pause(min(left, self.fleet.gate_interval) if self.fleet.gates else left)
         for key in wave.keys:
             run = self.sets[key]
             if run.state is SetState.COMPLETED and self.write(run, Phase.DONE, why="baked"):
@@ -461,7 +476,7 @@ class FleetRun:
                     run.cancelled = True
                     with contextlib.suppress(Conflict):  # it ended before the cancel
                         self.azure(run).cancel(run.ref)
-            self.clock.sleep(self.interval)
+            self.pause(self.interval)
             for run in self.sets.values():
                 if run.state in (SetState.STARTING, SetState.ROLLING):
                     self.poll(run)
@@ -497,7 +512,7 @@ class FleetRun:
             if not isinstance(listed, Unknown) and not summarize(listed).behind:
                 self.finish_undo(run, "no instance ran the new image")
         while any(r.state is SetState.UNDOING for r in self.sets.values()):
-            self.clock.sleep(self.interval)
+            self.pause(self.interval)
             for run in self.sets.values():
                 if run.state is SetState.UNDOING:
                     self.poll(run)
