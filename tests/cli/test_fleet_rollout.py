@@ -188,7 +188,9 @@ def test_max_faulted_lets_the_fleet_go_on_past_one_fault(vmssroll, emu, tmp_path
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
     faulted = r"Z ring: web-e2 \(rg-demo\) faulted \d+%: Azure stopped the upgrade \(Faulted: MaxUnhealthy"
     assert any(re.search(faulted, line) for line in lines), lines
-    assert lines[-1].endswith("Fleet web-2.0 done: 6 set(s) in 3 wave(s)")
+    assert lines[-1].endswith(
+        "Fleet web-2.0 done: 6 set(s) in 3 wave(s); 1 failed, within the 1 the stop rule allows: web-e2 (faulted)"
+    )
 
 
 def test_on_a_terminal_the_live_view_shows_each_set_and_each_waves_progress(vmssroll, emu, tmp_path):

@@ -460,8 +460,15 @@ class FleetRun:
     def done(self) -> int:
         counts = summary(self.waves, self.states())
         total = sum(int(str(c["sets"])) for c in counts)
-        self.emit("done", f"Fleet {self.fleet.name} done: {total} set(s) in {len(self.waves)} wave(s)",
-                  exitCode=0, waves=counts)  # fmt: skip
+        failed = [r for r in self.sets.values() if r.state is not SetState.DONE]
+        within = (
+            f"; {len(failed)} failed, within the {self.fleet.stop.max_faulted} the stop rule allows: "
+            + ", ".join(f"{r.member.name} ({r.state.value})" for r in failed[:10])
+            if failed
+            else ""
+        )
+        self.emit("done", f"Fleet {self.fleet.name} done: {total} set(s) in {len(self.waves)} wave(s){within}",
+                  exitCode=0, waves=counts, failed=[self.row(r).to_json() for r in failed])  # fmt: skip
         return int(ExitCode.OK)
 
     def halt(self, reason: str, wave: int | None) -> int:
