@@ -288,3 +288,35 @@ def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
     lost = [r for r in emu.requests if r.method == "PATCH" and r.status == 412]
     assert lost and all(r.path.endswith("/web-w1") for r in lost[:1])
     assert any("claimed by another runner first (412)" in out for _, out, _ in outcomes)
+
+
+def test_a_fleet_across_three_subscriptions_completes_with_one_client_each(vmssroll, emu, tmp_path):
+    emu.load_scenario("fleet")
+    subs = ["3f2a8c1e-5b7d-4e9a-8c21-7d4b6e0f1a01", "8b4e2d90-1c3f-4a6b-9e72-5f0d3c8a2b02",
+            "c7d19e53-2a84-4f1b-b6e0-9a3c5d7f4e03"]  # fmt: skip
+    waves = [
+        {"name": "ring0", "select": {"tags": {"ring": "0"}}, "max_parallel": 4},
+        {"name": "ring1", "select": {"tags": {"ring": "1"}}, "max_parallel": 8},
+        {"name": "rest", "max_parallel": 20},
+    ]
+    doc = {"name": "web-3.2", "change": {"image_version": "3.2.0"},
+           "targets": {"subscriptions": subs, "tags": {"app": "web"}}, "waves": waves}  # fmt: skip
+    path = tmp_path / "fleet.json"
+    path.write_text(json.dumps(doc))
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", str(path), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    found = events(result.stdout)
+    done = {(e["subscription"], e["scaleSet"]) for e in found if e["event"] == "set" and e["state"] == "done"}
+    assert len(done) == 32 and {sub for sub, _ in done} == set(subs)
+    listings = [r.path.split("/")[2] for r in emu.requests if r.path.endswith("/virtualMachineScaleSets")]
+    assert sorted(listings) == sorted(subs)  # one listing per subscription
+    for sub, name in done:
+        rg = "rg-web-" + name.split("-")[1]
+        model = emu.vmss(rg, name, subscription=sub)
+        image = model["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]["id"]
+        assert image.endswith("/images/web/versions/3.2.0")
+        assert (
+            model["tags"]["vmssroll.rollout"] == "fleet:web-3.2" and model["tags"]["vmssroll.phase"] == "done"
+        )
+    assert not [r.path for r in emu.requests if "/virtualMachineScaleSets/api-" in r.path]  # not a target

@@ -580,7 +580,7 @@ def read_fleet(path: str) -> Fleet:
 
 
 def clients_for(inv: Invocation, fleet: Fleet) -> dict[str, Azure]:
-    """One client per subscription of the fleet (each its own request budget)."""
+    """One client per subscription of the fleet (each its own request budget), sharing one token."""
     from vmssroll.adapter.connection import resolve_connection
 
     found: dict[str, Azure] = {}
@@ -588,7 +588,12 @@ def clients_for(inv: Invocation, fleet: Fleet) -> dict[str, Azure]:
         conn = resolve_connection(
             cloud=inv.cloud, endpoint=inv.endpoint, ca_bundle=inv.ca_bundle, subscription=sub, debug=inv.debug
         )
-        found[sub.lower()] = inv.env.azure_factory(conn, True)
+        if found and inv.env.azure_factory is None:  # one token for every subscription (same cloud, scope)
+            from vmssroll.adapter.client import Azure
+
+            found[sub.lower()] = Azure(conn, credential=next(iter(found.values())).credential)
+        else:
+            found[sub.lower()] = inv.env.azure(conn, True)
     return found
 
 
