@@ -162,7 +162,7 @@ class FleetRun:
             self.line(row.line())
 
     def draw(self) -> None:
-        from vmssroll.ui.fleet import view
+        from vmssroll.ui.fleet_live import view
 
         if self.live is None:
             return

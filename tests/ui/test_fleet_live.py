@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from vmssroll.domain.fleetrun import SetRow, SetState, WaveSpec, summary
-from vmssroll.ui.fleet import view
+from vmssroll.ui.fleet_live import view
 
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
