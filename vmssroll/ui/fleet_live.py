@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vmssroll.domain.fleetrun import ACTIVE, PROBLEMS, SetRow, SetState, by_interest
-from vmssroll.ui.tables import stamp, table
+from vmssroll.ui.tables import stamp
 
 STYLE = {
     **{s: "cyan" for s in ACTIVE},
@@ -54,21 +54,49 @@ def view(
     ordered = by_interest(rows, [str(w["wave"]) for w in waves])
     room = max(3, height - len(waves) - 6)
     shown, rest = ordered[:room], ordered[room:]
-    sets = table("wave", "scale set", "resource group", "region", "state", "%", "detail")
-    for row in shown:
-        sets.add_row(
-            row.wave,
-            row.name,
-            row.resource_group,
-            row.location,
-            Text(row.state.value, style=STYLE.get(row.state, "")),
-            "" if row.percent is None else f"{row.percent}%",
-            row.message[:80] if row.message != row.state.value else "",
-        )
-    parts.append(sets)
+    parts.append(_rows(shown))
     if rest:
         left: dict[str, int] = {}
         for row in rest:
             left[row.state.value] = left.get(row.state.value, 0) + 1
         parts.append(Text(f"… and {len(rest)} more: " + ", ".join(f"{n} {s}" for s, n in left.items())))
     return Group(*parts)
+
+
+COLUMNS = ("wave", "scale set", "resource group", "region", "state", "%")
+WIDEST = (16, 40, 32, 16, 10, 4)  # a longer value is cut (the JSON events and `fleet status` have it whole)
+
+
+def _rows(rows: Sequence[SetRow]) -> Text:
+    """The rows as fixed-width lines: a Table measures every cell of every row at each frame, several times
+    the cost of these lines at 40 rows (the whole frame must stay well under 50 ms of CPU)."""
+    cells = [
+        (
+            r.wave,
+            r.name,
+            r.resource_group,
+            r.location,
+            r.state.value,
+            "" if r.percent is None else f"{r.percent}%",
+        )
+        for r in rows
+    ]
+    widths = [
+        min(most, max([len(title), *(len(c[i]) for c in cells)]))
+        for i, (title, most) in enumerate(zip(COLUMNS, WIDEST, strict=True))
+    ]
+    out = Text()
+    out.append(
+        "  ".join(t.ljust(w) for t, w in zip(COLUMNS, widths, strict=True)) + "  detail\n", style="bold"
+    )
+    for row, values in zip(rows, cells, strict=True):
+        detail = row.message[:80] if row.message != row.state.value else ""
+        last = len(values) - 1 if not detail else len(values)
+        for i, (value, width) in enumerate(zip(values, widths, strict=True)):
+            text = value[:width].rjust(width) if i == 5 else value[:width].ljust(width)
+            out.append(text.rstrip() if i == last else text, style=STYLE.get(row.state, "") if i == 4 else "")
+            if i < last:
+                out.append("  ")
+        out.append(detail + "\n")
+    out.rstrip()
+    return out
