@@ -154,3 +154,17 @@ def test_orchestrate_is_refused_on_a_flexible_scale_set(vmssroll, emu):
     assert result.exit_code == 3, result.output
     assert "flex is Flexible: Azure refuses manualupgrade there" in result.stderr
     assert writes(emu) == []
+
+
+def test_resume_of_an_orchestration_says_who_sends_the_next_batches(vmssroll, emu):
+    paused = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--checkpoint", "10%",
+        "--timeout", "10m", "--yes",
+    )  # fmt: skip
+    assert paused.exit_code == 7 and tags(emu)["vmssroll.phase"] == "paused", paused.output
+    result = vmssroll("resume", *target())
+    assert result.exit_code == 0, result.output
+    assert "The rollout --orchestrate that paused sends the next batches" in result.stdout
+    assert f"See where it stands with: vmssroll status {' '.join(target())}" in result.stdout
+    assert "vmssroll watch" not in result.stdout  # Azure runs no rolling upgrade to watch
+    assert tags(emu)["vmssroll.phase"] == "rolling"

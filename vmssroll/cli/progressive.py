@@ -720,17 +720,27 @@ def resume_cmd(
         raise NotReady(f"no rollout is recorded on {ss.name}")
     before = azure.latest_upgrade(inv.target) if watch_ else None
     new = resume(inv, azure, ss, record)
-    follow_it = "" if watch_ else f" Follow it with: vmssroll watch {inv.target.args()}"
-    message = f"Resumed the rollout from {record.paused_at}%.{follow_it}"
+    manual = (ss.upgrade_policy.mode or "Manual").lower() == "manual"  # an orchestrated rollout
+    message = f"Resumed the rollout from {record.paused_at}%.{_follow_it(inv, manual) if not watch_ else ''}"
     if not watch_:
         inv.out.result({"resumed": True, "record": new.to_json(), "message": message}, message)
         return int(ExitCode.OK)
     emit(inv, "resumed", message, record=new.to_json())
     from vmssroll.cli.resuming import watch_record, watch_rolling
 
-    if (ss.upgrade_policy.mode or "Manual").lower() == "manual":
+    if manual:
         return watch_record(inv, azure, new, limits)
     return watch_rolling(inv, limits, before.start_time if before else None)
+
+
+def _follow_it(inv: Invocation, manual: bool) -> str:
+    args = inv.target.args()
+    if manual:  # no rolling upgrade to watch: the `rollout --orchestrate` that paused sends the batches
+        return (
+            " The rollout --orchestrate that paused sends the next batches (if it is gone, nothing does: "
+            f"undo it, or upgrade the rest yourself). See where it stands with: vmssroll status {args}"
+        )
+    return f" Follow it with: vmssroll watch {args}"
 
 
 @command(app, "undo")
