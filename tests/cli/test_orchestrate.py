@@ -168,3 +168,21 @@ def test_resume_of_an_orchestration_says_who_sends_the_next_batches(vmssroll, em
     assert f"See where it stands with: vmssroll status {' '.join(target())}" in result.stdout
     assert "vmssroll watch" not in result.stdout  # Azure runs no rolling upgrade to watch
     assert tags(emu)["vmssroll.phase"] == "rolling"
+
+
+def test_a_gate_tripping_while_a_batch_is_in_flight_undoes_every_instance(vmssroll, emu, tmp_path):
+    from tests.cli.test_rollout import HookClock
+
+    flag = tmp_path / "bad"
+    busy = lambda: len(manual_upgrades(emu)) == 2 and any(vm["phase"] != "idle" for vm in emu.vms(RG, NAME))  # noqa: E731
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--gate", f"! test -e {flag}",
+        "--gate-failures", "1", "--gate-interval", "5s", "--on-failure", "undo", "--yes",
+        clock=HookClock(emu, busy, flag.touch),
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "Rollout stopped: gate `! test -e" in result.stderr and "undoing it" in result.stderr
+    assert manual_upgrades(emu)[:2] == [["0"], ["3"]] and len(manual_upgrades(emu)) == 3
+    assert sorted(manual_upgrades(emu)[2]) == ["0", "3"]  # after the batch in flight had finished
+    assert image_version(emu) == "1.0.0" and tags(emu)["vmssroll.phase"] == "undone"
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))

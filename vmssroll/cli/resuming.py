@@ -124,12 +124,22 @@ def roll_back_stopped(inv: Invocation, azure: Azure, verdict: Verdict) -> int:
 
 def roll_back(inv: Invocation, azure: Azure, interval: float) -> str:
     """Undo in Manual mode: the previous image is back in the model, but nothing rolls by itself there, so
-    every instance behind it is upgraded at once (`manualupgrade`) and read until all settle."""
+    every instance behind it is upgraded at once (`manualupgrade`) and read until all settle. Instances still
+    updating or initializing (a batch in flight when a gate stopped the rollout) are waited for first: they
+    end on the image undone, behind the model, and are rolled back with the others."""
     from vmssroll.cli.rollout_record import emit
+    from vmssroll.domain.model import Health
     from vmssroll.domain.orchestrate import settled, sick
+    from vmssroll.domain.rollout import in_flight
 
     clock = inv.env.clock
-    behind = [i.instance_id for i in _listed(inv, azure) if i.latest_model_applied is False]
+    listed = _listed(inv, azure)
+    while any(in_flight(i) or i.health is Health.INITIALIZING for i in listed):
+        clock.sleep(interval)
+        listed = _listed(inv, azure)
+    behind = [i.instance_id for i in listed if i.latest_model_applied is False]
+    if not behind:
+        return "no instance runs the undone image: nothing to roll back"
     azure.manual_upgrade(inv.target, behind)
     emit(inv, "undo", f"Rolling instance(s) {', '.join(behind)} back (manualupgrade)", instanceIds=behind)
     while True:
