@@ -320,3 +320,26 @@ def test_a_fleet_across_three_subscriptions_completes_with_one_client_each(vmssr
             model["tags"]["vmssroll.rollout"] == "fleet:web-3.2" and model["tags"]["vmssroll.phase"] == "done"
         )
     assert not [r.path for r in emu.requests if "/virtualMachineScaleSets/api-" in r.path]  # not a target
+
+
+def test_a_bad_fleet_file_is_refused_with_every_problem_and_nothing_sent(vmssroll, emu, tmp_path):
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "name: 'web 3.1'\nchange: {image_version: 3.1.0, os_upgrade: true}\nwaves: []\nspeed: 3\n"
+    )
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", str(path), "--yes")
+    assert result.exit_code == 2, result.output
+    for says in ("name", "change", "waves", "speed", "targets"):
+        assert says in result.stderr, (says, result.stderr)
+    assert emu.requests == []
+
+
+def test_targets_in_no_wave_refuse_the_fleet_before_any_change(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    waves = [{"name": "canary", "select": {"regions": ["westus2"]}}]
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path, waves=waves), "--yes")
+    assert result.exit_code == 3, result.output
+    assert "5 target(s) are in no wave" in result.stderr and "nothing was sent" in result.stderr
+    assert [r for r in emu.requests if r.method != "GET"] == []
