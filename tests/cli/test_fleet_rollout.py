@@ -343,3 +343,29 @@ def test_targets_in_no_wave_refuse_the_fleet_before_any_change(vmssroll, emu, tm
     assert result.exit_code == 3, result.output
     assert "5 target(s) are in no wave" in result.stderr and "nothing was sent" in result.stderr
     assert [r for r in emu.requests if r.method != "GET"] == []
+
+
+def test_a_gate_failing_in_wave_2_halts_the_fleet_and_cancels_what_rolls(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    flag = tmp_path / "checkout-broken"
+    gate = f"if test -e {flag}; then echo 'checkout errors: 12%'; exit 1; fi"
+    path = fleet_file(tmp_path, gates=[gate], gate_interval="10s", gate_failures=2)
+
+    def ring_rolling() -> bool:
+        return phase(emu, "web-e1") == "rolling" and phase(emu, "web-e2") == "rolling"
+
+    clock = HookClock(emu, ring_rolling, flag.touch)
+    result = vmssroll("fleet", "rollout", path, "--yes", "-o", "json", clock=clock)
+    assert result.exit_code == 5, result.output
+    found = events(result.stdout)
+    failing = [e for e in found if e["event"] == "gate" and not e["ok"]]
+    assert len(failing) == 2 and "checkout errors: 12%" in failing[-1]["output"]
+    halt = next(e for e in found if e["event"] == "halt")
+    assert (
+        halt["reason"].startswith(f"gate `{gate}` failed (exit 1)") and "2 time(s) in a row" in halt["reason"]
+    )
+    assert phase(emu, "web-w1") == "done"
+    assert phase(emu, "web-e1") == "stopped" and phase(emu, "web-e2") == "stopped"
+    cancels = [r.path for r in emu.requests if r.method == "POST" and r.path.endswith("/cancel")]
+    assert sorted(p.split("/")[-3] for p in cancels) == ["web-e1", "web-e2"]
+    assert phase(emu, "web-e3") is None and requests_to(emu, "web-n1") == []
