@@ -126,6 +126,7 @@ def test_a_three_wave_fleet_completes_wave_after_wave(vmssroll, emu, tmp_path):
         ("rest", "started"), ("rest", "done"),
     ]  # fmt: skip
     # a set of a later wave is started only after every set of the wave before it is done
+    assert {e["batch"] for e in found if e["event"] == "set" and e["state"] == "rolling"} == {"1/2", "2/2"}
     order = [e["scaleSet"] for e in found if e["event"] == "set" and e["state"] == "starting"]
     assert order[0] == "web-w1" and set(order[1:4]) == {"web-e1", "web-e2", "web-e3"}
     assert set(order[4:]) == {"web-n1", "web-n2"}

@@ -182,3 +182,9 @@ def test_a_phase_another_runner_wrote_is_not_written_back(current, wanted, alrea
 )
 def test_a_subscriptions_refresh_spreads_its_read_budget(reads, remaining, interval) -> None:
     assert fleet_interval(10.0, reads, remaining) == pytest.approx(interval)
+
+
+def test_a_rolling_set_says_its_batch_as_watch_estimates_it() -> None:
+    # Azure's default policy: batches of 20%, so 5 batches of 2 for 10 instances; 5 started: the third
+    assert observe(S.ROLLING, status(ok=3, running=2, pending=5), capacity=10).batch == "3/5"
+    assert observe(S.ROLLING, status("Completed", ok=10), capacity=10).batch is None

@@ -31,7 +31,7 @@ def fleet_of_200() -> tuple[list[WaveSpec], list[SetRow]]:
             keys.append(name)
             percent = 40 if state is SetState.ROLLING else None
             rows.append(SetRow(wave, name, "rg-web", "sub", "eastus", state, percent, "Faulted" if
-                               state is SetState.FAULTED else ""))  # fmt: skip
+                               state is SetState.FAULTED else "", "2/5"))  # fmt: skip
         waves.append(WaveSpec(wave, tuple(keys)))
     return waves, rows
 
@@ -55,7 +55,8 @@ def test_200_sets_fit_one_screen_with_the_rolling_and_failed_ones_first() -> Non
     assert "▶ ring" in text and "30/48" in text and "2/2" in text
     body = [line for line in lines if line.startswith(("canary ", "ring ", "rest "))]
     assert [line.split()[1] for line in body[:9]] == [f"ring-{i:03d}" for i in range(30, 38)] + ["ring-038"]
-    assert "rolling" in body[0] and "40%" in body[0] and "faulted" in body[8]
+    assert "rolling" in body[0] and "40%" in body[0] and body[0].endswith("2/5") and "faulted" in body[8]
+    assert "2/5" not in body[8]  # a batch only while it rolls
     assert lines[-1].startswith("… and ") and "more:" in lines[-1]
     shown, rest = len(body), int(lines[-1].split()[2])
     assert shown + rest == 200

@@ -61,6 +61,7 @@ class SetRun:
     since: float = 0.0  # when it was started (for START_GRACE)
     cancelled: bool = False
     mine: bool = False  # this run sent its change
+    batch: str | None = None
 
     @property
     def key(self) -> str:
@@ -88,7 +89,7 @@ class FleetRun:
     gates: Gates = field(default_factory=lambda: Gates(()))
     next_gates: float = 0.0
     budgets: dict[str, Budget] = field(default_factory=dict)
-    shown: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    shown: dict[str, tuple[str, int | None, str, str | None]] = field(default_factory=dict)
     live: Any = None  # a Rich Live view on a terminal
     dirty: bool = False  # the live view is behind what the run knows
 
@@ -125,8 +126,9 @@ class FleetRun:
         m = run.member
         wave = self.waves[run.wave].name
         return SetRow(
-            wave, m.name, m.resource_group, m.subscription, m.location, run.state, run.percent, run.message
-        )
+            wave, m.name, m.resource_group, m.subscription, m.location, run.state, run.percent, run.message,
+            run.batch,
+        )  # fmt: skip
 
     def emit(self, kind: str, text: str, **fields: Any) -> None:
         """One fleet event: a JSON line with -o json; above the live view on a terminal; else a line."""
@@ -147,7 +149,7 @@ class FleetRun:
 
     def changed(self, run: SetRun) -> None:
         """One line (or JSON event, or a redraw) when a set's state, percent or detail changes."""
-        now = (run.state.value, run.percent, run.message)
+        now = (run.state.value, run.percent, run.message, run.batch)
         if self.shown.get(run.key) == now:
             return
         self.shown[run.key] = now
@@ -304,7 +306,8 @@ class FleetRun:
         if reading.rate_limits:
             budget.remaining = dict(reading.rate_limits)
         before = run.state
-        seen = observe(run.state, reading.value, run.stale)
+        seen = observe(run.state, reading.value, run.stale, run.member.capacity)
+        run.batch = seen.batch
         if seen.state is SetState.STARTING and self.clock.monotonic() - run.since > START_GRACE:
             seen = replace(seen, state=SetState.STOPPED, message="no rolling upgrade started for the change")
         if run.cancelled and seen.state is SetState.CANCELLED:

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from vmssroll.domain.progressive import Phase, Record
+from vmssroll.domain.rollout import batch_estimate
 from vmssroll.domain.upgrade import UpgradeStatus
 from vmssroll.domain.watch import MAX_PACED_INTERVAL, paced_interval
 
@@ -89,11 +90,14 @@ class Seen:
     state: SetState
     message: str
     percent: int | None = None
+    batch: str | None = None  # "2/5": batch N of M while it rolls, estimated as `watch` estimates it
 
 
-def observe(state: SetState, status: UpgradeStatus | None, stale_start: datetime | None = None) -> Seen:
+def observe(
+    state: SetState, status: UpgradeStatus | None, stale_start: datetime | None = None, capacity: int = 0
+) -> Seen:
     """An active set's new state from its latest upgrade. `stale_start`: the start time of the upgrade that
-    ran before this fleet's change (its end is not ours)."""
+    ran before this fleet's change (its end is not ours); `capacity`: its instances (for the batch)."""
     if state not in ACTIVE:
         return Seen(state, state.value)
     if status is None or (stale_start is not None and status.start_time == stale_start):
@@ -111,7 +115,10 @@ def observe(state: SetState, status: UpgradeStatus | None, stale_start: datetime
         return Seen(SetState.CANCELLED, "the upgrade was cancelled", percent)
     if status.cancelling:
         return Seen(state, "cancelling", percent)
-    return Seen(SetState.UNDOING if state is SetState.UNDOING else SetState.ROLLING, status.code, percent)
+    found = batch_estimate(status, capacity)
+    batch = None if found is None else f"{found.current}/{found.total}"
+    now = SetState.UNDOING if state is SetState.UNDOING else SetState.ROLLING
+    return Seen(now, status.code, percent, batch)
 
 
 @dataclass(frozen=True)
@@ -208,11 +215,13 @@ class SetRow:
     state: SetState
     percent: int | None = None
     message: str = ""
+    batch: str | None = None
 
     def line(self) -> str:
         percent = "" if self.percent is None else f" {self.percent}%"
+        batch = f" batch {self.batch}" if self.batch and self.state in ACTIVE else ""
         detail = f": {self.message}" if self.message and self.message != self.state.value else ""
-        return f"{self.wave}: {self.name} ({self.resource_group}) {self.state.value}{percent}{detail}"
+        return f"{self.wave}: {self.name} ({self.resource_group}) {self.state.value}{percent}{batch}{detail}"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -223,6 +232,7 @@ class SetRow:
             "location": self.location,
             "state": self.state.value,
             "percent": self.percent,
+            "batch": self.batch if self.state in ACTIVE else None,
             "detail": self.message,
         }
 

@@ -63,8 +63,9 @@ def view(
     return Group(*parts)
 
 
-COLUMNS = ("wave", "scale set", "resource group", "region", "state", "%")
-WIDEST = (16, 40, 32, 16, 10, 4)  # a longer value is cut (the JSON events and `fleet status` have it whole)
+COLUMNS = ("wave", "scale set", "resource group", "region", "state", "%", "batch")
+# A longer value is cut (the JSON events and `fleet status` have it whole).
+WIDEST = (16, 40, 32, 16, 10, 4, 7)
 
 
 def _rows(rows: Sequence[SetRow]) -> Text:
@@ -78,6 +79,7 @@ def _rows(rows: Sequence[SetRow]) -> Text:
             r.location,
             r.state.value,
             "" if r.percent is None else f"{r.percent}%",
+            r.batch if r.batch and r.state in ACTIVE else "",
         )
         for r in rows
     ]
