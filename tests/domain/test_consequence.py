@@ -316,3 +316,58 @@ def test_attached_vms_are_not_counted() -> None:
     instances = [*fleet(0, n=4), replace(fleet(1, n=1)[0], instance_id="x", attached=True)]
     c: Consequence = consequence(scale_set("Automatic"), instances, None, MODEL)
     assert c.instances == 4
+
+
+def approving(mode: str | None, *, rolling: dict[str, Any] | None = None, **automatic_os: Any) -> ScaleSet:
+    return replace(scale_set(mode), upgrade_policy=UpgradePolicy(mode, rolling or {}, automatic_os))
+
+
+HALF = {"maxBatchInstancePercent": 50, "maxUnhealthyInstancePercent": 50}
+DEFAULT_POLICY = "it runs with Azure's default policy (useRollingUpgradePolicy off)"
+OWN_POLICY = "it runs with its rolling upgrade policy"
+
+# (case, scale set, approved instances, listing) → (text, instances, note on the policy)
+APPROVALS: list[tuple[str, ScaleSet, tuple[str, ...], bool, str, int, str]] = [
+    ("manual: Azure's default policy, 20% batches", approving("Manual", rolling=HALF), (), True,
+     "starts the deferred OS image rolling upgrade of 10 instances in 5 batches of 2", 10, DEFAULT_POLICY),
+    ("no mode at all: Azure's default policy", approving(None, rolling=HALF), (), True,
+     "starts the deferred OS image rolling upgrade of 10 instances in 5 batches of 2", 10, DEFAULT_POLICY),
+    ("rolling mode: its own policy", approving("Rolling", rolling=HALF), (), True,
+     "starts the deferred OS image rolling upgrade of 10 instances in 2 batches of 5", 10, OWN_POLICY),
+    ("manual with useRollingUpgradePolicy: its own policy",
+     approving("Manual", rolling=HALF, useRollingUpgradePolicy=True), (), True,
+     "starts the deferred OS image rolling upgrade of 10 instances in 2 batches of 5", 10, OWN_POLICY),
+    ("some instances approved: only those", approving("Rolling", rolling=HALF), ("2", "3", "7"), True,
+     "starts the deferred OS image rolling upgrade of 3 instances in 3 batches of 1", 3, OWN_POLICY),
+    ("instances unknown: every instance, by the capacity", approving("Manual"), ("2",), False,
+     "starts the deferred OS image rolling upgrade of every instance (10 by the scale set's capacity); its "
+     "batches cannot be planned", 10, DEFAULT_POLICY),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "ss", "approved", "listed", "text", "count", "which"), APPROVALS, ids=[c[0] for c in APPROVALS]
+)
+def test_approving_a_deferred_os_upgrade(
+    case: str, ss: ScaleSet, approved: tuple[str, ...], listed: bool, text: str, count: int, which: str
+) -> None:
+    c = consequence(
+        ss, fleet(0) if listed else UNKNOWN, None, Write(WriteKind.APPROVE_OS, instances=approved)
+    )
+    assert (c.effect, c.text, c.instances, c.refusal) == (Effect.ROLLING_UPGRADE, text, count, None)
+    assert c.notes[-2:] == (which, "instances already on the newest image are not affected")
+    if approved and listed:
+        assert c.plan is not None
+        assert sorted(i for b in c.plan.batches for i in b.instance_ids) == sorted(approved)
+    if not listed:
+        assert c.unknown == "the instances could not be read (listing throttled: 429 TooManyRequests)"
+
+
+def test_approving_while_an_upgrade_runs_starts_nothing() -> None:
+    c = consequence(approving("Rolling"), fleet(0), upgrade("RollingForward"), Write(WriteKind.APPROVE_OS))
+    assert (c.effect, c.text, c.instances, c.notes) == (
+        Effect.ALREADY_RUNNING,
+        "starts nothing: an upgrade is already RollingForward",
+        0,
+        (),
+    )

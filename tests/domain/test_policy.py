@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -413,3 +414,62 @@ def test_export_document_is_every_field_with_defaults_filled() -> None:
         "automaticOSUpgradePolicy": OS_DEFAULTS,
     }
     assert rules.change_from_document(doc).rolling == doc["rollingUpgradePolicy"]
+
+
+@pytest.mark.parametrize(
+    ("read", "canonical"),
+    [("rolling", "Rolling"), (" MANUAL ", "Manual"), ("Automatic", "Automatic"), ("Sideways", "Sideways"),
+     (None, None)],
+)  # fmt: skip
+def test_canonical_mode(read: str | None, canonical: str | None) -> None:
+    assert rules.canonical_mode(read) == canonical
+
+
+PINNED_WARNING = (
+    "web's image is pinned to one version: automatic OS upgrades follow only an image referenced without a "
+    "version (`latest`, or a gallery image definition)"
+)
+CHECK_OS = "see `vmssroll check --for os-upgrade -g rg -n web`"
+IDLE_FIX = "add --automatic-os-upgrade to turn automatic OS upgrades on"
+GALLERY = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/web"
+
+
+# (case, automaticOSUpgradePolicy, the set's image or None for no set) → the findings (field, message, fix)
+OS_CROSS: list[tuple[str, dict[str, Any], dict[str, Any] | None, list[tuple[str, str, str]]]] = [
+    ("off, nothing else", {}, {"version": "1.0.0"}, []),
+    ("off, rolling policy set: idle", {"useRollingUpgradePolicy": True}, None,
+     [("automaticOSUpgradePolicy.useRollingUpgradePolicy",
+       "useRollingUpgradePolicy has no effect while enableAutomaticOSUpgrade is false", IDLE_FIX)]),
+    ("off, deferral set: idle", {"osRollingUpgradeDeferral": True}, None,
+     [("automaticOSUpgradePolicy.osRollingUpgradeDeferral",
+       "osRollingUpgradeDeferral has no effect while enableAutomaticOSUpgrade is false", IDLE_FIX)]),
+    ("off, both set: one finding naming both",
+     {"useRollingUpgradePolicy": True, "osRollingUpgradeDeferral": True, "disableAutomaticRollback": True}, None,
+     [("automaticOSUpgradePolicy.useRollingUpgradePolicy",
+       "useRollingUpgradePolicy, osRollingUpgradeDeferral has no effect while enableAutomaticOSUpgrade is false",
+       IDLE_FIX)]),
+    ("on, no set to compare", {"enableAutomaticOSUpgrade": True}, None, []),
+    ("on, latest", {"enableAutomaticOSUpgrade": True}, {"version": "latest"}, []),
+    ("on, LATEST", {"enableAutomaticOSUpgrade": True}, {"version": "LATEST"}, []),
+    ("on, no version", {"enableAutomaticOSUpgrade": True}, {"publisher": "Canonical"}, []),
+    ("on, gallery definition", {"enableAutomaticOSUpgrade": True}, {"id": GALLERY}, []),
+    ("on, pinned version", {"enableAutomaticOSUpgrade": True, "useRollingUpgradePolicy": True},
+     {"version": "1.0.0"},
+     [("automaticOSUpgradePolicy.enableAutomaticOSUpgrade", PINNED_WARNING, CHECK_OS)]),
+    ("on, gallery version", {"enableAutomaticOSUpgrade": True}, {"id": GALLERY.upper() + "/VERSIONS/1.0.0"},
+     [("automaticOSUpgradePolicy.enableAutomaticOSUpgrade", PINNED_WARNING, CHECK_OS)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "automatic_os", "image", "expected"), OS_CROSS, ids=[c[0] for c in OS_CROSS]
+)
+def test_cross_check_os(
+    case: str,
+    automatic_os: dict[str, Any],
+    image: dict[str, Any] | None,
+    expected: list[tuple[str, str, str]],
+) -> None:
+    ss = None if image is None else replace(scale_set(), image=image)
+    found = rules.cross_check_os(automatic_os, ss)
+    assert [(f.severity, f.field, f.message, f.fix) for f in found] == [("warning", *e) for e in expected]
