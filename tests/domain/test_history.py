@@ -67,8 +67,24 @@ def test_to_json_carries_counts_rollback_and_azures_item() -> None:
         ({"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/galleries/g/images/web/versions/2"},
          "images/web/versions/2"),
         ({"sharedGalleryImageId": "/SharedGalleries/x/Images/web"}, "Images/web"),
+        ({"communityGalleryImageId": "/CommunityGalleries/c/Images/web/Versions/3/"}, "Images/web/Versions/3"),
+        # an id without an images/ part: its last two parts
+        ({"id": "/a/b/c/"}, "b/c"),
+        ({"id": "web"}, "web"),
+        ({"offer": "u", "version": "1"}, "?:u:?:1"),
+        ({"publisher": "C", "offer": "u", "sku": "s"}, "C:u:s:?"),
         ({}, "-"),
     ],
 )  # fmt: skip
 def test_image_text(ref: dict[str, str], text: str) -> None:
     assert image_text(ref) == text
+
+
+def test_to_json_of_an_upgrade_that_came_from_a_known_image() -> None:
+    first, second = entry("1", minutes=0), entry("2", minutes=10)
+    newest = read_history([first, second])[0]
+    doc = newest.to_json()
+    assert doc["startTime"] == "2026-01-05T09:10:00+00:00" and doc["endTime"] is None
+    assert doc["from"] == dict(first.target) and doc["fromText"] == "P:O:S:1"
+    assert doc["to"] == dict(second.target) and doc["toText"] == "P:O:S:2"
+    assert doc["error"] is None

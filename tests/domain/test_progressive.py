@@ -262,3 +262,59 @@ def test_the_gates_summary_names_the_failing_ones_with_their_streak() -> None:
     assert gates.after([run("a", True), run("b", True)]).summary() == "2 of 2 gate(s) passing"
     rec = record(gates=gates.summary())
     assert Record.from_tags(rec.to_tags()) == rec
+
+
+def test_a_gate_runs_document_and_its_line_cut_to_200_characters() -> None:
+    slow = GateRun("sleep 99", None, "  \n ", seconds=1.23456)
+    assert slow.to_json() == {
+        "gate": "sleep 99",
+        "ok": False,
+        "exitCode": None,
+        "timedOut": True,
+        "output": "  \n ",
+        "seconds": 1.235,
+    }
+    assert slow.line() == "gate `sleep 99` timed out"  # blank output: no tail
+    failed = GateRun("check", 2, "x" * 300)
+    assert failed.to_json()["timedOut"] is False and failed.to_json()["exitCode"] == 2
+    assert failed.line() == "gate `check` failed (exit 2): " + "x" * 200
+
+
+def test_gates_summary_names_each_failing_gate_with_its_streak() -> None:
+    gates = Gates(("a", "b", "c"), 3).after([run("a", False, "down"), run("b", True), run("c", False)])
+    gates = gates.after([run("a", False, "still down"), run("b", True), run("c", False)])
+    assert gates.summary() == (
+        "gate `a` failed (exit 1): still down (2 in a row); gate `c` failed (exit 1) (2 in a row)"
+    )
+    assert Gates(("a",), 3).after([run("a", True)]).summary() == "1 of 1 gate(s) passing"
+    assert Gates(("a",), 3).summary() is None
+
+
+def test_the_records_tags_exactly() -> None:
+    rec = record(
+        passed=(10, 50),
+        checkpoints=(10, 50, 75),
+        target={"version": "2", "offer": "o"},
+        reason="r" * 700,
+        gates="g" * 700,
+        write="w1",
+    )
+    tags = rec.to_tags()
+    assert tags == {
+        "vmssroll.rollout": "20260105T090000Z",
+        "vmssroll.kind": "image",
+        "vmssroll.phase": "rolling",
+        "vmssroll.total": "10",
+        "vmssroll.checkpoints": "10,50,75",
+        "vmssroll.passed": "10,50",
+        "vmssroll.write": "w1",
+        "vmssroll.target": '{"offer":"o","version":"2"}',  # compact, keys sorted: the same value each write
+        # reason and gates are cut to two tags' worth
+        "vmssroll.reason": "r" * 256,
+        "vmssroll.reason.2": "r" * 256,
+        "vmssroll.gates": "g" * 256,
+        "vmssroll.gates.2": "g" * 256,
+    }
+    # an image reference is never cut: it is split over as many tags as it needs
+    long = record(previous={"id": LONG_ID * 3}).to_tags()
+    assert len("".join(v for k, v in long.items() if k.startswith("vmssroll.previous"))) > 3 * 256

@@ -265,3 +265,23 @@ def test_rules_that_need_the_instances_are_not_verified_when_they_cannot_be_list
         assert rule.evidence == {"unknown": "listing refused: 403 AuthorizationFailed"}
         assert rule.fix is None
     assert report.unknown == (UNLISTED,)
+
+
+def test_a_prerequisite_reports_document_names_the_set_and_what_was_not_read() -> None:
+    report = evaluate(Purpose.ROLLING, Facts(scale_set(), instances_unknown=UNLISTED))
+    doc = report.to_json()
+    assert (doc["ready"], doc["for"], doc["scaleSet"]) == (report.ready, "rolling", "web")
+    assert doc["unknown"] == {"instances": "listing refused: 403 AuthorizationFailed"}
+    assert doc["rules"] == [r.to_json() for r in report.rules]
+
+
+def test_a_change_laid_over_a_file_keeps_the_files_automatic_os_fields() -> None:
+    from_file = rules.PolicyChange(
+        mode="Rolling",
+        rolling={"maxBatchInstancePercent": 10},
+        automatic_os={"enableAutomaticOSUpgrade": True},
+    )
+    flags = rules.PolicyChange(automatic_os={"useRollingUpgradePolicy": True})
+    merged = flags.over(from_file)
+    assert merged.mode == "Rolling" and merged.rolling == {"maxBatchInstancePercent": 10}
+    assert merged.automatic_os == {"enableAutomaticOSUpgrade": True, "useRollingUpgradePolicy": True}
