@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -160,18 +162,61 @@ def score(counts: Counter[str]) -> float | None:
     return round(100.0 * counts["killed"] / judged, 1) if judged else None
 
 
-def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, object]:
-    where = workspace(package)
+def refresh_tests(where: Path) -> None:
+    """The project's current tests into a kept workspace (and mutmut's copy of it, which it never refreshes);
+    mutmut finds the new ones and records which functions they call before it runs a mutant."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for target in (where / "tests", where / "mutants" / "tests"):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(ROOT / "tests", target, ignore=ignore)
+
+
+def chosen(
+    where: Path, mutmut: list[str], env: dict[str, str], only: list[str], sample: int | None, seed: int
+):
+    """The mutants to count: all of them (matching --only), or a seeded uniform sample of them. A workspace
+    without mutants yet gets them (and mutmut's stats) from a run that matches no mutant."""
+    if not (where / "mutants" / "mutmut-stats.json").exists():
+        subprocess.run([*mutmut, "no-mutant-has-this-name"], cwd=where, env=env, capture_output=True)
+    population = sorted(n for n in results(where) if not only or any(fnmatch.fnmatch(n, g) for g in only))
+    if sample is None or sample >= len(population):
+        return population
+    return sorted(random.Random(seed).sample(population, sample))
+
+
+def run(
+    package: str,
+    jobs: int,
+    keep: bool,
+    only: list[str],
+    *,
+    sample: int | None = None,
+    seed: int = 21,
+    reuse: Path | None = None,
+    retest: bool = False,
+) -> dict[str, object]:
+    where = reuse or workspace(package)
+    if retest:
+        refresh_tests(where)
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *only],
-        cwd=where,
-        env=env,
-        capture_output=True,
-        text=True,
+    mutmut = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
+    names = only
+    counted: list[str] | None = None
+    if sample is not None or reuse is not None:
+        counted = chosen(where, mutmut, env, only, sample, seed)
+        before = results(where)
+        # a kept workspace: judge what is not judged yet; with --retest also re-judge what the tests did not
+        # kill before (a new test never revives a killed mutant, so those stay killed)
+        names = [n for n in counted if before[n] == "not checked" or (retest and before[n] != "killed")]
+    done = (
+        subprocess.run([*mutmut, *names], cwd=where, env=env, capture_output=True, text=True)
+        if names or counted is None
+        else subprocess.CompletedProcess([], 0, "", "")
     )
     found = results(where)
+    if counted is not None:
+        found = {n: found[n] for n in counted}
     counts = Counter(found.values())
     by_module: dict[str, Counter[str]] = {}
     for name, state in found.items():
@@ -179,6 +224,7 @@ def run(package: str, jobs: int, keep: bool, only: list[str]) -> dict[str, objec
     report: dict[str, object] = {
         "package": package,
         "mutants": len(found),
+        "sample": None if sample is None else {"size": len(found), "seed": seed, "of": len(results(where))},
         "counts": dict(counts),
         "score": score(counts) or 0.0,
         # per module, only those with judged mutants (not those left "not checked" by --only)
@@ -211,17 +257,52 @@ def main() -> None:
         metavar="GLOB",
         help="only the mutants whose name matches, e.g. 'vmssroll.domain.upgrade.*' (repeatable)",
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="count a seeded uniform sample of N mutants (a whole package "
+        "takes hours on two shared cores; a sample of a few hundred gives its score within a few points)",
+    )
+    parser.add_argument("--seed", type=int, default=21, help="the sample's seed (default 21)")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        help="reuse a workspace kept by --keep: its mutants, stats and results (one "
+        "package); judges only the mutants not judged yet",
+    )
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="with --workspace: copy the project's current tests in first and "
+        "judge again every counted mutant they did not kill (the score after new tests, on the same mutants)",
+    )
     args = parser.parse_args()
+    if args.retest and not args.workspace:
+        parser.error("--retest needs --workspace")
+    if args.workspace and len(args.packages) != 1:
+        parser.error("--workspace needs exactly one package (the one it was kept for)")
     unknown = sorted(set(args.packages) - set(PACKAGES))
     if unknown:
         parser.error(f"unknown package(s): {', '.join(unknown)}")
     reports = []
     for package in args.packages or list(PACKAGES):
-        report = run(package, args.jobs, args.keep, args.only)
+        report = run(
+            package,
+            args.jobs,
+            args.keep or bool(args.workspace),
+            args.only,
+            sample=args.sample,
+            seed=args.seed,
+            reuse=args.workspace,
+            retest=args.retest,
+        )
         reports.append(report)
         counts = report["counts"]
+        sampled = report["sample"]
+        of = f" of {sampled['of']}, seed {sampled['seed']}" if sampled else ""  # type: ignore[index]
         print(
-            f"{package:8} {report['score']:5.1f}% killed  ({report['mutants']} mutants: "
+            f"{package:8} {report['score']:5.1f}% killed  ({report['mutants']} mutants{of}: "
             + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))  # type: ignore[attr-defined]
             + f"; {report['seconds']} s)"
         )
