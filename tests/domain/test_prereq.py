@@ -661,3 +661,84 @@ def test_every_failure_carries_a_fix() -> None:
     assert len(report.failed) >= 5
     for rule in report.failed:
         assert rule.fix, rule.name
+
+
+# extension_problems, exactly: (settings, version) → (errors, warnings)
+PROBLEMS = [
+    ({"protocol": "HTTP", "port": "8080", "requestPath": "/h"}, "2.0", [], []),
+    ({"protocol": "udp", "port": 0}, "2.0",
+     ["protocol 'udp' must be one of http, https, tcp", "port 0 is not a port number (1-65535)"], []),
+    ({}, "2.0", ["protocol None must be one of http, https, tcp", "port is required"], []),
+    ({"protocol": "tcp"}, "2.0", ["port is required with tcp"], []),
+    ({"protocol": "https", "requestPath": "/h"}, "2.0", [], ["no port: https defaults to 443; set it"]),
+    ({"protocol": "http", "requestPath": "/h"}, "2.0", [], ["no port: http defaults to 80; set it"]),
+    ({"protocol": "tcp", "port": True}, "2.0", ["port True is not a port number (1-65535)"], []),
+    ({"protocol": "tcp", "port": 65535}, "2.0", [], []),
+    ({"protocol": "tcp", "port": 65536}, "2.0", ["port 65536 is not a port number (1-65535)"], []),
+    ({"protocol": "tcp", "port": 1}, "2.0", [], []),
+    ({"protocol": "tcp", "port": " 22 "}, "2.0", [], []),
+    ({"protocol": "tcp", "port": "0"}, "2.0", ["port '0' is not a port number (1-65535)"], []),
+    ({"protocol": "https", "port": 443}, "2.0", ["requestPath is required with https"], []),
+    ({"protocol": "tcp", "port": 22, "requestPath": "/"}, "2.0", ["requestPath is not allowed with tcp"], []),
+    ({"protocol": "tcp", "port": 22, "intervalInSeconds": "5", "numberOfProbes": 1}, "2.0", [], []),
+    ({"protocol": "tcp", "port": 22, "intervalInSeconds": 1.5}, "2.0",
+     ["intervalInSeconds 1.5 must be a positive whole number"], []),
+    ({"protocol": "tcp", "port": 22, "numberOfProbes": "x"}, "2.0",
+     ["numberOfProbes 'x' must be a positive whole number"], []),
+    ({"protocol": "tcp", "port": 22, "gracePeriod": 1}, "2.0", [], []),
+    ({"protocol": "tcp", "port": 22, "gracePeriod": 0}, "2.0", ["gracePeriod 0 must be 1-7200 seconds"], []),
+    ({"protocol": "tcp", "port": 22, "gracePeriod": 9999}, "1.0", [],
+     ["gracePeriod is ignored with binary states (typeHandlerVersion 1.x)"]),
+    ({"protocol": "tcp", "port": 22, "gracePeriod": 60}, None, [],
+     ["typeHandlerVersion None is neither 1.x nor 2.x"]),
+    ({"protocol": "tcp", "port": 22}, " 2.1 ", [], []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("settings", "version", "errors", "warnings"), PROBLEMS)
+def test_extension_problems_exactly(
+    settings: dict[str, Any], version: str | None, errors: list[str], warnings: list[str]
+) -> None:
+    from vmssroll.domain.prereq.extension import extension_problems
+
+    assert extension_problems(replace(ext(settings), type_handler_version=version)) == (errors, warnings)
+
+
+def test_extension_settings_rule_exactly() -> None:
+    good = {"protocol": "http", "port": 80, "requestPath": "/health"}
+    rule = extension_settings(Facts(scale_set(extensions=(ext(good),))))
+    assert rule == Rule(
+        "extension-settings",
+        Status.PASSED,
+        "HealthExtension: http port 80 path /health, rich states (2.x)",
+        {
+            "extension": "HealthExtension",
+            "type": "ApplicationHealthLinux",
+            "typeHandlerVersion": "2.0",
+            "states": "rich states (2.x)",
+            "settings": good,
+        },
+    )
+    tcp = extension_settings(Facts(scale_set(extensions=(ext({"protocol": "tcp"}, "1.0"),))))
+    assert tcp is not None and tcp.message == "HealthExtension: port is required with tcp"
+    assert tcp.evidence["states"] == "binary states (1.x)"
+    assert tcp.fix == (
+        "az vmss extension set --resource-group rg-demo --vmss-name web --name ApplicationHealthLinux "
+        "--publisher Microsoft.ManagedServices --version 1.0 --settings "
+        """'{"protocol": "http", "port": 80, "requestPath": "/health"}' (use your application's values; """
+        "tcp takes a port and no requestPath)"
+    )
+    unversioned = ext({"protocol": "tcp", "port": 22}, "")
+    warned = extension_settings(
+        Facts(scale_set(extensions=(replace(unversioned, type_handler_version=None),)))
+    )
+    assert warned is not None and warned.status is Status.WARNING and warned.fix is None
+    assert warned.message == "HealthExtension: typeHandlerVersion None is neither 1.x nor 2.x"
+    assert warned.evidence["states"] == "unknown states"
+    no_version = replace(ext({"protocol": "http", "requestPath": "/"}), type_handler_version=None)
+    failed = extension_settings(
+        Facts(scale_set(extensions=(replace(no_version, settings={"protocol": "x"}),)))
+    )
+    assert failed is not None and "--version 2.0 --settings" in (failed.fix or "")
+    tcp_ok = extension_settings(Facts(scale_set(extensions=(ext({"protocol": "tcp", "port": 22}),))))
+    assert tcp_ok is not None and tcp_ok.message == "HealthExtension: tcp port 22, rich states (2.x)"
