@@ -285,3 +285,90 @@ def test_a_change_laid_over_a_file_keeps_the_files_automatic_os_fields() -> None
     merged = flags.over(from_file)
     assert merged.mode == "Rolling" and merged.rolling == {"maxBatchInstancePercent": 10}
     assert merged.automatic_os == {"enableAutomaticOSUpgrade": True, "useRollingUpgradePolicy": True}
+
+
+# Errors: values shown in messages, exit codes, transient failures --
+
+
+class Raw:
+    """A value whose repr carries control characters as they are."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "text"),
+    [
+        ("abc", 40, "'abc'"),
+        (42, 40, "42"),
+        (None, 40, "None"),
+        ("x" * 50, 40, repr("x" * 40) + " (… 10 more characters)"),
+        ("x" * 40, 40, repr("x" * 40)),
+        ("abcdef", 3, "'abc' (… 3 more characters)"),
+        ("a\x1b[31mred", 40, "'a\\x1b[31mred'"),  # repr escapes them already
+        ("\u202eevil", 40, "'\\u202eevil'"),
+        (Raw("a\x1b[2J\u202e"), 40, "a\\u001b[2J\\u202e"),  # a repr that does not: escaped here
+    ],
+)
+def test_shown_quotes_cuts_and_escapes(value: Any, limit: int, text: str) -> None:
+    from vmssroll.domain.errors import shown
+
+    assert shown(value, limit) == text
+
+
+def test_has_control() -> None:
+    from vmssroll.domain.errors import has_control
+
+    assert has_control("a\x00b") and has_control("\x9f") and has_control("\u2066") and has_control("\x7f")
+    assert not has_control("plain text é ✓") and not has_control("\u2065") and not has_control("\u202f")
+
+
+def test_exit_codes_text_lists_every_code_with_its_meaning() -> None:
+    from vmssroll.domain.errors import exit_codes_text
+
+    assert exit_codes_text() == (
+        "Exit codes: 0 ok/Completed, 1 unexpected, 2 bad input (nothing sent), 3 not ready or refused, "
+        "4 Azure failed the request, 5 Faulted, 6 Cancelled, 7 timed out, 8 conflict, 9 authentication, "
+        "130 interrupted."
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [(None, True), (408, True), (429, True), (500, True), (502, True), (503, True), (504, True),
+     (400, False), (404, False), (409, False), (501, False)],
+)  # fmt: skip
+def test_which_azure_failures_are_transient(status: int | None, transient: bool) -> None:
+    assert AzureRequestFailed("x", status=status).transient is transient
+
+
+def test_an_unreachable_host_is_transient_only_when_retryable() -> None:
+    from vmssroll.domain.errors import Unreachable
+
+    err = Unreachable("no route", hint="check the network", host="management.azure.com", retryable=False)
+    assert (err.transient, err.host, err.hint, err.status, err.exit_code) == (
+        False,
+        "management.azure.com",
+        "check the network",
+        None,
+        4,
+    )
+    assert Unreachable("reset", retryable=True).transient is True
+
+
+def test_an_errors_fields() -> None:
+    err = VmssrollError("m", code="C", status=409, hint="h", request_id="r")
+    assert (str(err), err.message, err.code, err.status, err.hint, err.request_id) == (
+        "m",
+        "m",
+        "C",
+        409,
+        "h",
+        "r",
+    )
+    bare = VmssrollError("m")
+    assert (bare.code, bare.status, bare.hint, bare.request_id) == (None, None, None, None)
