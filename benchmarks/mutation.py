@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import fnmatch
+import io
 import json
 import os
 import random
@@ -21,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections import Counter
@@ -118,12 +120,20 @@ def undecorate(source: str) -> str:
     return "".join(lines)
 
 
-def workspace(package: str) -> Path:
-    """A copy of the project with a [tool.mutmut] section for `package` (mutmut reads ./pyproject.toml)."""
+def workspace(package: str, tests_at: str | None = None) -> Path:
+    """A copy of the project with a [tool.mutmut] section for `package` (mutmut reads ./pyproject.toml); with
+    `tests_at`, the tests as they were at that git revision (the score before new tests, same code)."""
     only, tests = PACKAGES[package]
     where = Path(tempfile.mkdtemp(prefix=f"vmssroll-mutation-{package}-"))
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
     for name in ("vmssroll", "tests"):
+        if name == "tests" and tests_at:
+            archive = subprocess.run(
+                ["git", "archive", tests_at, "tests"], cwd=ROOT, capture_output=True, check=True
+            )
+            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                tar.extractall(where, filter="data")
+            continue
         shutil.copytree(ROOT / name, where / name, ignore=ignore)
     if package == "cli":
         for path in only:
@@ -132,8 +142,14 @@ def workspace(package: str) -> Path:
         "source_paths": ["vmssroll"],
         "only_mutate": only,
         "pytest_add_cli_args_test_selection": tests,
-        # one process per mutant; random order and xdist would only add noise
-        "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:xdist", "-x", "--timeout=120"],
+        # one process per mutant; random order and xdist would only add noise. Test ids unescaped: mutmut runs
+        # pytest several times in one process, and from the second session on pytest escapes a parametrize
+        # id list again (`a → b` becomes `a \\u2192 b`, then not found: exit 4), so a mutant judged by such a
+        # test was "suspicious" (not counted) and a run naming mutants stopped at its clean test run.
+        "pytest_add_cli_args": [
+            *("-p", "no:randomly", "-p", "no:xdist", "-x", "--timeout=120", "-o"),
+            "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true",
+        ],
     }
     lines = [f"{key} = {json.dumps(value)}" for key, value in config.items()]
     pyproject = (ROOT / "pyproject.toml").read_text() + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n"
@@ -194,8 +210,9 @@ def run(
     seed: int = 21,
     reuse: Path | None = None,
     retest: bool = False,
+    tests_at: str | None = None,
 ) -> dict[str, object]:
-    where = reuse or workspace(package)
+    where = reuse or workspace(package, tests_at)
     if retest:
         refresh_tests(where)
     started = time.monotonic()
@@ -277,6 +294,12 @@ def main() -> None:
         help="with --workspace: copy the project's current tests in first and "
         "judge again every counted mutant they did not kill (the score after new tests, on the same mutants)",
     )
+    parser.add_argument(
+        "--tests-at",
+        metavar="REV",
+        help="a new workspace gets the tests as they were at this git revision "
+        "(e.g. the score before a branch's tests: --tests-at main --keep, then --workspace DIR --retest)",
+    )
     args = parser.parse_args()
     if args.retest and not args.workspace:
         parser.error("--retest needs --workspace")
@@ -296,6 +319,7 @@ def main() -> None:
             seed=args.seed,
             reuse=args.workspace,
             retest=args.retest,
+            tests_at=args.tests_at,
         )
         reports.append(report)
         counts = report["counts"]
