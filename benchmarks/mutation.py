@@ -36,6 +36,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "adapter": (
         ["vmssroll/adapter/*"],
         [
+            "tests/adapter",
             "tests/cli/test_upgrades.py",
             "tests/cli/test_policy.py",
             "tests/reliability/test_faults.py",
