@@ -119,3 +119,47 @@ def test_ref_id_and_args_round_trip() -> None:
     assert resolve_target(resource_group=None, name=None, resource_id=ref.id, subscription=None) == ref
     assert ref.args() == "-g rg-demo -n web"
     assert check_subscription(SUB.upper()) == SUB
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({}, "missing --resource-group/-g and --name/-n (or give the scale set's full --id)"),
+        ({"name": "web"}, "missing --resource-group/-g (or give the scale set's full --id)"),
+        ({"resource_group": "rg", "name": "web"},
+         "no subscription: pass --subscription/-s or set AZURE_SUBSCRIPTION_ID"),
+        ({"resource_group": "rg", "name": "web", "subscription": "x"},
+         "--subscription 'x' is not a subscription id (a GUID)"),
+        ({"resource_id": ID, "name": "web"}, "give either --id or --resource-group/--name, not both"),
+        ({"resource_id": "/x"},
+         "--id '/x' is not a scale set id "
+         "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/virtualMachineScaleSets/NAME)"),
+        ({"resource_id": ID + "\n"}, f"--id {ID + chr(10)!r} is not a scale set id "
+         "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/virtualMachineScaleSets/NAME)"),
+        ({"resource_group": "rg.", "name": "web", "subscription": SUB},
+         "--resource-group 'rg.' is not a valid resource group name "
+         "(1-90 letters, digits, _ ( ) - . and not ending in a period)"),
+        ({"resource_group": "rg", "name": "web-", "subscription": SUB},
+         "--name 'web-' is not a valid scale set name (1-64 letters, digits, _ . - starting with a letter or "
+         "digit)"),
+    ],
+)  # fmt: skip
+def test_refusal_messages_exactly(kw: dict[str, str], message: str) -> None:
+    args = {"resource_group": None, "name": None, "resource_id": None, "subscription": None, **kw}
+    with pytest.raises(InvalidInput) as err:
+        resolve_target(**args)
+    assert err.value.message == message
+
+
+def test_a_long_id_is_shown_up_to_160_characters_and_a_control_character_refused() -> None:
+    long = "/x" * 100
+    with pytest.raises(InvalidInput) as err:
+        resolve_target(resource_group=None, name=None, resource_id=long, subscription=None)
+    assert err.value.message.startswith(f"--id {long[:160]!r} (… 40 more characters) is not a scale set id")
+    with pytest.raises(InvalidInput):
+        resolve_target(
+            resource_group=None, name=None, resource_id=ID.replace("web", "w\x1beb"), subscription=None
+        )
+    with pytest.raises(InvalidInput, match="resource group"):
+        check_resource_group("rg\x7f")
+    assert check_subscription(SUB.upper()) == SUB
