@@ -155,3 +155,44 @@ def test_any_text_parses_or_is_refused_with_invalid_input(text: str) -> None:
         assert timedelta(0) <= delta <= timedelta(days=7)
         assert delta.microseconds == 0
         assert parse_duration(to_iso(delta), what="x") == delta
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "--bake: empty duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)"),
+        ("PTX", "--bake: 'PTX' is not an ISO 8601 duration (e.g. PT30S, PT5M, PT1H30M)"),
+        ("P1Y", "--bake: 'P1Y' uses months or years; give days, hours, minutes or seconds"),
+        ("soon", "--bake: 'soon' is not a duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)"),
+        ("8d", "--bake: '8d' is longer than 7 days"),
+        ("0.5", "--bake: '0.5' has a fraction of a second; give whole seconds"),
+        ("9" * 30 + "w", f"--bake: {'9' * 30 + 'w'!r} is too long"),
+    ],
+)
+def test_refusal_messages_exactly(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_duration(text, what="--bake")
+    assert err.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("P0D", 0), ("PT1,5M", 90), ("7d", WEEK), ("1w0d0h0m0s", WEEK)]
+)
+def test_more_accepted(text: str, seconds: int) -> None:
+    assert parse_duration(text, what="x") == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (-5, "0s"), (44.6, "45s"), (59, "59s"), (60, "1m00s"), (185, "3m05s"), (3599, "59m59s"),
+     (3600, "1h00m"), (3725, "1h02m"), (90000, "25h00m")],
+)  # fmt: skip
+def test_human_at_its_boundaries(seconds: float, text: str) -> None:
+    assert human(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("PT1M", 60.0), ("P1D", 86400.0), ("P1M", 0.0), ("junk", 0.0), (None, 0.0)]
+)
+def test_iso_seconds(text: str, seconds: float) -> None:
+    assert iso_seconds(text) == seconds
