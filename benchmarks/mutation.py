@@ -75,6 +75,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "tests/cli/test_start_operation.py",
             "tests/cli/test_slow_writes.py",
             "tests/cli/test_rollout.py",
+            "tests/cli/test_rollout_input.py",
+            "tests/cli/test_upgrade_writes.py",
             "tests/reliability/test_faults.py",
         ],
     ),

@@ -1,0 +1,114 @@
+"""restart, cancel and start: their refusals word for word, and the JSON each returns, field by field."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import NAME, RG, push_image, set_rolling, target, writes
+
+ARGS = f"-g {RG} -n {NAME}"
+
+
+def test_restart_in_manual_mode_is_refused_and_names_enable_rolling(vmssroll, emu):
+    push_image(emu, "2.0.0")  # Manual: every instance behind, nothing rolls
+    emu.clear_requests()
+    result = vmssroll("restart", *target(), "--yes")
+    assert result.exit_code == 3, result.output
+    assert "error: web is in Manual mode: an empty model update starts no rolling upgrade" in result.stderr
+    assert f"switch with `vmssroll enable-rolling {ARGS}`" in result.stderr
+    assert writes(emu) == []
+
+
+def test_restart_after_a_cancelled_os_upgrade_names_start(vmssroll, emu):
+    emu.load_scenario("demo")  # a platform image: an OS upgrade is possible
+    set_rolling(emu)
+    assert vmssroll("start", "os", *target(), "--yes").exit_code == 0
+    assert vmssroll("cancel", *target(), "--yes").exit_code == 0
+    emu.clear_requests()
+    result = vmssroll("restart", *target(), "--yes")
+    assert result.exit_code == 3, result.output
+    assert "error: nothing to restart on web: " in result.stderr
+    assert f"start it again: vmssroll start os {ARGS} or vmssroll start extension {ARGS}" in result.stderr
+    assert writes(emu) == []
+
+
+def _cancelled_model_change(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clock.advance(100)  # a batch done, the next in flight
+    return vmssroll("cancel", *target(), "--yes", "-o", "json")
+
+
+def test_cancel_waits_and_names_the_next_step(vmssroll, emu):
+    result = _cancelled_model_change(vmssroll, emu)
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert set(doc) == {"cancelRequested", "message", "upgrade", "nextStep"}
+    assert doc["cancelRequested"] is True
+    assert doc["upgrade"]["properties"]["runningStatus"]["code"] == "Cancelled"
+    assert doc["nextStep"] == f"vmssroll restart {ARGS}"
+    assert "Cancel accepted; instances in flight finish first." in result.stderr
+    assert "a model change with " in result.stderr and f": vmssroll restart {ARGS}" in result.stderr
+
+
+@pytest.mark.parametrize("json", [True, False])
+def test_cancel_no_wait_returns_at_once(vmssroll, emu, json):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    result = vmssroll("cancel", *target(), "--yes", "--no-wait", *(("-o", "json") if json else ()))
+    assert result.exit_code == 0, result.output
+    if json:
+        assert result.json() == {"cancelRequested": True}
+    else:
+        assert result.stdout.strip() == "Cancel requested."
+    assert [m for m, _ in writes(emu)] == ["POST"]
+    assert [r.method for r in emu.requests if r.path.endswith("/latest")] == []  # no wait: nothing read after
+
+
+def test_restart_json_after_a_cancel(vmssroll, emu):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    behind = vmssroll("status", *target(), "-o", "json").json()["instances"]["notOnLatestModel"]
+    result = vmssroll("restart", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["restarted"] is True and doc["behind"] == behind
+    assert doc["consequence"]["effect"] == "rolling-upgrade"
+    assert doc["consequence"]["instances"] == len(behind)
+    assert "state" not in doc  # restart reads nothing after its write without --watch
+    text = vmssroll("restart", *target(), "--yes")  # already running again: refused
+    assert text.exit_code == 8
+
+
+def test_restart_no_wait_json(vmssroll, emu):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    result = vmssroll("restart", *target(), "--yes", "--no-wait", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert (doc["restarted"], doc["accepted"], doc["finished"], doc["applied"]) == (True, True, False, False)
+    assert doc["follow"] == f"vmssroll watch {ARGS}"
+    assert doc["consequence"]["effect"] == "rolling-upgrade"
+
+
+def test_restart_text_names_the_instances_behind_and_how_to_follow(vmssroll, emu):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    behind = vmssroll("status", *target(), "-o", "json").json()["instances"]["notOnLatestModel"]
+    result = vmssroll("restart", *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"{len(behind)} instance(s) not on the latest model: {', '.join(behind)}" in result.stderr
+    assert f"Follow it with: vmssroll watch {ARGS}" in result.stdout
+    assert "Started" in result.stdout
+
+
+def test_start_json_without_watch(vmssroll, emu):
+    emu.load_scenario("demo")
+    set_rolling(emu)
+    result = vmssroll("start", "extension", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["started"] == "extension"
+    assert doc["consequence"]["text"].startswith("starts an extension rolling upgrade of 10 instances")
+    assert doc["state"] == "RollingForward"
+    assert doc["upgrade"]["properties"]["runningStatus"]["code"] == "RollingForward"
+    text = vmssroll("start", "extension", *target(), "--yes")
+    assert text.exit_code == 8  # one is running
