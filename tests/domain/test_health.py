@@ -16,6 +16,7 @@ LB = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/loadBalance
     [
         (f"{LB}/probes/http", (LB, "http")),
         (f"{LB}/probes/http/", (LB, "http")),
+        (f"{LB}/probes/probeX", (LB, "probeX")),  # only slashes are stripped from the ends
         (f"{LB.lower()}/PROBES/Http", (LB.lower(), "Http")),  # case kept as given, matched without it
         ("Microsoft.Network/loadBalancers/lb/probes/p", ("/Microsoft.Network/loadBalancers/lb", "p")),
         (f"{LB}/backendAddressPools/pool", None),  # not a probe

@@ -742,3 +742,57 @@ def test_extension_settings_rule_exactly() -> None:
     assert failed is not None and "--version 2.0 --settings" in (failed.fix or "")
     tcp_ok = extension_settings(Facts(scale_set(extensions=(ext({"protocol": "tcp", "port": 22}),))))
     assert tcp_ok is not None and tcp_ok.message == "HealthExtension: tcp port 22, rich states (2.x)"
+
+
+def test_attached_vms_exactly() -> None:
+    flexible = scale_set(orchestration_mode="Flexible")
+    carrying = vm("a1", attached=True, extensions={"appHealth": "2.0"})
+    bare = [vm(n, attached=True) for n in ("a2", "a3")]
+    passed = attached_vms(Facts(flexible, [vm(0), carrying]))
+    assert passed == Rule(
+        "attached-vms",
+        Status.PASSED,
+        "1 attached VMs carry the extension",
+        {"attached": ["web_a1"], "withoutExtension": []},
+    )
+    warned = attached_vms(Facts(flexible, [vm(0), carrying, *bare]))
+    assert warned is not None and warned.status is Status.WARNING and warned.name == "attached-vms"
+    assert warned.message == "2 of 3 attached VMs lack the Application Health extension: web_a2, web_a3"
+    fix = (
+        "az vm extension set -g rg-demo --vm-name {} --name ApplicationHealthLinux --publisher "
+        "Microsoft.ManagedServices --version 2.0 --settings '<same settings as the scale set>'"
+    )
+    assert warned.fix == f"{fix.format('web_a2')}; {fix.format('web_a3')}"
+    assert attached_vms(Facts(scale_set(), [vm(0), *bare])) is None  # Uniform: none attached by definition
+
+
+GALLERY_DEF = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/web"
+MANAGED = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/golden"
+
+
+@pytest.mark.parametrize(
+    ("image", "status", "message", "fix"),
+    [
+        ({"communityGalleryImageId": "/CommunityGalleries/c/Images/web"}, Status.PASSED,
+         "gallery image definition, no version pinned", None),
+        ({"communityGalleryImageId": "/CommunityGalleries/c/Images/web/Versions/1.0.0"}, Status.FAILED,
+         "gallery image pinned to version 1.0.0: automatic OS upgrades follow only an image definition "
+         "referenced without a version", "vmssroll set-image -g rg-demo -n web --image-id "
+         "/CommunityGalleries/c/Images/web"),
+        ({"id": MANAGED}, Status.FAILED,
+         "a managed image is never upgraded automatically: only platform images and Azure Compute Gallery "
+         "images are",
+         "publish the image to an Azure Compute Gallery and reference its image definition (no version)"),
+        ({"publisher": "Canonical", "offer": "o"}, Status.FAILED,
+         "no platform image reference (publisher, offer, sku) and no gallery image",
+         "reference a platform image at version latest or a gallery image definition"),
+        ({"publisher": "C", "offer": "o", "sku": "s"}, Status.FAILED,
+         "platform image pinned to version (none): automatic OS upgrades follow only `latest`",
+         "vmssroll set-image -g rg-demo -n web --version latest"),
+        ({"publisher": "C", "offer": "o", "sku": "s", "version": "LATEST"}, Status.PASSED,
+         "platform image at version latest", None),
+    ],
+)  # fmt: skip
+def test_os_image_exactly(image: dict[str, Any], status: Status, message: str, fix: str | None) -> None:
+    rule = os_image(Facts(scale_set(image=image)))
+    assert rule == Rule("os-image", status, message, {"imageReference": image}, fix)
