@@ -149,8 +149,13 @@ def workspace(package: str, tests_at: str | None = None) -> Path:
         # pytest several times in one process, and from the second session on pytest escapes a parametrize
         # id list again (`a → b` becomes `a \\u2192 b`, then not found: exit 4), so a mutant judged by such a
         # test was "suspicious" (not counted) and a run naming mutants stopped at its clean test run.
+        # mutmut's wall-clock limit per mutant is (the tests' time + this) x 15: at the default 1 s, a
+        # mutant on a machine at load 15 (a niced run gets a few % of a core) timed out while its tests
+        # merely waited for a CPU. The per-test --timeout (wall-clock too) is as generous, so that no test
+        # fails for the load and counts as a kill; a mutant looping on the simulated clock fails at once.
+        "timeout_constant": 60,
         "pytest_add_cli_args": [
-            *("-p", "no:randomly", "-p", "no:xdist", "-x", "--timeout=120", "-o"),
+            *("-p", "no:randomly", "-p", "no:xdist", "-x", "--timeout=900", "-o"),
             "disable_test_id_escaping_and_forfeit_all_rights_to_community_support=true",
         ],
     }
