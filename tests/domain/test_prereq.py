@@ -39,6 +39,12 @@ from vmssroll.domain.prereq.report import Rule
 
 LB = "/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Network/loadBalancers/web-lb"
 PROBE = f"{LB}/probes/http"
+OS_DEFAULTS = {
+    "enableAutomaticOSUpgrade": False,
+    "useRollingUpgradePolicy": False,
+    "disableAutomaticRollback": False,
+    "osRollingUpgradeDeferral": False,
+}
 AGW = "/subscriptions/s/resourceGroups/rg-demo/providers/Microsoft.Network/applicationGateways/agw/probes/p"
 
 
@@ -796,3 +802,70 @@ MANAGED = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images
 def test_os_image_exactly(image: dict[str, Any], status: Status, message: str, fix: str | None) -> None:
     rule = os_image(Facts(scale_set(image=image)))
     assert rule == Rule("os-image", status, message, {"imageReference": image}, fix)
+
+
+WIN_FIX = (
+    "az vmss update -g rg-demo -n web --set virtualMachineProfile.osProfile.windowsConfiguration."
+    "enableAutomaticUpdates=false"
+)
+
+
+@pytest.mark.parametrize(
+    ("os_type", "updates", "status", "message", "fix"),
+    [
+        (None, None, Status.PASSED, "not a Windows image (no Windows settings)", None),
+        ("Linux", None, Status.PASSED, "not a Windows image (Linux)", None),
+        ("Windows", False, Status.PASSED, "Windows automatic updates are off", None),
+        ("windows", True, Status.FAILED,
+         "Windows automatic updates are on: Azure needs them off for automatic OS image upgrades", WIN_FIX),
+        ("Windows", None, Status.FAILED, "Windows automatic updates are not set (on by default): Azure needs them "
+         "off for automatic OS image upgrades", WIN_FIX),
+    ],
+)  # fmt: skip
+def test_windows_updates_exactly(
+    os_type: str | None, updates: bool | None, status: Status, message: str, fix: str | None
+) -> None:
+    rule = windows_updates(Facts(scale_set(os_type=os_type, windows_automatic_updates=updates)))
+    evidence = {"osType": os_type, "enableAutomaticUpdates": updates}
+    assert rule == Rule("windows-updates", status, message, evidence, fix)
+
+
+@pytest.mark.parametrize(
+    ("mode", "use", "status", "message", "fix"),
+    [
+        ("Rolling", False, Status.PASSED, "Rolling mode: the rolling upgrade policy is used", None),
+        ("Automatic", True, Status.PASSED,
+         "Automatic mode, and useRollingUpgradePolicy: the rolling upgrade policy is used", None),
+        (None, False, Status.FAILED,
+         "Manual mode without useRollingUpgradePolicy: automatic OS upgrades would use Azure's default policy, "
+         "not this scale set's rolling upgrade policy",
+         "vmssroll policy set -g rg-demo -n web --use-rolling-policy-for-os-upgrade"),
+    ],
+)  # fmt: skip
+def test_os_upgrade_policy_exactly(
+    mode: str | None, use: bool, status: Status, message: str, fix: str | None
+) -> None:
+    policy = UpgradePolicy(mode, {}, {"useRollingUpgradePolicy": use})
+    rule = os_upgrade_policy(Facts(scale_set(upgrade_policy=policy)))
+    evidence = {"mode": mode or "Manual", "automaticOSUpgradePolicy.useRollingUpgradePolicy": use}
+    assert rule == Rule("os-upgrade-policy", status, message, evidence, fix)
+
+
+@pytest.mark.parametrize(
+    ("automatic_os", "status", "message"),
+    [
+        ({}, Status.WARNING,
+         "automatic OS upgrades are off: new image versions are applied only when you start an upgrade"),
+        ({"enableAutomaticOSUpgrade": True}, Status.PASSED,
+         "automatic OS upgrades are on: they start at once; failed instances are rolled back"),
+        ({"enableAutomaticOSUpgrade": True, "osRollingUpgradeDeferral": True, "disableAutomaticRollback": True},
+         Status.PASSED, "automatic OS upgrades are on: each waits for `vmssroll approve`; no rollback"),
+    ],
+)  # fmt: skip
+def test_automatic_os_upgrade_exactly(automatic_os: dict[str, Any], status: Status, message: str) -> None:
+    rule = automatic_os_upgrade(Facts(scale_set(upgrade_policy=UpgradePolicy("Manual", {}, automatic_os))))
+    assert (rule.name, rule.status, rule.message) == ("automatic-os-upgrade", status, message)
+    assert rule.fix == (
+        "vmssroll policy set -g rg-demo -n web --automatic-os-upgrade" if status is Status.WARNING else None
+    )
+    assert rule.evidence == {"automaticOSUpgradePolicy": {**OS_DEFAULTS, **automatic_os}}
