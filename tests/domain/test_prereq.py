@@ -869,3 +869,78 @@ def test_automatic_os_upgrade_exactly(automatic_os: dict[str, Any], status: Stat
         "vmssroll policy set -g rg-demo -n web --automatic-os-upgrade" if status is Status.WARNING else None
     )
     assert rule.evidence == {"automaticOSUpgradePolicy": {**OS_DEFAULTS, **automatic_os}}
+
+
+EXT_FIX = (
+    "az vmss extension set --resource-group rg-demo --vmss-name web --name ApplicationHealthLinux --publisher "
+    """Microsoft.ManagedServices --version 2.0 --settings '{"protocol": "http", "port": 80, "requestPath": """
+    """"/health"}' (ApplicationHealthWindows on Windows; use your application's port and path)"""
+)
+SET_PROBE = "az vmss update -g rg-demo -n web --set virtualMachineProfile.networkProfile.healthProbe.id="
+
+
+@pytest.mark.parametrize(
+    ("ss", "probes", "status", "message", "fix"),
+    [
+        (scale_set(extensions=(ext(),)), None, Status.PASSED, "Application Health extension HealthExtension",
+         None),
+        (scale_set(external_health=True), None, Status.PASSED,
+         "external health policy (properties.externalHealthPolicy); vmssroll cannot check what feeds it", None),
+        (scale_set(orchestration_mode="Flexible", health_probe_id=PROBE), ["http"], Status.FAILED,
+         "no Application Health extension; Flexible scale sets accept only the extension (a load balancer "
+         "probe does not count on Flexible)", EXT_FIX),
+        (scale_set(orchestration_mode="Flexible"), None, Status.FAILED,
+         "no Application Health extension; Flexible scale sets accept only the extension", EXT_FIX),
+        (scale_set(health_probe_id=PROBE), ["HTTP"], Status.PASSED, "load balancer probe http on web-lb", None),
+        (scale_set(health_probe_id=PROBE), ["tcp"], Status.FAILED,
+         "no usable health signal: the configured probe does not exist",
+         f"{SET_PROBE}<load balancer probe id>, or {EXT_FIX}"),
+        (scale_set(), None, Status.FAILED, "no usable health signal: neither a probe nor the extension",
+         f"{SET_PROBE}<load balancer probe id>, or {EXT_FIX}"),
+    ],
+)  # fmt: skip
+def test_health_source_exactly(
+    ss: ScaleSet, probes: list[str] | None, status: Status, message: str, fix: str | None
+) -> None:
+    rule = health_source(Facts(ss, lb_probes=probes))
+    assert (rule.name, rule.status, rule.message, rule.fix) == ("health-source", status, message, fix)
+    assert rule.evidence["orchestrationMode"] == ss.orchestration_mode
+
+
+SHORT = "Microsoft.Network/loadBalancers/lb2/probes/p"
+
+
+@pytest.mark.parametrize(
+    ("ss", "probes", "status", "message", "fix", "evidence"),
+    [
+        (scale_set(orchestration_mode="Flexible", health_probe_id=PROBE), ["http"], Status.WARNING,
+         "a load balancer probe is set but Flexible scale sets take health only from the extension", None,
+         {"probeId": PROBE}),
+        (scale_set(health_probe_id=AGW), None, Status.FAILED,
+         "the health probe is not a load balancer probe (Application Gateway probes are not accepted)",
+         f"{SET_PROBE}<load balancer probe id>", {"probeId": AGW}),
+        (scale_set(health_probe_id=PROBE), None, Status.FAILED, "load balancer web-lb does not exist",
+         f"{SET_PROBE}<load balancer probe id>", {"probeId": PROBE, "loadBalancer": LB}),
+        (scale_set(health_probe_id=PROBE), ["tcp", "http"], Status.PASSED, "probe http exists on web-lb", None,
+         {"probeId": PROBE, "loadBalancer": LB, "probesOnLoadBalancer": ["tcp", "http"]}),
+        (scale_set(health_probe_id=PROBE), ["tcp", "ssh"], Status.FAILED,
+         "probe http does not exist on load balancer web-lb (its probes: tcp, ssh)",
+         "az network lb probe create -g rg-demo --lb-name web-lb -n http --protocol tcp --port 80, or point the "
+         f"scale set at an existing probe: {SET_PROBE}{LB}/probes/tcp",
+         {"probeId": PROBE, "loadBalancer": LB, "probesOnLoadBalancer": ["tcp", "ssh"]}),
+        (scale_set(health_probe_id=SHORT), [], Status.FAILED,
+         "probe p does not exist on load balancer lb2 (its probes: none)",
+         "az network lb probe create -g rg-demo --lb-name lb2 -n p --protocol tcp --port 80, or point the "
+         f"scale set at an existing probe: {SET_PROBE}<probe id>",
+         {"probeId": SHORT, "loadBalancer": "/Microsoft.Network/loadBalancers/lb2", "probesOnLoadBalancer": []}),
+    ],
+)  # fmt: skip
+def test_health_probe_exactly(
+    ss: ScaleSet,
+    probes: list[str] | None,
+    status: Status,
+    message: str,
+    fix: str | None,
+    evidence: dict[str, Any],
+) -> None:
+    assert health_probe(Facts(ss, lb_probes=probes)) == Rule("health-probe", status, message, evidence, fix)
