@@ -219,9 +219,10 @@ def run(
     reuse: Path | None = None,
     retest: bool = False,
     tests_at: str | None = None,
+    as_is: bool = False,
 ) -> dict[str, object]:
     where = reuse or workspace(package, tests_at)
-    if retest:
+    if retest and not as_is:
         refresh_tests(where)
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -308,6 +309,12 @@ def main() -> None:
         help="a new workspace gets the tests as they were at this git revision "
         "(e.g. the score before a branch's tests: --tests-at main --keep, then --workspace DIR --retest)",
     )
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="with --retest: the workspace's tests as they are (put there by "
+        "hand, e.g. the current tests without those of code newer than the workspace's)",
+    )
     args = parser.parse_args()
     if args.retest and not args.workspace:
         parser.error("--retest needs --workspace")
@@ -328,6 +335,7 @@ def main() -> None:
             reuse=args.workspace,
             retest=args.retest,
             tests_at=args.tests_at,
+            as_is=args.as_is,
         )
         reports.append(report)
         counts = report["counts"]
