@@ -473,3 +473,21 @@ def test_cross_check_os(
     ss = None if image is None else replace(scale_set(), image=image)
     found = rules.cross_check_os(automatic_os, ss)
     assert [(f.severity, f.field, f.message, f.fix) for f in found] == [("warning", *e) for e in expected]
+
+
+def test_diff_of_the_automatic_os_fields_comes_after_the_rolling_ones() -> None:
+    changes = rules.diff(
+        "Manual",
+        {},
+        "Rolling",
+        {"maxBatchInstancePercent": 50},
+        os_before={"enableAutomaticOSUpgrade": True},
+        os_after={"enableAutomaticOSUpgrade": False, "useRollingUpgradePolicy": True},
+    )
+    assert [(c.field, c.before, c.after) for c in changes] == [
+        ("mode", "Manual", "Rolling"),
+        ("maxBatchInstancePercent", 20, 50),
+        ("automaticOSUpgradePolicy.enableAutomaticOSUpgrade", True, False),
+        ("automaticOSUpgradePolicy.useRollingUpgradePolicy", False, True),
+    ]
+    assert rules.diff(None, {}, "Manual", {}, os_after={}) == []

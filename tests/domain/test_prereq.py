@@ -944,3 +944,15 @@ def test_health_probe_exactly(
     evidence: dict[str, Any],
 ) -> None:
     assert health_probe(Facts(ss, lb_probes=probes)) == Rule("health-probe", status, message, evidence, fix)
+
+
+def test_no_instances_at_all() -> None:
+    from vmssroll.domain.prereq.instances import describe_counts
+
+    assert describe_counts(count_health([])) == "none of 0"
+    rule = instance_health(Facts(scale_set()))
+    assert (rule.name, rule.status, rule.message) == (
+        "instance-health",
+        Status.WARNING,
+        "no instances: health cannot be confirmed",
+    )
