@@ -186,3 +186,19 @@ def test_a_gate_tripping_while_a_batch_is_in_flight_undoes_every_instance(vmssro
     assert sorted(manual_upgrades(emu)[2]) == ["0", "3"]  # after the batch in flight had finished
     assert image_version(emu) == "1.0.0" and tags(emu)["vmssroll.phase"] == "undone"
     assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+
+
+def test_a_batch_whose_answer_was_lost_is_read_back_and_not_sent_twice(vmssroll, emu):
+    # Azure takes the canary's manualupgrade, but its answer never arrives (the connection drops after it)
+    emu.faults.add(kind="drop", method="POST", path_regex="manualupgrade", after_commit=True, count=1)
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--yes")
+    assert result.exit_code == 0, result.output
+    sent = [i for batch in manual_upgrades(emu) for i in batch]
+    assert sorted(sent, key=int) == [str(i) for i in range(10)]  # each instance once: nothing sent twice
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+    emu.faults.add(
+        kind="drop", method="POST", path_regex="manualupgrade", count=1
+    )  # lost before Azure saw it
+    again = vmssroll("rollout", *target(), "--image-version", "3.0.0", "--orchestrate", "--yes")
+    assert again.exit_code != 0 and "error: " in again.stderr and "Traceback" not in again.stderr
+    assert tags(emu)["vmssroll.phase"] == "rolling"  # the record says where it stands; undo can put it back

@@ -648,15 +648,33 @@ class Azure:
         """manualupgrade: these instances take the scale set's latest model now (Uniform; Azure refuses it on
         Flexible); does not wait, and leaves no poller running. The caller reads the instances to see them
         settle. Returns the URL of the operation Azure gave for it, when it gave one."""
+        from azure.core.exceptions import ServiceResponseError
         from azure.mgmt.compute.models import VirtualMachineScaleSetVMInstanceRequiredIDs
 
         seen, hook = _operation_url()
         body = VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=list(instance_ids))
-        with azure_errors(f"upgrading instance(s) {', '.join(instance_ids)} of {ref.name}"):
-            self.client.virtual_machine_scale_sets.begin_update_instances(
-                ref.resource_group, ref.name, body, polling=False, raw_response_hook=hook
-            )
+        action = f"upgrading instance(s) {', '.join(instance_ids)} of {ref.name}"
+        try:
+            with azure_errors(action):
+                self.client.virtual_machine_scale_sets.begin_update_instances(
+                    ref.resource_group, ref.name, body, polling=False, raw_response_hook=hook
+                )
+        except AzureRequestFailed as err:
+            # The answer was lost (a POST is not re-sent): the instances say whether Azure took it.
+            if not isinstance(err.__cause__, ServiceResponseError) or not self._upgrading(ref, instance_ids):
+                raise
+            log.info("%s: no answer, but the instances show it took effect", action)
         return seen[0] if seen else None
+
+    def _upgrading(self, ref: ScaleSetRef, instance_ids: list[str]) -> bool:
+        """Whether a manualupgrade of instances behind the model took effect: one of them is updating, or
+        already on the model. Unknown (the read fails too) is not taken for yes."""
+        from vmssroll.domain.rollout import in_flight
+
+        listed = self.instances_or_unknown(ref)
+        if isinstance(listed, Unknown):
+            return False
+        return any(i.instance_id in instance_ids and (in_flight(i) or i.latest_model_applied) for i in listed)
 
     def operation_status(self, url: str) -> OperationStatus:
         """One read of a long-running operation (`{"status", "error"}`); a `monitor=true` Location answers 202
