@@ -24,6 +24,7 @@ from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, NotRe
 from vmssroll.domain.fleetrun import (
     ACTIVE,
     Next,
+    Seen,
     SetRow,
     SetState,
     WaveSpec,
@@ -61,6 +62,7 @@ class SetRun:
     since: float = 0.0  # when it was started (for START_GRACE)
     cancelled: bool = False
     mine: bool = False  # this run sent its change
+    adopted: bool = False  # a run before this one sent its change: its first Completed is checked
     batch: str | None = None
 
     @property
@@ -256,7 +258,7 @@ class FleetRun:
         latest upgrade once to learn where they stand; a set that already completed is not polled again."""
         for run in self.sets.values():
             if run.state in ACTIVE:
-                run.since = self.clock.monotonic() - START_GRACE / 2
+                run.since, run.adopted = self.clock.monotonic() - START_GRACE / 2, True
                 self.poll(run)
 
     def tripped(self) -> str | None:
@@ -310,11 +312,28 @@ class FleetRun:
         run.batch = seen.batch
         if seen.state is SetState.STARTING and self.clock.monotonic() - run.since > START_GRACE:
             seen = replace(seen, state=SetState.STOPPED, message="no rolling upgrade started for the change")
+        if run.adopted and seen.state in (SetState.COMPLETED, SetState.UNDONE):
+            run.adopted = False
+            seen = self.really_ended(run, seen, reading.value)
         if run.cancelled and seen.state is SetState.CANCELLED:
             seen = replace(seen, state=SetState.STOPPED, message="cancelled by the fleet's halt")
         self.set_state(run, seen.state, seen.message, seen.percent)
         if seen.state is SetState.COMPLETED and before is not SetState.COMPLETED:
             self.write(run, Phase.BAKING, why="completed")
+
+    def really_ended(self, run: SetRun, seen: Seen, status: Any) -> Seen:
+        """A set a run before this one changed, whose latest upgrade says Completed: that upgrade may be the
+        one before the change (the run stopped between its PATCH and Azure starting the upgrade). Instances
+        behind the model say the change's upgrade is still to come: wait for it."""
+        from vmssroll.domain.rollout import summarize
+        from vmssroll.domain.unknown import Unknown
+
+        listed = self.azure(run).instances_or_unknown(run.ref)
+        if isinstance(listed, Unknown) or not summarize(listed).behind:
+            return seen
+        run.stale = status.start_time if status is not None else None
+        waiting = SetState.UNDOING if run.state is SetState.UNDOING else SetState.STARTING
+        return Seen(waiting, f"{len(summarize(listed).behind)} instance(s) behind: waiting for the upgrade")
 
     def read(self, run: SetRun) -> ScaleSet:
         ss = self.azure(run).scale_set(run.ref)
