@@ -9,6 +9,7 @@ import sys
 
 from tests.helpers import NAME, RG, target
 from tests.reliability.checks import diff_paths
+from vmssroll.emulator.latency import Gate
 
 FIELD = "properties.upgradePolicy.rollingUpgradePolicy.maxBatchInstancePercent"
 
@@ -30,9 +31,9 @@ def _start(emu, *args: str) -> subprocess.Popen[str]:
 
 
 def _race(emu, first: str, second: str) -> list[tuple[str, int, str, str]]:
-    # Both PATCHes are held back 1 s before the emulator looks at them, so both processes have read the same
-    # etag before either write lands.
-    emu.faults.add(kind="slow", delay=1.0, method="PATCH", count=2)
+    # Both PATCHes are held until both have arrived, so both processes have read the same etag before either
+    # write lands, however far apart a loaded machine starts them.
+    emu.gate = Gate(2, methods=("PATCH",), timeout=60)
     procs = [(value, _start(emu, "--max-batch-instance-percent", value)) for value in (first, second)]
     out = []
     try:

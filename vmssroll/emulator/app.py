@@ -283,7 +283,7 @@ class Emulator:
         """Answer an ARM request; returns (response, drop_connection)."""
         received = time.monotonic()
         gate = self.gate
-        if gate is not None:
+        if gate is not None and gate.holds(req.method):
             gate.wait()
         delay = self.latency.draw()
         if delay:

@@ -72,17 +72,23 @@ class Gate:
     round after round, then open for good: `Gate(1, 2)` lets the first request through alone and holds the
     next two until both are in flight. How a test sees that requests were sent together whatever the load
     of the machine (a new TLS connection on a busy one can take longer than any small latency). Requests
-    that were not sent together wait out the timeout once; the gate is then broken and holds nothing more."""
+    that were not sent together wait out the timeout once; the gate is then broken and holds nothing more.
+    With `methods`, only requests of those methods are held and counted (`Gate(2, methods=("PATCH",))`: two
+    writers' PATCHes land together, after both have read, however far apart the machine started them)."""
 
-    def __init__(self, *parties: int, timeout: float = 5.0) -> None:
+    def __init__(self, *parties: int, timeout: float = 5.0, methods: tuple[str, ...] = ()) -> None:
         self._rounds = list(parties)
         self._timeout = timeout
+        self.methods = tuple(m.upper() for m in methods)
         self._barrier: threading.Barrier | None = None
         self._next()
 
     def _next(self) -> None:  # run by one of the parties before any is let go: later arrivals meet the next
         count = self._rounds.pop(0) if self._rounds else 0
         self._barrier = threading.Barrier(count, action=self._next, timeout=self._timeout) if count else None
+
+    def holds(self, method: str) -> bool:
+        return not self.methods or method.upper() in self.methods
 
     def wait(self) -> None:
         barrier = self._barrier
