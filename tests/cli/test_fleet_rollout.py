@@ -248,9 +248,11 @@ def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
         {"name": "rest", "max_parallel": 5},
     ]
     path = fleet_file(tmp_path, waves=waves)
-    # the first PATCH of the canary is held 6 s: the other runner reads the set meanwhile, sends its own
-    # PATCH (not held) with the same etag and wins; the held one then meets If-Match and gets 412
-    emu.faults.add(kind="slow", delay=6.0, method="PATCH", path_regex="/web-w1$", count=1)
+    # the canary's two PATCHes are held until both arrived (both runners read the same etag first, however far
+    # apart a loaded machine starts them): one wins, the other meets If-Match and gets 412
+    from vmssroll.emulator.latency import Gate
+
+    emu.gate = Gate(2, methods=("PATCH",), timeout=60)
     emu.clear_requests()
     env = dict(os.environ, VMSSROLL_ARM_ENDPOINT=emu.url, VMSSROLL_CA_BUNDLE=emu.ca_path, NO_COLOR="1")
     command = [sys.executable, "-m", "vmssroll", "fleet", "rollout", path, "--yes", "--interval", "1s"]
@@ -271,6 +273,7 @@ def test_two_concurrent_runners_never_change_one_set_twice(emu, tmp_path):
         outcomes = [(p.wait(timeout=90), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     finally:
         stop.set()
+        emu.gate = None
         for p in procs:
             if p.poll() is None:
                 p.kill()
