@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,9 +44,18 @@ def test_every_example_is_covered_here():
         "scenarios/bad-image.yaml",
         "scenarios/stuck-instance.yaml",
         "ci/github-actions.yml",
+        "fleets/web-3.1.yaml",
     }
     present = {str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*") if p.is_file()}
     assert present == covered
+
+
+def test_the_fleet_example_plans_on_the_fleet_scenario(vmssroll, emu):
+    """Its waves resolve on the `fleet` scenario (tests/cli/test_fleet.py checks the plan in detail)."""
+    emu.load_scenario("fleet")
+    result = vmssroll("fleet", "plan", str(EXAMPLES / "fleets" / "web-3.1.yaml"), "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert [len(w["sets"]) for w in json.loads(result.stdout)["waves"]] == [4, 16, 12]
 
 
 @pytest.mark.parametrize("policy", sorted(p.name for p in (EXAMPLES / "policies").iterdir()))

@@ -296,3 +296,50 @@ def test_standing_without_a_record_or_with_an_unreadable_one() -> None:
     assert standing_from_tags("f", {"app": "web"}) == (SetState.PENDING, None, None)
     state, record, reason = standing_from_tags("f", {"vmssroll.rollout": "fleet:f", "vmssroll.kind": "nope"})
     assert state is SetState.UNKNOWN and record is None and reason and "cannot be read" in reason
+
+
+def test_member_of_a_listed_scale_set() -> None:
+    from vmssroll.domain.fleet import member_json, member_of
+    from vmssroll.domain.model import ScaleSet, UpgradePolicy
+
+    ss = ScaleSet(
+        id=f"/subscriptions/{SUB1.upper()}/resourceGroups/RG-Web/providers/Microsoft.Compute/"
+        "virtualMachineScaleSets/web-1",
+        name="web-1", resource_group="rg-web", location="westus2", orchestration_mode="Uniform", capacity=4,
+        zones=(), overprovision=None, sku=None, etag=None, upgrade_policy=UpgradePolicy("Rolling"),
+        health_probe_id=None, extensions=(), external_health=False, image={}, tags={"app": "web"},
+    )  # fmt: skip
+    got = member_of(ss)
+    assert got == Member(SUB1, "RG-Web", "web-1", "westus2", {"app": "web"}, 4, "Rolling", "Uniform")
+    assert member_json(got) == {
+        "id": f"/subscriptions/{SUB1}/resourceGroups/RG-Web/providers/Microsoft.Compute/virtualMachineScaleSets/web-1",
+        "name": "web-1", "subscription": SUB1, "resourceGroup": "RG-Web", "region": "westus2", "instances": 4,
+        "mode": "Rolling", "orchestration": "Uniform",
+    }  # fmt: skip
+
+
+def test_what_a_wave_does() -> None:
+    from vmssroll.domain.fleet import wave_does
+
+    fleet = parse_fleet(doc())
+    plans = assign(fleet, [member("web-1", "westus2"), member("web-2", "eastus"), member("web-3", "eastus")])
+    assert wave_does(fleet, plans[0]) == (
+        "roll out image version 3.1.0 to 1 scale set(s) (5 instance(s)), 1 at a time, then bake 10m00s with "
+        "1 gate(s) running"
+    )
+    assert (
+        wave_does(fleet, plans[1])
+        == "roll out image version 3.1.0 to 2 scale set(s) (10 instance(s)), 2 at a time"
+    )
+    assert wave_does(fleet, plans[2]) == "nothing: no target matches this wave"
+    os_fleet = parse_fleet(doc(change={"os_upgrade": True}, stop=None, gates=None))
+    assert wave_does(os_fleet, assign(os_fleet, [member("web-1")])[0]).startswith(
+        "roll out OS image upgrade to 1"
+    )
+    ext = parse_fleet(doc(change={"extensions": True}, stop=None))
+    assert ext.change.describe() == "extension upgrade"
+    image = parse_fleet(doc(change={"image_id": ID}))
+    assert image.change.describe() == f"image {ID}" and image.change.to_json()["imageId"] == ID
+
+
+ID = f"/subscriptions/{SUB1}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/web/versions/3.1.0"

@@ -11,6 +11,7 @@ from vmssroll.cli import (
     automatic,
     demo,
     emulator_cmd,
+    fleet,
     fleet_rollout,
     image,
     policy,
@@ -41,11 +42,10 @@ app.add_typer(upgrades.app)
 app.add_typer(rollout_command.app)
 app.add_typer(progressive.app)
 app.add_typer(automatic.app)
+fleet_rollout.register(fleet.app)  # fleet rollout, beside fleet plan and fleet status
+app.add_typer(fleet.app, name="fleet")
 app.add_typer(demo.app)
 app.add_typer(emulator_cmd.app, name="emulator")
-fleet_app = typer.Typer(help="Fleets: one change through many scale sets, in waves.")
-fleet_rollout.register(fleet_app)
-app.add_typer(fleet_app, name="fleet")
 
 
 def _help_when_bare(ctx: typer.Context) -> None:

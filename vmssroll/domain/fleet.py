@@ -16,9 +16,10 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
 
-from vmssroll.domain.durations import parse_duration
+from vmssroll.domain.durations import human, parse_duration
 from vmssroll.domain.errors import InvalidInput, has_control, shown
 from vmssroll.domain.image import check_image_args
+from vmssroll.domain.model import ScaleSet
 from vmssroll.domain.progressive import Kind, Phase, Record
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -617,3 +618,51 @@ def parse_fleet(doc: Any) -> Fleet:
         gate_failures=gate_failures,
         stop=stop,
     )
+
+
+# Resolved sets ----------------------------------------------------------------------------------------------
+
+
+def member_of(scale_set: ScaleSet) -> Member:
+    """A scale set as listed (`list_all`) as a fleet member; its subscription is read from its id."""
+    match = _ID.fullmatch(scale_set.id.rstrip("/"))
+    return Member(
+        subscription=(match["sub"] if match else "").lower(),
+        resource_group=match["rg"] if match else scale_set.resource_group,
+        name=scale_set.name,
+        location=scale_set.location,
+        tags=dict(scale_set.tags),
+        capacity=scale_set.capacity,
+        mode=scale_set.upgrade_policy.mode,
+        orchestration=scale_set.orchestration_mode,
+    )
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "name": member.name,
+        "subscription": member.subscription,
+        "resourceGroup": member.resource_group,
+        "region": member.location,
+        "instances": member.capacity,
+        "mode": member.mode,
+        "orchestration": member.orchestration,
+    }
+
+
+def wave_does(fleet: Fleet, plan: WavePlan) -> str:
+    """What a wave will do, in one line."""
+    sets = len(plan.members)
+    if not sets:
+        return "nothing: no target matches this wave"
+    instances = sum(m.capacity for m in plan.members)
+    at_once = min(plan.wave.max_parallel, sets)
+    text = (
+        f"roll out {fleet.change.describe()} to {sets} scale set(s) ({instances} instance(s)), "
+        f"{at_once} at a time"
+    )
+    if plan.wave.bake:
+        gates = f" with {len(fleet.gates)} gate(s) running" if fleet.gates else ""
+        text += f", then bake {human(plan.wave.bake)}{gates}"
+    return text
