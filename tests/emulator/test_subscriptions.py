@@ -173,3 +173,13 @@ def test_the_fleet_scenario(served: Emulator) -> None:
 def image_id(scale_set: Any, version: str) -> str:
     current = scale_set.virtual_machine_profile.storage_profile.image_reference.id
     return current.rsplit("/", 1)[0] + "/" + version
+
+
+def test_serve_names_each_sets_subscription() -> None:
+    from vmssroll.emulator.foreground import describe
+
+    lines = describe(load("fleet"))
+    expected = "  -g rg-web-westeurope -n web-westeurope-03 -s 8b4e2d90-1c3f-4a6b-9e72-5f0d3c8a2b02  ("
+    assert any(line.startswith(expected) for line in lines)
+    assert sum(" -s " in line for line in lines) == 40
+    assert not any(" -s " in line for line in describe(load("demo")))

@@ -52,6 +52,10 @@ def serve(
         out(f"export VMSSROLL_ARM_ENDPOINT={emu.url}")
         out(f"export VMSSROLL_CA_BUNDLE={emu.ca_path}")
         out(f"export AZURE_SUBSCRIPTION_ID={emu.subscription_id}")
+        if len(emu.subscription_ids) > 1:
+            out(
+                f"Subscriptions: {', '.join(emu.subscription_ids)} (scale sets elsewhere than the first say -s SUB)"
+            )
         for line in describe(load(scenario)):
             out(line)
         out("Press Ctrl-C to stop.")
@@ -78,5 +82,6 @@ def describe(data: dict[str, Any]) -> list[str]:
             str(ss.get("orchestration_mode") or "Uniform"),
             f"{mode} mode",
         ]
-        lines.append(f"  -g {ss['resource_group']} -n {ss['name']}  ({', '.join(details)})")
+        sub = f" -s {ss['subscription']}" if ss.get("subscription") else ""
+        lines.append(f"  -g {ss['resource_group']} -n {ss['name']}{sub}  ({', '.join(details)})")
     return lines
