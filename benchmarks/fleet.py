@@ -128,7 +128,7 @@ def child(args: dict[str, Any]) -> None:
     for name in ("latest_reading", "latest_upgrade", "scale_set", "patch", "cancel", "list_all"):
         setattr(client.Azure, name, in_sdk(getattr(client.Azure, name)))
     seen: dict[str, str] = {}  # set name -> simulated time the runner saw its upgrade end
-    original_poll = runner.FleetRun.poll
+    original_poll = runner.FleetRunner.poll
 
     def poll(self: Any, run: Any) -> None:
         before = run.state
@@ -136,9 +136,9 @@ def child(args: dict[str, Any]) -> None:
         if run.state is SetState.COMPLETED and before is not SetState.COMPLETED:
             seen[run.member.name] = clock.utcnow().isoformat()
 
-    runner.FleetRun.poll = poll  # type: ignore[method-assign]
+    runner.FleetRunner.poll = poll  # type: ignore[method-assign]
     drawn = [0.0]
-    original_draw = runner.FleetRun.draw
+    original_draw = runner.FleetRunner.draw
 
     def draw(self: Any) -> None:
         began = time.thread_time()
@@ -147,7 +147,7 @@ def child(args: dict[str, Any]) -> None:
         finally:
             drawn[0] += time.thread_time() - began
 
-    runner.FleetRun.draw = draw  # type: ignore[method-assign]
+    runner.FleetRunner.draw = draw  # type: ignore[method-assign]
     passes: list[dict[str, float]] = []
     mark = [time.thread_time()]
 

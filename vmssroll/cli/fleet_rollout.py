@@ -14,11 +14,12 @@ import contextlib
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from vmssroll.cli.common import Invocation, YesOpt, command
+from vmssroll.cli.common import Invocation, YesOpt
+from vmssroll.cli.fleet import FleetRun, fleet_command
 from vmssroll.cli.upgrades import IntervalOpt
 from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, NotReady
 from vmssroll.domain.fleetrun import (
@@ -80,7 +81,7 @@ class Budget:
 
 
 @dataclass
-class FleetRun:
+class FleetRunner:
     inv: Invocation
     fleet: Fleet
     plans: tuple[WavePlan, ...]
@@ -588,71 +589,18 @@ def refuse_unready(plans: tuple[WavePlan, ...], left: tuple[Member, ...]) -> Non
 # The command --------------------------------------------------------------------------------------
 
 
-def read_fleet(path: str) -> Fleet:
-    """The fleet file, read bounded and validated: every problem at once (exit 2, nothing sent)."""
-    from vmssroll.documents import DocumentError, load_file
-    from vmssroll.domain.errors import InvalidInput, shown
-    from vmssroll.domain.fleet import parse_fleet
-
-    try:
-        data = load_file(path)
-    except DocumentError as exc:
-        raise InvalidInput(f"fleet file {shown(path, 200)}: {exc}") from None
-    return parse_fleet(data)
-
-
-def clients_for(inv: Invocation, fleet: Fleet) -> dict[str, Azure]:
-    """One client per subscription of the fleet (each its own request budget), sharing one token."""
-    from vmssroll.adapter.connection import resolve_connection
-
-    found: dict[str, Azure] = {}
-    for sub in fleet.targets.subscriptions:
-        conn = resolve_connection(
-            cloud=inv.cloud, endpoint=inv.endpoint, ca_bundle=inv.ca_bundle, subscription=sub, debug=inv.debug
-        )
-        if found and inv.env.azure_factory is None:  # one token for every subscription (same cloud, scope)
-            from vmssroll.adapter.client import Azure
-
-            found[sub.lower()] = Azure(conn, credential=next(iter(found.values())).credential)
-        else:
-            found[sub.lower()] = inv.env.azure(conn, True)
-    return found
-
-
-def members_of(clients: dict[str, Azure]) -> list[Member]:
-    """Every scale set of the fleet's subscriptions, as `list_all` lists it (one listing per subscription)."""
-    from vmssroll.domain.fleet import Member
-
-    found: list[Member] = []
-    for sub, azure in clients.items():
-        for ss in azure.list_all().value:
-            found.append(
-                Member(
-                    subscription=sub,
-                    resource_group=ss.resource_group,
-                    name=ss.name,
-                    location=ss.location,
-                    tags=dict(ss.tags),
-                    capacity=ss.capacity,
-                    mode=ss.upgrade_policy.mode,
-                    orchestration=ss.orchestration_mode,
-                )
-            )
-    return found
-
-
-def fleet_rollout(inv: Invocation, file: str, *, yes: bool, interval: float) -> int:
+def fleet_rollout(run: FleetRun, *, yes: bool, interval: float) -> int:
     """Validate, resolve, run the gates once, ask, then run the waves."""
     from vmssroll.cli.common import confirm, need_answer
     from vmssroll.domain.fleet import assign, unassigned
 
-    fleet = read_fleet(file)
+    inv, fleet, file = run.inv, run.fleet, run.path
     need_answer(inv, yes=yes)
-    clients = clients_for(inv, fleet)
-    members = members_of(clients)
+    clients = {sub.lower(): azure for sub, azure in run.clients.items()}
+    members = list(run.resolve().members)
     plans = assign(fleet, members)
     refuse_unready(plans, unassigned(fleet, members))
-    runner = FleetRun(inv, fleet, plans, clients, interval=interval)
+    runner = FleetRunner(inv, fleet, plans, clients, interval=interval)
     if fleet.gates:
         runner.gates_due()
         failing = [g for g in runner.gates.last if not g.ok]
@@ -677,12 +625,7 @@ def fleet_rollout(inv: Invocation, file: str, *, yes: bool, interval: float) -> 
         raise
 
 
-def rollout_cmd(
-    inv: Invocation,
-    file: Annotated[str, typer.Argument(metavar="FILE", help="The fleet file (YAML or JSON).")],
-    yes: YesOpt = False,
-    interval: IntervalOpt = "10s",
-) -> int:
+def rollout_cmd(run: FleetRun, yes: YesOpt = False, interval: IntervalOpt = "10s") -> int:
     """Roll a change out through a fleet of scale sets, wave after wave: up to max_parallel sets at once, each
     as `rollout` does it; the gates between refreshes and through each wave's bake; the stop rule halts the
     fleet, cancels what rolls and may undo the wave. Run it again to continue after Ctrl-C or a crash:
@@ -693,9 +636,9 @@ def rollout_cmd(
     from vmssroll.domain.durations import parse_duration
 
     every = max(1.0, parse_duration(interval, what="--interval").total_seconds())
-    return fleet_rollout(inv, file, yes=yes, interval=every)
+    return fleet_rollout(run, yes=yes, interval=every)
 
 
 def register(group: typer.Typer) -> None:
-    """`fleet rollout` on the `fleet` command group."""
-    command(group, "rollout")(rollout_cmd)
+    """`fleet rollout` on the `fleet` command group, with the file and options every fleet command takes."""
+    fleet_command(group, "rollout")(rollout_cmd)
