@@ -956,3 +956,24 @@ def test_no_instances_at_all() -> None:
         Status.WARNING,
         "no instances: health cannot be confirmed",
     )
+
+
+def test_unhealthy_share_evidence_names_every_figure() -> None:
+    rule = unhealthy_share(Facts(scale_set(), fleet(10, unhealthy=[1])))
+    assert rule is not None
+    assert set(rule.evidence) == {
+        "total",
+        "batchSize",
+        "firstBatchSize",
+        "unhealthy",
+        "unhealthyIds",
+        "room",
+        "percent",
+        "maxUnhealthyInstancePercent",
+        "maxBatchInstancePercent",
+    }
+    assert (rule.evidence["maxUnhealthyInstancePercent"], rule.evidence["maxBatchInstancePercent"]) == (
+        20,
+        20,
+    )
+    assert rule.evidence["room"] == 1  # 20% of 10 is 2, one already unhealthy

@@ -318,3 +318,23 @@ def test_the_records_tags_exactly() -> None:
     # an image reference is never cut: it is split over as many tags as it needs
     long = record(previous={"id": LONG_ID * 3}).to_tags()
     assert len("".join(v for k, v in long.items() if k.startswith("vmssroll.previous"))) > 3 * 256
+
+
+def test_the_rollout_document_status_shows() -> None:
+    from vmssroll.domain.progressive import rollout_document
+
+    rec = record(phase=Phase.ROLLING, previous={"version": "1"}, target={"version": "2"})
+    doc = rollout_document(rec.to_tags({"env": "x"}), None)
+    assert doc == {
+        "record": rec.to_json(),
+        "standing": "rolling (latest upgrade: none)",
+        "undoRestores": {"version": "1"},
+    }
+    assert rollout_document({"env": "x"}, None) is None
+    broken = {"vmssroll.rollout": "x", "vmssroll.kind": "image", "vmssroll.phase": "sideways"}
+    unread = rollout_document(broken, None)
+    assert unread is not None and unread["record"] is None and unread["undoRestores"] is None
+    assert unread["standing"].startswith(
+        "unknown: the scale set's rollout record (tags vmssroll.*) cannot be read: "
+    )
+    assert "sideways" in unread["standing"]  # the reason read, quoted
