@@ -338,3 +338,27 @@ def test_the_rollout_document_status_shows() -> None:
         "unknown: the scale set's rollout record (tags vmssroll.*) cannot be read: "
     )
     assert "sideways" in unread["standing"]  # the reason read, quoted
+
+
+T1 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("st", "baking", "left", "stale", "action", "text"),
+    [
+        (None, True, 0.0, None, Action.DONE, "Rollout done: Completed and baked with every gate passing"),
+        (None, True, 30.0, None, Action.CONTINUE, "baking"),
+        (status("Completed", ok=10), False, 0.0, None, Action.BAKE, "Completed"),
+        # the upgrade left behind ended Completed: not this rollout's end
+        (status("Completed", ok=10, start=T0), False, 0.0, T0, Action.CONTINUE, "waiting for the upgrade to start"),
+        # a newer upgrade than the one left behind: its end is this rollout's
+        (status("Completed", ok=10, start=T1), False, 0.0, T0, Action.BAKE, "Completed"),
+        (status("Faulted", error="MaxUnhealthy"), False, 0.0, None, Action.AZURE_STOPPED,
+         "Azure stopped the upgrade (Faulted: MaxUnhealthy)"),
+        (status("Faulted"), False, 0.0, None, Action.AZURE_STOPPED, "Azure stopped the upgrade (Faulted)"),
+        (status("Cancelled"), False, 0.0, None, Action.CANCELLED, "the upgrade was cancelled outside this rollout"),
+    ],
+)  # fmt: skip
+def test_step_words(st, baking, left, stale, action, text) -> None:
+    found = step(record(), st, FINE, baking=baking, bake_left=left, stale_start=stale)
+    assert (found.action, found.message) == (action, text)
