@@ -112,6 +112,7 @@ class Azure:
         self._lock = threading.Lock()
         self._reading: dict[str, threading.Event] = {}  # scale sets being read now, by id
         self._scale_sets_read: set[str] = set()  # ids this client read successfully (see latest_upgrade)
+        self._scale_sets_asked: set[str] = set()  # ids this client began to read, successfully or not
         self._models: dict[
             str, ScaleSet
         ] = {}  # the latest model read of each (Flexible sets list differently)
@@ -136,6 +137,7 @@ class Azure:
         done = threading.Event()
         with self._lock:
             self._reading[key] = done
+            self._scale_sets_asked.add(key)
         try:
             found = scale_set_from_rest(self.scale_set_document(ref))
             with self._lock:
@@ -161,6 +163,7 @@ class Azure:
         the instances with the other."""
         self._lock, self._reading = other._lock, other._reading
         self._scale_sets_read, self._models = other._scale_sets_read, other._models
+        self._scale_sets_asked = other._scale_sets_asked
 
     def scale_set_exists(self, ref: ScaleSetRef, scale_set: ScaleSet | None = None) -> None:
         """Another client of this command just read the scale set (see `latest_upgrade` and `instances`)."""
@@ -330,10 +333,15 @@ class Azure:
             missing = (
                 err.code == "ResourceGroupNotFound" or f"virtualMachineScaleSets/{ref.name}'" in err.message
             )
+            key = ref.id.lower()
             if missing:
                 self._settled(ref)
-            if missing and ref.id.lower() not in self._scale_sets_read:
-                raise
+            if missing and key not in self._scale_sets_read:
+                if key in self._scale_sets_asked:
+                    raise  # its read failed: that failure says what is missing
+                # Not asked yet: a read sent together may not have started when this answer came. Ask now, as
+                # a sequential command would have by then; it raises when the scale set is really missing.
+                self.scale_set(ref)
             return Reading(None, server_time=_date_of(err))
         return Reading(
             upgrade_from_rest(doc),
