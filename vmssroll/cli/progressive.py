@@ -131,7 +131,7 @@ def settings(
         raise InvalidInput("give exactly one of --image-version, --image-id, --os or --extensions")
     kind = Kind.IMAGE if chosen[0] else Kind.OS if os_ else Kind.EXTENSIONS
     if kind is Kind.IMAGE:
-        check_image_args(version=image_version, image_id=image_id)
+        check_image_args(version=image_version, image_id=image_id, version_flag="--image-version")
     gates = tuple(gate or ())
     for command_line in gates:
         if not command_line.strip() or has_control(command_line):

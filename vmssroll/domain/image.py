@@ -24,10 +24,10 @@ _IMAGE_ID = re.compile(
 )
 
 
-def check_image_args(*, version: str | None, image_id: str | None) -> None:
-    """The flags alone, checked before any request."""
+def check_image_args(*, version: str | None, image_id: str | None, version_flag: str = "--version") -> None:
+    """The flags alone, checked before any request (`version_flag`: the version's flag in the command)."""
     if (version is None) == (image_id is None):
-        raise InvalidInput("give exactly one of --version or --image-id")
+        raise InvalidInput(f"give exactly one of {version_flag} or --image-id")
     if image_id is not None and (not _IMAGE_ID.fullmatch(image_id) or has_control(image_id)):
         raise InvalidInput(
             f"--image-id {shown(image_id, 200)} is not the resource id of an image or a gallery image version "
@@ -35,7 +35,7 @@ def check_image_args(*, version: str | None, image_id: str | None) -> None:
             ".../galleries/GALLERY/images/DEFINITION/versions/VERSION)"
         )
     if version is not None and not _VERSION.fullmatch(version):
-        raise InvalidInput(f"--version {shown(version)} is not an image version (e.g. 1.2.3 or latest)")
+        raise InvalidInput(f"{version_flag} {shown(version)} is not an image version (e.g. 1.2.3 or latest)")
 
 
 def new_image_reference(
