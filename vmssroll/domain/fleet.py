@@ -21,14 +21,9 @@ from vmssroll.domain.errors import InvalidInput, has_control, shown
 from vmssroll.domain.image import check_image_args
 from vmssroll.domain.model import ScaleSet
 from vmssroll.domain.progressive import Kind, Phase, Record
+from vmssroll.domain.target import GUID, SCALE_SET_ID
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_ID = re.compile(
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)",
-    re.IGNORECASE,
-)
 RECORD_PREFIX = "fleet:"
 MAX_PARALLEL = 100
 MAX_LIST = 1000  # entries of one list in the file (subscriptions, patterns, ids, gates)
@@ -401,7 +396,7 @@ def _seconds(data: Mapping[str, Any], key: str, where: str, problems: _Problems,
 
 
 def _check_subscription(value: str) -> str | None:
-    return None if _GUID.fullmatch(value) else f"{shown(value)} is not a subscription id (a GUID)"
+    return None if GUID.fullmatch(value) else f"{shown(value)} is not a subscription id (a GUID)"
 
 
 def _check_pattern(value: str) -> str | None:
@@ -409,8 +404,8 @@ def _check_pattern(value: str) -> str | None:
 
 
 def _check_id(value: str) -> str | None:
-    match = _ID.fullmatch(value)
-    if match is None or not _GUID.fullmatch(match["sub"]):
+    match = SCALE_SET_ID.fullmatch(value)
+    if match is None or not GUID.fullmatch(match["sub"]):
         return (
             f"{shown(value, 160)} is not a scale set id (/subscriptions/SUB/resourceGroups/RG/providers/"
             "Microsoft.Compute/virtualMachineScaleSets/NAME)"
@@ -475,7 +470,7 @@ def _targets(data: Any, problems: _Problems) -> Targets:
     ids = _text_list(data, "ids", "targets", problems, check=_check_id)
     id_subscriptions: list[str] = []
     for index, value in enumerate(ids):
-        match = _ID.fullmatch(value)
+        match = SCALE_SET_ID.fullmatch(value)
         assert match is not None
         sub = match["sub"].lower()
         if sub not in id_subscriptions:
@@ -625,7 +620,7 @@ def parse_fleet(doc: Any) -> Fleet:
 
 def member_of(scale_set: ScaleSet) -> Member:
     """A scale set as listed (`list_all`) as a fleet member; its subscription is read from its id."""
-    match = _ID.fullmatch(scale_set.id.rstrip("/"))
+    match = SCALE_SET_ID.fullmatch(scale_set.id.rstrip("/"))
     return Member(
         subscription=(match["sub"] if match else "").lower(),
         resource_group=match["rg"] if match else scale_set.resource_group,

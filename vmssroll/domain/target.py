@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from vmssroll.domain.errors import InvalidInput, has_control, shown
 
 # Every pattern is used with fullmatch: `$` also matches before a trailing newline, so `rg\n` would pass.
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Azure's naming rules: resource groups 1-90 of letters, digits, _ ( ) - . and not ending in a period;
 # scale sets 1-64 of letters, digits, _ . - starting with a letter or digit and ending with one or _.
 _RESOURCE_GROUP = re.compile(r"[\w()\-.]{1,90}")
 _SCALE_SET = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?")
-_ID = re.compile(
+SCALE_SET_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)/?",
     re.IGNORECASE,
@@ -45,7 +45,7 @@ def check_subscription(value: str | None) -> str:
         raise InvalidInput(
             "no subscription: pass --subscription/-s or set AZURE_SUBSCRIPTION_ID",
         )
-    if not _GUID.fullmatch(value):
+    if not GUID.fullmatch(value):
         raise InvalidInput(f"--subscription {shown(value)} is not a subscription id (a GUID)")
     return value.lower()
 
@@ -79,7 +79,7 @@ def resolve_target(
     if resource_id is not None:
         if resource_group is not None or name is not None:
             raise InvalidInput("give either --id or --resource-group/--name, not both")
-        match = _ID.fullmatch(resource_id.strip(" "))  # spaces around a pasted id, never a newline
+        match = SCALE_SET_ID.fullmatch(resource_id.strip(" "))  # spaces around a pasted id, never a newline
         if not match or has_control(resource_id):
             raise InvalidInput(
                 f"--id {shown(resource_id, 160)} is not a scale set id "
