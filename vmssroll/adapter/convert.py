@@ -185,16 +185,21 @@ def upgrade_from_rest(doc: Doc) -> UpgradeStatus:
         last_action=_str(running.get("lastAction")),
         start_time=_time(running.get("startTime")),
         last_action_time=_time(running.get("lastActionTime")),
-        progress=Progress(
-            successful=_int(progress.get("successfulInstanceCount")),
-            failed=_int(progress.get("failedInstanceCount")),
-            in_progress=_int(progress.get("inProgressInstanceCount")),
-            pending=_int(progress.get("pendingInstanceCount")),
-        ),
+        progress=_progress(progress),
         error_code=_str(error.get("code")) or ("Unknown" if error else None),
         error_message=_str(error.get("message")),
         policy=_obj(props.get("policy")),
         document=doc,
+    )
+
+
+def _progress(progress: Doc) -> Progress:
+    """A rolling upgrade's instance counters (RollingUpgradeProgressInfo)."""
+    return Progress(
+        successful=_int(progress.get("successfulInstanceCount")),
+        failed=_int(progress.get("failedInstanceCount")),
+        in_progress=_int(progress.get("inProgressInstanceCount")),
+        pending=_int(progress.get("pendingInstanceCount")),
     )
 
 
@@ -213,12 +218,7 @@ def os_upgrade_from_rest(doc: Doc) -> OsUpgrade:
         end_time=_time(running.get("endTime") or running.get("completedTime")),
         started_by=str(props.get("startedBy") or "Unknown"),
         target=_obj(props.get("targetImageReference")),
-        progress=Progress(
-            successful=_int(progress.get("successfulInstanceCount")),
-            failed=_int(progress.get("failedInstanceCount")),
-            in_progress=_int(progress.get("inProgressInstanceCount")),
-            pending=_int(progress.get("pendingInstanceCount")),
-        ),
+        progress=_progress(progress),
         error_code=_str(error.get("code")),
         error_message=_str(error.get("message")),
         rolled_back=_count(rollback.get("successfullyRolledbackInstanceCount")),
