@@ -21,6 +21,7 @@ import typer
 from vmssroll.cli.common import Invocation, YesOpt
 from vmssroll.cli.fleet import FleetRun, fleet_command
 from vmssroll.cli.upgrades import IntervalOpt
+from vmssroll.domain.durations import human
 from vmssroll.domain.errors import AzureRequestFailed, Conflict, ExitCode, NotReady
 from vmssroll.domain.fleetrun import (
     ACTIVE,
@@ -464,7 +465,7 @@ class FleetRunner:
         done. A gate tripping halts the fleet."""
         wave = self.waves[index]
         if wave.bake > 0:
-            self.emit("wave", f"{wave.name}: every set completed; baking {_human(wave.bake)}",
+            self.emit("wave", f"{wave.name}: every set completed; baking {human(wave.bake)}",
                       wave=wave.name, state="baking")  # fmt: skip
             ends = self.clock.monotonic() + wave.bake
             while (left := ends - self.clock.monotonic()) > 0:
@@ -569,12 +570,6 @@ def _record_or_none(tags: Any) -> Record | None:
         return Record.from_tags(tags or {})
     except InvalidInput:
         return None
-
-
-def _human(seconds: float) -> str:
-    from vmssroll.domain.durations import human
-
-    return human(seconds)
 
 
 def refuse_unready(plans: tuple[WavePlan, ...], left: tuple[Member, ...]) -> None:
