@@ -20,6 +20,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -49,11 +50,17 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "tests/cli/test_partial_reads.py",
             "tests/cli/test_start_operation.py",
             "tests/cli/test_upgrade_writes.py",
+            "tests/cli/test_parallel_reads.py",
+            "tests/cli/test_orchestrate.py",
+            "tests/cli/test_fleet.py",
+            "tests/reliability/test_secrets.py",
+            "tests/reliability/test_concurrency.py",
         ],
     ),
-    # The write paths: policy set, enable/disable-rolling, set-image, cancel/restart/start, rollout, shared
-    # write steps. mutmut 3 leaves decorated functions alone: the workspace's copy of these files has each
-    # Typer command split into a decorated shim and an undecorated body that mutmut mutates (`undecorate`).
+    # The write paths: policy set, enable/disable-rolling, set-image, cancel/restart/start, rollout (with
+    # resume, undo and --orchestrate), fleet rollout, shared write steps. mutmut 3 leaves decorated functions
+    # alone: the workspace's copy of these files has each Typer command split into a decorated shim and an
+    # undecorated body that mutmut mutates (`undecorate`).
     "cli": (
         [
             "vmssroll/cli/policy.py",
@@ -63,6 +70,11 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "vmssroll/cli/prereq.py",
             "vmssroll/cli/upgrades.py",
             "vmssroll/cli/writes.py",
+            "vmssroll/cli/rollout_command.py",
+            "vmssroll/cli/rollout_record.py",
+            "vmssroll/cli/resuming.py",
+            "vmssroll/cli/orchestrate.py",
+            "vmssroll/cli/fleet_rollout.py",
         ],
         [
             "tests/cli/test_upgrades.py",
@@ -77,6 +89,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "tests/cli/test_rollout_input.py",
             "tests/cli/test_upgrade_writes.py",
             "tests/reliability/test_faults.py",
+            "tests/cli/test_orchestrate.py",
+            "tests/cli/test_fleet_rollout.py",
         ],
     ),
 }
@@ -84,6 +98,13 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
 WRITE_COMMANDS = {"set", "set-image", "enable-rolling", "disable-rolling", "cancel", "restart", "start"}
 WRITE_COMMANDS |= {"rollout", "resume", "undo"}
 COUNTED = ("killed", "survived", "timeout", "no tests")
+
+
+def foreground() -> None:
+    """mutmut's SIGINT as in a foreground process: a run started in the background by a non-interactive shell
+    inherits SIGINT ignored, and so would every child a test sends Ctrl-C (Python then installs no
+    KeyboardInterrupt handler), which then waits out its timeout instead of ending."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def status(exit_code: int | None) -> str:
@@ -201,7 +222,13 @@ def chosen(
     """The mutants to count: all of them (matching --only), or a seeded uniform sample of them. A workspace
     without mutants yet gets them (and mutmut's stats) from a run that matches no mutant."""
     if not (where / "mutants" / "mutmut-stats.json").exists():
-        subprocess.run([*mutmut, "no-mutant-has-this-name"], cwd=where, env=env, capture_output=True)
+        subprocess.run(
+            [*mutmut, "no-mutant-has-this-name"],
+            cwd=where,
+            env=env,
+            capture_output=True,
+            preexec_fn=foreground,
+        )
     population = sorted(n for n in results(where) if not only or any(fnmatch.fnmatch(n, g) for g in only))
     if sample is None or sample >= len(population):
         return population
@@ -236,7 +263,9 @@ def run(
         # kill before (a new test never revives a killed mutant, so those stay killed)
         names = [n for n in counted if before[n] == "not checked" or (retest and before[n] != "killed")]
     done = (
-        subprocess.run([*mutmut, *names], cwd=where, env=env, capture_output=True, text=True)
+        subprocess.run(
+            [*mutmut, *names], cwd=where, env=env, capture_output=True, text=True, preexec_fn=foreground
+        )
         if names or counted is None
         else subprocess.CompletedProcess([], 0, "", "")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import signal
 from typing import Any
 
 from vmssroll.adapter.client import Azure
@@ -63,3 +64,10 @@ def writes(emu: Emulator) -> list[tuple[str, str]]:
 
 def target(name: str = NAME) -> tuple[str, ...]:
     return ("-g", RG, "-n", name)
+
+
+def sigint_default() -> None:
+    """A `preexec_fn` for a child a test sends Ctrl-C: SIGINT as in a foreground process, even when the suite
+    itself runs with SIGINT ignored (started in the background by a non-interactive shell, whose children
+    inherit the ignore, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pexpect
 import pytest
 
-from tests.helpers import RG, push_image, set_rolling
+from tests.helpers import RG, push_image, set_rolling, sigint_default
 
 VMSSROLL = [sys.executable, "-m", "vmssroll"]
 
@@ -116,7 +116,7 @@ def test_ctrl_c_in_a_terminal_exits_130_and_cancels_nothing(still):
     push_image(still, "2.0.0")
     child = pexpect.spawn(
         VMSSROLL[0], [*VMSSROLL[1:], "watch", "-g", RG, "-n", "web", "--interval", "1s"],
-        env=child_env(still), encoding="utf-8", timeout=60, dimensions=(50, 110),
+        env=child_env(still), encoding="utf-8", timeout=60, dimensions=(50, 110), preexec_fn=sigint_default,
     )  # fmt: skip
     child.expect("RollingForward")
     child.sendintr()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import push_image, set_rolling, target
+from tests.helpers import push_image, set_rolling, sigint_default, target
 from vmssroll.emulator import Emulator, RequestRecord
 from vmssroll.emulator.latency import Gate, Latency
 from vmssroll.emulator.scenarios import load
@@ -268,7 +268,11 @@ def test_ctrl_c_during_reads_sent_together_ends_at_once_whatever_the_other_threa
     import signal
 
     child = subprocess.Popen(
-        [sys.executable, "-c", STUCK_CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", STUCK_CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_default,
     )
     assert child.stdout is not None and child.stdout.readline() == "reading\n"
     child.send_signal(signal.SIGINT)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.helpers import target
+from tests.helpers import sigint_default, target
 from tests.hostile.server import Answer, Seen, hostile_server
 
 VMSSROLL = [sys.executable, "-m", "vmssroll"]
@@ -48,6 +48,7 @@ def test_ctrl_c_during_a_write_says_it_was_sent_and_how_to_check(emu):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_default,
         )
         try:
             deadline = time.monotonic() + 60
