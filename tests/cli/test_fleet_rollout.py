@@ -373,3 +373,25 @@ def test_a_gate_failing_in_wave_2_halts_the_fleet_and_cancels_what_rolls(vmssrol
     cancels = [r.path for r in emu.requests if r.method == "POST" and r.path.endswith("/cancel")]
     assert sorted(p.split("/")[-3] for p in cancels) == ["web-e1", "web-e2"]
     assert phase(emu, "web-e3") is None and requests_to(emu, "web-n1") == []
+
+
+def test_a_set_whose_record_cannot_be_read_is_refused_and_never_written(vmssroll, emu, tmp_path):
+    """A person edited a set's record: whose it was cannot be told, so the fleet refuses that set (as
+    `rollout` does), sends it nothing and leaves the tags as found; the stop rule counts it. It was taken for
+    no record and claimed over."""
+    spec = scenario()
+    damaged = {"app": "web", "env": "prod", "vmssroll.rollout": "fleet:other", "vmssroll.phase": "half-done"}
+    next(s for s in spec["scale_sets"] if s["name"] == "web-n1")["tags"] = damaged
+    emu.load_scenario(spec)
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path, stop={"max_faulted": 1}), "--yes")
+    assert result.exit_code == 0, result.output
+    assert set_writes(emu, "web-n1") == [] and emu.vmss("rg-demo", "web-n1")["tags"] == damaged
+    assert version(emu, "web-n1") == "1.0.0"
+    refused = [line for line in result.stdout.splitlines() if "web-n1" in line and " refused" in line]
+    assert refused and "rollout record (tags vmssroll.*) cannot be read" in refused[0], result.stdout
+    assert "nothing was sent to it" in refused[0]
+    assert all(phase(emu, n) == "done" for n in ALL if n != "web-n1")
+    assert result.stdout.splitlines()[-1].endswith(
+        "1 failed, within the 1 the stop rule allows: web-n1 (refused)"
+    )

@@ -66,6 +66,7 @@ class SetRun:
     mine: bool = False  # this run sent its change
     adopted: bool = False  # a run before this one sent its change: its first Completed is checked
     batch: str | None = None
+    unreadable: str | None = None  # why its rollout record cannot be read (a person edited its tags)
 
     @property
     def key(self) -> str:
@@ -106,9 +107,9 @@ class FleetRunner:
         for index, plan in enumerate(self.plans):
             keys: list[str] = []
             for member in plan.members:
-                record = _record_or_none(member.tags)
+                record, unreadable = _read_record(member.tags)
                 ref = ScaleSetRef(member.subscription, member.resource_group, member.name)
-                run = SetRun(member, index, ref, from_record(record, fleet_id), record)
+                run = SetRun(member, index, ref, from_record(record, fleet_id), record, unreadable=unreadable)
                 self.sets[run.key] = run
                 keys.append(run.key)
             waves.append(WaveSpec(plan.wave.name, tuple(keys), plan.wave.max_parallel, plan.wave.bake))
@@ -339,7 +340,7 @@ class FleetRunner:
 
     def read(self, run: SetRun) -> ScaleSet:
         ss = self.azure(run).scale_set(run.ref)
-        run.record = _record_or_none(ss.tags)
+        run.record, run.unreadable = _read_record(ss.tags)
         return ss
 
     # writes
@@ -349,7 +350,9 @@ class FleetRunner:
         ss = self.read(run)
         current = run.record
         if current is None or current.id != self.fleet.record_id:
-            self.set_state(run, SetState.BUSY, "its rollout record is no longer this fleet's")
+            self.set_state(
+                run, SetState.BUSY, run.unreadable or "its rollout record is no longer this fleet's"
+            )
             return False
         if written(current.phase, phase):
             return True  # another runner wrote it (or more)
@@ -379,6 +382,11 @@ class FleetRunner:
 
         change, azure = self.fleet.change, self.azure(run)
         ss = self.read(run)
+        if (
+            run.unreadable
+        ):  # as `rollout` refuses it: whose record it was cannot be told, so it is not replaced
+            self.set_state(run, SetState.REFUSED, f"{run.unreadable}; nothing was sent to it")
+            return
         state = from_record(run.record, self.fleet.record_id)
         if state is not SetState.PENDING:  # another runner (or rollout) got there since the listing
             run.since = self.clock.monotonic()
@@ -557,19 +565,20 @@ class FleetRunner:
 
 def _wrote(record: Record) -> Any:
     def applied(now: Any) -> bool:
-        found = _record_or_none(getattr(now, "tags", {}) or {})
+        found, _ = _read_record(getattr(now, "tags", {}) or {})
         return found is not None and found.write == record.write
 
     return applied
 
 
-def _record_or_none(tags: Any) -> Record | None:
+def _read_record(tags: Any) -> tuple[Record | None, str | None]:
+    """A set's rollout record (None: it has none), or why it cannot be read."""
     from vmssroll.domain.errors import InvalidInput
 
     try:
-        return Record.from_tags(tags or {})
-    except InvalidInput:
-        return None
+        return Record.from_tags(tags or {}), None
+    except InvalidInput as err:
+        return None, err.message
 
 
 def refuse_unready(plans: tuple[WavePlan, ...], left: tuple[Member, ...]) -> None:
