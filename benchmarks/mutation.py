@@ -149,7 +149,7 @@ def workspace(package: str, tests_at: str | None = None) -> Path:
     only, tests = PACKAGES[package]
     where = Path(tempfile.mkdtemp(prefix=f"vmssroll-mutation-{package}-"))
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
-    for name in ("vmssroll", "tests"):
+    for name in ("vmssroll", "tests", "examples"):  # (tests read examples/, e.g. the fleet file)
         if name == "tests" and tests_at:
             archive = subprocess.run(
                 ["git", "archive", tests_at, "tests"], cwd=ROOT, capture_output=True, check=True
@@ -164,6 +164,7 @@ def workspace(package: str, tests_at: str | None = None) -> Path:
     config = {
         "source_paths": ["vmssroll"],
         "only_mutate": only,
+        "also_copy": ["examples"],  # into mutmut's own copy, beside tests/
         # (only the paths there: --tests-at an older revision may predate some)
         "pytest_add_cli_args_test_selection": [t for t in tests if (where / t).exists()],
         # one process per mutant; random order and xdist would only add noise. Test ids unescaped: mutmut runs
