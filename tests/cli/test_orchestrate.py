@@ -202,3 +202,58 @@ def test_a_batch_whose_answer_was_lost_is_read_back_and_not_sent_twice(vmssroll,
     again = vmssroll("rollout", *target(), "--image-version", "3.0.0", "--orchestrate", "--yes")
     assert again.exit_code != 0 and "error: " in again.stderr and "Traceback" not in again.stderr
     assert tags(emu)["vmssroll.phase"] == "rolling"  # the record says where it stands; undo can put it back
+
+
+def test_orchestrate_refuses_a_rolling_or_flexible_set_with_the_whole_message_and_its_hint(vmssroll, emu):
+    set_rolling(emu)
+    emu.clear_requests()
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--yes")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == (
+        "error: web is in Rolling mode: Azure would upgrade the instances itself; --orchestrate is for Manual "
+        "mode; nothing was sent; drop --orchestrate (Rolling mode) or switch to Manual: vmssroll disable-rolling"
+    )
+    assert writes(emu) == []
+    emu.load_scenario("flexible-extension")
+    emu.clear_requests()
+    result = vmssroll(
+        "rollout", "-g", "rg-flex", "-n", "flex", "--image-version", "2.0.0", "--orchestrate", "--yes"
+    )
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == (
+        "error: flex is Flexible: Azure refuses manualupgrade there, so --orchestrate cannot upgrade it; "
+        "nothing was sent (let Azure roll it: vmssroll enable-rolling -g rg-flex -n flex)"
+    )
+    assert writes(emu) == []
+
+
+def test_the_orchestrations_record_is_named_by_its_start_time(vmssroll, emu):
+    started = emu.clock.now()
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "Plan: canary (instance 0) first, then 6 batch(es) of up to 2, each upgraded by vmssroll "
+        "(manualupgrade) and waited on until healthy"
+    )
+    assert tags(emu)["vmssroll.rollout"] == started.strftime("%Y%m%dT%H%M%SZ")
+    assert tags(emu)["vmssroll.phase"] == "done" and tags(emu)["vmssroll.total"] == "10"
+
+
+def test_the_check_before_each_batch_uses_the_policys_max_unhealthy_instance_percent(vmssroll, emu):
+    """maxUnhealthyInstancePercent 5 (not the default 20) and a bad image whose upgraded instances turn
+    unhealthy, tolerated after the batch (maxUnhealthyUpgradedInstancePercent 100): the canary's one unhealthy
+    instance of 10 (10% > 5%) stops the rollout before batch 2, as Azure's own check would."""
+    from tests.helpers import patch
+
+    emu.load_scenario("demo")
+    policy = {"maxUnhealthyInstancePercent": 5, "maxUnhealthyUpgradedInstancePercent": 100}
+    patch(emu, {"properties": {"upgradePolicy": {"mode": "Manual", "rollingUpgradePolicy": policy}}})
+    result = vmssroll("rollout", *target(), "--image-version", "3.0.0-bad", "--orchestrate", "--yes")
+    assert result.exit_code == 5, result.output
+    assert "Settled: canary (instance 0), 1 of 1 upgraded instance(s) unhealthy (limit 100%)" in result.stderr
+    assert (
+        "Rollout stopped: before the batch 2 of 10 (instance 3): 1 unhealthy of 10 = 10% > limit 5%: vmssroll "
+        "stops the upgrade before batch 2 (MaxUnhealthyInstancePercentExceededInRollingUpgrade)."
+    ) in result.stderr
+    assert manual_upgrades(emu) == [["0"]]
+    assert tags(emu)["vmssroll.phase"] == "stopped"
