@@ -364,3 +364,71 @@ def test_events_file_gets_the_rollouts_events_and_the_watchs(vmssroll, emu, tmp_
     kinds = [e["event"] for e in found]
     assert kinds[0] == "started" and kinds[-1] == "done" and "status" in kinds  # the watch's own events too
     assert found[-1]["message"] == "Rollout done: Completed"
+
+
+def test_resume_watch_waits_past_the_upgrade_before_the_resume_for_the_new_one_to_start(vmssroll, emu):
+    """A record paused by hand after its rollout's upgrade had completed: the resume's PATCH starts nothing
+    (no instance is behind), so the latest upgrade is still the one from before. The watch does not take its
+    end for the resumed upgrade's: it says it waits for the new one, for the grace Azure gets to start it."""
+    from tests.helpers import patch
+    from vmssroll.domain.rollout import NEW_UPGRADE_GRACE
+
+    set_rolling(emu, maxBatchInstancePercent=50)
+    assert vmssroll("rollout", *target(), "--image-version", "2.0.0", "--yes").exit_code == 0
+    patch(emu, {"tags": {"vmssroll.phase": "paused", "vmssroll.checkpoints": "50", "vmssroll.passed": "50"}})
+    emu.clear_requests()
+    result = vmssroll("resume", *target(), "--watch", "-o", "json")
+    assert result.exit_code == 0, result.output
+    found = events(result.stdout)
+    assert [(e["event"], e["message"]) for e in found] == [
+        ("resumed", "Resumed the rollout from 50%."),
+        ("status", "waiting for the resumed upgrade to start"),
+    ]
+    assert found[1]["state"] == "Completed" and found[1]["done"] is False
+    resumed = next(r.sim_time for r in emu.requests if r.method == "PATCH")
+    reads = [r.sim_time for r in emu.requests if r.path.endswith("/rollingUpgrades/latest")]
+    assert (reads[-1] - resumed).total_seconds() >= NEW_UPGRADE_GRACE  # it waited the grace out
+    assert tags(emu)["vmssroll.phase"] == "rolling"
+    patch(emu, {"tags": {"vmssroll.phase": "paused"}})
+    lines = vmssroll("resume", *target(), "--watch")
+    assert lines.exit_code == 0, lines.output
+    assert lines.stdout.splitlines()[-1].endswith(" web: waiting for the resumed upgrade to start")
+
+
+def test_the_events_file_gets_the_roll_back_of_an_undo_on_failure_too(vmssroll, emu, tmp_path: Path):
+    emu.load_scenario("demo")  # 3.0.0-bad turns instances unhealthy: Azure faults the upgrade
+    set_rolling(emu, maxBatchInstancePercent=50)
+    path = tmp_path / "rollout.jsonl"
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "3.0.0-bad", "--on-failure", "undo", "--events", str(path),
+        "--yes",
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output  # undone, but the rollout failed
+    found = [json.loads(line) for line in path.read_text().splitlines()]
+    kinds = [e["event"] for e in found]
+    assert kinds[0] == "started" and kinds[-1] == "undone", kinds
+    stopped = kinds.index("stopped")
+    said = found[stopped]["message"]
+    assert said.startswith("Rollout stopped: ") and said.endswith("; undoing it (--on-failure undo)")
+    undo = kinds.index("undo")
+    assert stopped < undo
+    # the roll-back's own watch events went to the file too, between the undo and its end
+    rolled_back = [e for e in found[undo:] if e["event"] in ("status", "done")]
+    assert rolled_back and rolled_back[-1]["state"] == "Completed", kinds
+    assert tags(emu)["vmssroll.phase"] == "undone"
+    assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
+
+
+def test_a_rollout_azure_faults_ends_with_a_stopped_event_that_says_how_to_undo(vmssroll, emu):
+    emu.load_scenario("demo")  # 3.0.0-bad turns instances unhealthy: Azure faults the upgrade
+    set_rolling(emu, maxBatchInstancePercent=50)
+    result = vmssroll("rollout", *target(), "--image-version", "3.0.0-bad", "--yes", "-o", "json")
+    assert result.exit_code == 5, result.output
+    last = events(result.stdout)[-1]
+    reason = (
+        "Azure stopped the upgrade (Faulted: "
+        + "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade)"
+    )
+    assert last["event"] == "stopped" and last["exitCode"] == 5 and last["reason"] == reason
+    undo = "vmssroll undo " + " ".join(target())
+    assert last["message"] == f"Rollout stopped: {reason}. Put the previous image back with: {undo}"
