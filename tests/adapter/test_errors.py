@@ -149,6 +149,22 @@ def test_a_top_level_arm_error_body_is_read_too() -> None:
     assert got.code == "OperationNotAllowed"
 
 
+def test_an_error_body_the_sdks_parser_rejects_is_still_read() -> None:
+    """ARM's error format fails on an `additionalInfo` entry without a type: the SDK's error then holds no
+    code, and the code and message are read from the body itself."""
+    body = {"error": {"code": "QuotaExceeded", "message": "over quota", "additionalInfo": [{"info": {}}]}}
+    err = failed(409, body)
+    assert err.error is None
+    got = translate(err, action="patching")
+    assert (type(got), got.message, got.code) == (
+        Conflict,
+        "patching: QuotaExceeded: over quota",
+        "QuotaExceeded",
+    )
+    only_code = failed(400, {"error": {"code": "BadThing", "additionalInfo": [{}]}})
+    assert translate(only_code, action="patching").message == "patching: BadThing: Reason"
+
+
 def test_a_body_with_a_message_but_no_code() -> None:
     got = translate(failed(400, {"error": {"message": "only words"}}), action="reading")
     assert (got.message, got.code) == ("reading: only words", None)
