@@ -320,3 +320,34 @@ def test_an_os_upgrade_history_item_field_by_field() -> None:
         None,
     )
     assert (bare.start_time, bare.end_time, bare.error_code, dict(bare.target)) == (None, None, None, {})
+
+
+@pytest.mark.parametrize(
+    ("view", "health"),
+    [
+        ({"vmHealth": {"status": {"code": "HealthState/healthy"}}}, Health.HEALTHY),
+        ({"vmHealth": {"status": {"code": "HealthState/Unhealthy"}}}, Health.UNHEALTHY),
+        ({"vmHealth": {"status": {"code": "HealthState/initializing"}}}, Health.INITIALIZING),
+        ({"vmHealth": {"status": {"code": "HealthState/unknown"}}}, Health.UNKNOWN),
+        ({"vmHealth": {"status": {"code": "HealthState/sideways"}}}, Health.UNKNOWN),
+        ({"vmHealth": {"status": {}}}, Health.SILENT),
+        ({"vmHealth": None}, Health.SILENT),
+        ({}, Health.SILENT),
+        ("not a view", Health.SILENT),
+    ],
+)
+def test_health_from_the_instance_view_of_an_instance_and_of_a_flexible_member(
+    view: Any, health: Health
+) -> None:
+    ss = scale_set_from_rest(full_set(orchestrationMode="Flexible"))
+    props = {"instanceView": view, "latestModelApplied": True, "provisioningState": "Succeeded"}
+    assert instance_from_rest({"instanceId": "3", "name": "web_3", "properties": props}).health is health
+    member = member_from_rest({"name": "web_b2", "zones": ["3"], "properties": props}, ss)
+    assert member.health is health
+    assert (member.instance_id, member.zone, member.latest_model_applied, member.latest_model_from) == (
+        "web_b2",
+        "3",
+        True,
+        "azure",
+    )
+    assert member.provisioning_state == "Succeeded" and member.attached is False
