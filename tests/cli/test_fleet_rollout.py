@@ -4,8 +4,10 @@ small Rolling scale sets in three regions, run in three waves."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -395,3 +397,175 @@ def test_a_set_whose_record_cannot_be_read_is_refused_and_never_written(vmssroll
     assert result.stdout.splitlines()[-1].endswith(
         "1 failed, within the 1 the stop rule allows: web-n1 (refused)"
     )
+
+
+def fleet_record(emu, name: str, phase_: str) -> dict[str, str]:
+    """The tags another runner of fleet web-2.0 writes on a set it claimed (its image changed to 2.0.0)."""
+    from vmssroll.domain.progressive import Kind, Phase, Record
+
+    ss = emu.vmss("rg-demo", name)
+    image = ss["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    record = Record(
+        id="fleet:web-2.0", kind=Kind.IMAGE, phase=Phase(phase_), total=4, previous={"id": image["id"]},
+        target={"id": f"{GALLERY}/versions/2.0.0"}, write="0a1b2c3d",
+    )  # fmt: skip
+    return record.to_tags(ss.get("tags") or {})
+
+
+def test_a_gate_failing_during_a_bake_halts_the_fleet_and_names_the_bake(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    flag = tmp_path / "checkout-broken"
+    gate = f"! test -e {flag}"
+    path = fleet_file(tmp_path, gates=[gate], gate_interval="10s", gate_failures=2)
+
+    since: list[datetime] = []
+
+    def a_minute_into_the_bake() -> bool:  # the ring's sets completed, recorded baking, a minute ago
+        if not since and all(phase(emu, n) == "baking" for n in ("web-e1", "web-e2", "web-e3")):
+            since.append(emu.clock.now())
+        return bool(since) and (emu.clock.now() - since[0]).total_seconds() >= 60
+
+    clock = HookClock(emu, a_minute_into_the_bake, flag.touch)
+    result = vmssroll("fleet", "rollout", path, "--yes", "-o", "json", clock=clock)
+    assert result.exit_code == 5, result.output
+    found = events(result.stdout)
+    baking = next(i for i, e in enumerate(found) if e["event"] == "wave" and e["state"] == "baking")
+    assert found[baking]["message"] == "ring: every set completed; baking 5m00s"
+    # through the bake the gates run every gate_interval, as between refreshes
+    gates = [e for e in found[baking:] if e["event"] == "gate"]
+    times = [datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in gates]
+    assert len(gates) >= 6 and {(b - a).total_seconds() for a, b in itertools.pairwise(times)} == {10.0}
+    assert [e["ok"] for e in gates][-2:] == [False, False]
+    halt = next(e for e in found if e["event"] == "halt")
+    assert halt["reason"] == f"gate `{gate}` failed (exit 1) 2 time(s) in a row during the bake of ring"
+    assert halt["message"] == f"Fleet web-2.0 halted: {halt['reason']}"
+    assert found[-1]["event"] == "stopped" and found[-1]["reason"] == halt["reason"]
+    # the ring's sets completed: they stay baking (not done), nothing is cancelled, the last wave gets nothing
+    assert [phase(emu, n) for n in ("web-e1", "web-e2", "web-e3")] == ["baking"] * 3
+    assert [r for r in emu.requests if r.path.endswith("/cancel")] == []
+    assert requests_to(emu, "web-n1") == [] and phase(emu, "web-w1") == "done"
+
+
+def test_a_set_already_upgrading_when_its_turn_comes_is_busy_and_gets_no_change(vmssroll, emu, tmp_path):
+    """Someone started an upgrade of web-n1 (a slow one) before the fleet: when its wave comes, the fleet
+    finds it running, sends nothing to the set and reports it busy; the stop rule counts it."""
+    from tests.helpers import push_image
+
+    spec = scenario()
+    slow = next(s for s in spec["scale_sets"] if s["name"] == "web-n1")
+    slow["timings"] = {**slow["timings"], "updating": 3600}
+    emu.load_scenario(spec)
+    push_image(emu, "1.5.0", "web-n1")
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path, stop={"max_faulted": 1}), "--yes")
+    assert result.exit_code == 0, result.output
+    busy = [line for line in result.stdout.splitlines() if " rest: web-n1 " in line]
+    assert busy and busy[-1].endswith(" rest: web-n1 (rg-demo) busy: an upgrade is already RollingForward")
+    assert set_writes(emu, "web-n1") == [] and phase(emu, "web-n1") is None
+    assert version(emu, "web-n1") == "1.5.0"
+    assert all(phase(emu, n) == "done" for n in ALL if n != "web-n1")
+    assert result.stdout.splitlines()[-1].endswith(
+        "1 failed, within the 1 the stop rule allows: web-n1 (busy)"
+    )
+
+
+def test_a_set_another_runner_claimed_since_the_listing_is_followed_not_changed(vmssroll, emu, tmp_path):
+    """Between this run's listing and web-n1's turn, another runner of the same fleet claimed web-n1 (its
+    image and this fleet's record in one PATCH): this run follows that upgrade and records it done, and never
+    sends the change itself."""
+    from tests.helpers import patch
+
+    emu.load_scenario(scenario())
+
+    def claim() -> None:
+        image = {"id": f"{GALLERY}/versions/2.0.0"}
+        body = {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}}
+        patch(emu, {**body, "tags": fleet_record(emu, "web-n1", "rolling")}, "web-n1")
+
+    clock = HookClock(emu, lambda: phase(emu, "web-w1") == "done", claim)
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", "-o", "json", clock=clock)
+    assert result.exit_code == 0, result.output
+    found = [e for e in events(result.stdout) if e["event"] == "set" and e["scaleSet"] == "web-n1"]
+    assert found[0]["state"] == "rolling" and found[0]["detail"] == "changed by another runner"
+    assert found[-1]["state"] == "done" and found[-1]["percent"] == 100
+    assert image_patches(emu, "web-n1") == 1  # the other runner's, none of this run's
+    assert phase(emu, "web-n1") == "done" and version(emu, "web-n1") == "2.0.0"
+
+
+def test_a_record_another_runner_moved_on_is_never_written_back(vmssroll, emu, tmp_path):
+    """While the canary rolls, another runner of the fleet records it done: when this run sees the upgrade
+    complete it does not write `baking` over `done` (nor `done` again)."""
+    from tests.helpers import patch
+
+    emu.load_scenario(scenario())
+
+    def done_elsewhere() -> None:
+        patch(emu, {"tags": {"vmssroll.phase": "done"}}, "web-w1")
+
+    clock = HookClock(emu, lambda: phase(emu, "web-w1") == "rolling", done_elsewhere)
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", clock=clock)
+    assert result.exit_code == 0, result.output
+    this_run = [r for r in emu.requests if r.method == "PATCH" and r.path.endswith("/web-w1")]
+    assert len(this_run) == 2  # this run's claim, then the other runner's `done`; nothing after it
+    assert phase(emu, "web-w1") == "done" and all(phase(emu, n) == "done" for n in ALL)
+
+
+def test_an_extension_fleet_sends_the_extension_upgrade_to_each_set(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    waves = [{"name": "all", "max_parallel": 6}]
+    emu.clear_requests()
+    result = vmssroll(
+        "fleet",
+        "rollout",
+        fleet_file(tmp_path, change={"extensions": True}, waves=waves),
+        "--yes",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    started = [r.path.split("/")[-2] for r in emu.requests if r.path.endswith("/extensionRollingUpgrade")]
+    assert sorted(started) == sorted(ALL)
+    starting = [e for e in events(result.stdout) if e["event"] == "set" and e["state"] == "starting"]
+    assert {e["scaleSet"] for e in starting} == set(ALL)
+    assert all(e["percent"] == 0 and e["detail"] == "extension upgrade sent" for e in starting), starting
+    assert all(phase(emu, n) == "done" and version(emu, n) == "1.0.0" for n in ALL)
+
+
+def test_an_os_fleet_refuses_sets_on_a_gallery_image_and_sends_nothing(vmssroll, emu, tmp_path):
+    from vmssroll.domain.image import os_upgrade_refusal
+
+    emu.load_scenario(scenario())
+    waves = [{"name": "all", "max_parallel": 6}]
+    path = fleet_file(tmp_path, change={"os_upgrade": True}, waves=waves, stop={"max_faulted": 6})
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", path, "--yes")
+    assert result.exit_code == 0, result.output
+    for name in ALL:
+        says = os_upgrade_refusal(name, {"id": f"{GALLERY}/versions/1.0.0"})
+        assert says and name in says
+        assert any(
+            line.endswith(f" all: {name} (rg-demo) refused: {says}") for line in result.stdout.splitlines()
+        )
+        assert set_writes(emu, name) == []
+
+
+def test_the_stop_rule_undoes_every_set_the_wave_changed_past_one_it_refused(vmssroll, emu, tmp_path):
+    """web-e1 is in Manual mode (refused: a model change rolls nothing there), web-e3 faults: two failed, the
+    fleet halts and undoes the wave: web-e2 and web-e3, the refused set first in the wave skipped."""
+    spec = scenario(broken={"web-e3": "2.0.0"})
+    manual = next(s for s in spec["scale_sets"] if s["name"] == "web-e1")
+    manual["upgrade_policy"] = {"mode": "Manual"}
+    emu.load_scenario(spec)
+    path = fleet_file(tmp_path, stop={"max_faulted": 1, "undo": "wave"})
+    result = vmssroll("fleet", "rollout", path, "--yes")
+    assert result.exit_code == 5, result.output
+    assert any(
+        line.endswith(" ring: web-e1 (rg-demo) refused: Manual mode: a model change rolls nothing")
+        for line in result.stdout.splitlines()
+    ), result.stdout
+    assert set_writes(emu, "web-e1") == [] and version(emu, "web-e1") == "1.0.0"
+    for name in ("web-e2", "web-e3"):
+        assert version(emu, name) == "1.0.0" and phase(emu, name) == "undone", name
+        assert all(vm["latest_model_applied"] for vm in emu.vms("rg-demo", name))
