@@ -134,6 +134,17 @@ def test_a_three_wave_fleet_completes_wave_after_wave(vmssroll, emu, tmp_path):
     assert set(order[4:]) == {"web-n1", "web-n2"}
     # each set's change was sent once
     assert all(image_patches(emu, n) == 1 for n in ALL)
+    assert result.stderr.splitlines()[0] == (
+        "Fleet web-2.0: image version 2.0.0 to 6 set(s) in 3 wave(s) (canary 1, ring 3, rest 2); 0 already done"
+    )
+    starting = [e for e in found if e["event"] == "set" and e["state"] == "starting"]
+    assert all(e["percent"] == 0 and e["detail"] == "image version 2.0.0 sent" for e in starting)
+    for name in ALL:  # each set's record: this fleet's, the image it set and the one before, no reason
+        record = emu.vmss("rg-demo", name)["tags"]
+        assert record["vmssroll.rollout"] == "fleet:web-2.0" and record["vmssroll.kind"] == "image"
+        assert json.loads(record["vmssroll.target"]) == {"id": f"{GALLERY}/versions/2.0.0"}
+        assert json.loads(record["vmssroll.previous"]) == {"id": f"{GALLERY}/versions/1.0.0"}
+        assert "vmssroll.reason" not in record and record["vmssroll.total"] == "4"
     # a finished set is never read again: no request to a wave's sets once the next wave began
     paths = [r.path for r in emu.requests]
 
@@ -347,7 +358,10 @@ def test_targets_in_no_wave_refuse_the_fleet_before_any_change(vmssroll, emu, tm
     emu.clear_requests()
     result = vmssroll("fleet", "rollout", fleet_file(tmp_path, waves=waves), "--yes")
     assert result.exit_code == 3, result.output
-    assert "5 target(s) are in no wave" in result.stderr and "nothing was sent" in result.stderr
+    assert result.stderr.strip() == (
+        "error: 5 target(s) are in no wave: rg-demo/web-e1, rg-demo/web-e2, rg-demo/web-e3, rg-demo/web-n1, "
+        "rg-demo/web-n2; nothing was sent (add a wave without `select` to take every target left)"
+    )
     assert [r for r in emu.requests if r.method != "GET"] == []
 
 
@@ -372,6 +386,10 @@ def test_a_gate_failing_in_wave_2_halts_the_fleet_and_cancels_what_rolls(vmssrol
     )
     assert phase(emu, "web-w1") == "done"
     assert phase(emu, "web-e1") == "stopped" and phase(emu, "web-e2") == "stopped"
+    for name in ("web-e1", "web-e2"):  # recorded stopped with the halt's reason, then cancelled
+        last = [e for e in found if e["event"] == "set" and e["scaleSet"] == name][-1]
+        assert last["state"] == "stopped" and last["detail"] == "cancelled by the fleet's halt", last
+        assert emu.vmss("rg-demo", name)["tags"]["vmssroll.reason"] == f"fleet halted: {halt['reason']}"
     cancels = [r.path for r in emu.requests if r.method == "POST" and r.path.endswith("/cancel")]
     assert sorted(p.split("/")[-3] for p in cancels) == ["web-e1", "web-e2"]
     assert phase(emu, "web-e3") is None and requests_to(emu, "web-n1") == []
