@@ -558,8 +558,16 @@ def test_an_os_fleet_refuses_sets_on_a_gallery_image_and_sends_nothing(vmssroll,
     waves = [{"name": "all", "max_parallel": 6}]
     path = fleet_file(tmp_path, change={"os_upgrade": True}, waves=waves, stop={"max_faulted": 6})
     emu.clear_requests()
-    result = vmssroll("fleet", "rollout", path, "--yes")
+    result = vmssroll("fleet", "rollout", path, "--yes", "--interval", "30s")
     assert result.exit_code == 0, result.output
+    # every set refused at once: nothing to follow, the next pass (which ends the fleet) waits out --interval
+    lines = result.stdout.splitlines()
+    first, last = (
+        datetime.fromisoformat(line.split(" ", 1)[0].replace("Z", "+00:00")) for line in (lines[0], lines[-1])
+    )
+    assert (
+        last - first
+    ).total_seconds() == 30 and " Fleet web-2.0 done: 6 set(s) in 1 wave(s); 6 failed" in lines[-1]
     for name in ALL:
         says = os_upgrade_refusal(name, {"id": f"{GALLERY}/versions/1.0.0"})
         assert says and name in says
@@ -587,3 +595,54 @@ def test_the_stop_rule_undoes_every_set_the_wave_changed_past_one_it_refused(vms
     for name in ("web-e2", "web-e3"):
         assert version(emu, name) == "1.0.0" and phase(emu, name) == "undone", name
         assert all(vm["latest_model_applied"] for vm in emu.vms("rg-demo", name))
+
+
+def test_ctrl_c_during_a_bake_then_a_rerun_bakes_again_and_records_the_wave_done(vmssroll, emu, tmp_path):
+    emu.load_scenario(scenario())
+    path = fleet_file(tmp_path)
+
+    def ring_baking() -> bool:
+        return all(phase(emu, n) == "baking" for n in ("web-e1", "web-e2", "web-e3"))
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    first = vmssroll("fleet", "rollout", path, "--yes", clock=HookClock(emu, ring_baking, interrupt))
+    assert first.exit_code == 130, first.output
+    emu.clear_requests()
+    again = vmssroll("fleet", "rollout", path, "--yes", "-o", "json")
+    assert again.exit_code == 0, again.output
+    assert "6 set(s) in 3 wave(s) (canary 1, ring 3, rest 2); 1 already done" in again.stderr
+    found = events(again.stdout)
+    ring = [e for e in found if e["event"] == "set" and e["wave"] == "ring"]
+    # known from their records: completed (no percent read), then baked again and recorded done at 100%
+    assert [(e["state"], e["percent"]) for e in ring] == [("completed", None)] * 3 + [("done", 100)] * 3
+    assert ("ring", "baking") in [(e.get("wave"), e.get("state")) for e in found if e["event"] == "wave"]
+    assert all(image_patches(emu, n) == 0 for n in ("web-w1", "web-e1", "web-e2", "web-e3"))
+    assert all(phase(emu, n) == "done" for n in ALL)
+
+
+def test_a_change_that_starts_no_rolling_upgrade_stops_the_set_after_the_grace(vmssroll, emu, tmp_path):
+    """web-w1 has no instance: its model change starts no rolling upgrade (Azure starts one only for instances
+    behind the model). After the grace the fleet stops waiting for it and the stop rule halts the fleet."""
+    from vmssroll.cli.fleet_rollout import START_GRACE
+
+    spec = scenario()
+    next(s for s in spec["scale_sets"] if s["name"] == "web-w1")["capacity"] = 0
+    emu.load_scenario(spec)
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", "-o", "json")
+    assert result.exit_code == 5, result.output
+    found = [e for e in events(result.stdout) if e["event"] == "set" and e["scaleSet"] == "web-w1"]
+    assert [(e["state"], e["detail"]) for e in found] == [
+        ("starting", "image version 2.0.0 sent"),
+        ("starting", "waiting for the upgrade to start"),
+        ("stopped", "no rolling upgrade started for the change"),
+    ]
+    started, stopped = (
+        datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in (found[0], found[-1])
+    )
+    assert START_GRACE <= (stopped - started).total_seconds() <= START_GRACE + 20
+    halt = next(e for e in events(result.stdout) if e["event"] == "halt")
+    assert "web-w1" in halt["reason"] and version(emu, "web-w1") == "2.0.0"
+    assert all(requests_to(emu, n) == [] for n in ALL if n != "web-w1")  # no other wave began
