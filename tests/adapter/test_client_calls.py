@@ -299,3 +299,30 @@ def test_a_history_answer_that_is_not_an_object_names_its_page(auto):
         "reading the OS upgrade history of web, page 1: Azure's answer could not be read "
         "(a list where an object was expected)"
     )
+
+
+@pytest.mark.parametrize("body", [b"<html>Service Unavailable</html>", b"{not json", b"[1, 2"])
+def test_a_200_that_says_json_but_is_not_is_unreadable_not_ok(emu, body):
+    """Fails on the old code: the SDK's DecodeError carries the answer's reason, and the line said
+    "reading scale set web: OK"."""
+
+    def rule(seen: Seen, answer: Any) -> bool:
+        if seen.method == "GET" and (seen.path.split("?")[0].endswith("/web") or "/operations/" in seen.path):
+            answer.send(200, body)  # Content-Type: application/json
+            return True
+        return False
+
+    with hostile_server(emu) as server:
+        server.rule = rule
+        client = client_of(server.url, server.ca_path, emu.subscription_id)
+        with pytest.raises(AzureRequestFailed) as read:
+            client.scale_set(ref(emu))
+        url = f"{server.url}/subscriptions/{emu.subscription_id}/providers/Microsoft.Compute/locations/x/"
+        with pytest.raises(AzureRequestFailed) as polled:
+            client.operation_status(url + "operations/y?api-version=2026-04-01")
+    assert read.value.message == "reading scale set web: Azure's answer could not be read (JSONDecodeError)"
+    assert polled.value.message == (
+        "reading the upgrade's operation: Azure's answer could not be read (JSONDecodeError)"
+    )
+    assert read.value.hint == "nothing was changed by reading; re-run, and report it if it persists"
+    assert read.value.transient  # worth asking again: a write's wait does

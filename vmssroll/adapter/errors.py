@@ -136,6 +136,10 @@ def translate(err: Exception, *, action: str) -> VmssrollError:
 
     if isinstance(err, VmssrollError):
         return err
+    # A 2xx whose body is not what it says: the SDK's DecodeError has the answer's reason ("OK") as message.
+    if isinstance(err, ex.DecodeError):
+        inner = err.inner_exception
+        return unreadable(action, type(inner).__name__ if isinstance(inner, Exception) else "not JSON")
     code, message = _code_and_message(err)
     status = getattr(err, "status_code", None)
     rule = next(r for r in RULES if r.matches(err, ex, status, code))
