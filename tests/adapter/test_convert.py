@@ -351,3 +351,21 @@ def test_health_from_the_instance_view_of_an_instance_and_of_a_flexible_member(
         "azure",
     )
     assert member.provisioning_state == "Succeeded" and member.attached is False
+
+
+def test_an_instance_and_a_member_with_nothing_at_all() -> None:
+    for vm in (instance_from_rest({}), member_from_rest({}, scale_set_from_rest(full_set()))):
+        assert (vm.instance_id, vm.name, vm.zone, vm.provisioning_state, vm.health, vm.attached) == (
+            "",
+            "",
+            None,
+            None,
+            Health.SILENT,
+            False,
+        )
+        assert (dict(vm.image), dict(vm.extensions)) == ({}, {})
+    assert instance_from_rest({}).latest_model_applied is None
+    named = instance_from_rest({"name": "web"})  # no underscore: the whole name is the id
+    assert (named.instance_id, named.name) == ("web", "web")
+    given = instance_from_rest({"instanceId": "4", "name": "web_9"})  # Azure's instanceId wins
+    assert (given.instance_id, given.name) == ("4", "web_9")
