@@ -432,3 +432,112 @@ def test_a_rollout_azure_faults_ends_with_a_stopped_event_that_says_how_to_undo(
     assert last["event"] == "stopped" and last["exitCode"] == 5 and last["reason"] == reason
     undo = "vmssroll undo " + " ".join(target())
     assert last["message"] == f"Rollout stopped: {reason}. Put the previous image back with: {undo}"
+
+
+def upgrade_running(emu) -> bool:
+    latest = azure(emu).latest_upgrade(ref(emu))
+    return latest is not None and latest.running
+
+
+def test_an_upgrade_cancelled_outside_the_rollout_stops_it_with_exit_6(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=20)
+
+    def rolling() -> bool:
+        return tags(emu).get("vmssroll.phase") == "rolling" and upgrade_running(emu)
+
+    clock = HookClock(emu, rolling, lambda: azure(emu).cancel(ref(emu)))
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--yes", "-o", "json", clock=clock)
+    assert result.exit_code == 6, result.output
+    found = events(result.stdout)
+    assert found[-2]["event"] == "done" and found[-2]["state"] == "Cancelled"
+    assert {k: found[-1][k] for k in ("event", "message", "exitCode")} == {
+        "event": "stopped",
+        "message": "Rollout stopped: the upgrade was cancelled outside this rollout",
+        "exitCode": 6,
+    }
+
+
+def test_a_pause_resumed_from_elsewhere_says_where_it_paused_and_what_resumed_it(vmssroll, emu):
+    from tests.helpers import patch
+
+    set_rolling(emu, maxBatchInstancePercent=20)
+
+    def paused() -> bool:
+        return tags(emu).get("vmssroll.phase") == "paused" and not upgrade_running(emu)
+
+    resume = lambda: patch(emu, {"tags": {"vmssroll.phase": "rolling"}})  # noqa: E731  # as `resume` writes
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--yes", "-o", "json",
+        clock=HookClock(emu, paused, resume),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    found = {e["event"]: e for e in events(result.stdout) if e["event"] in ("paused", "resumed")}
+    pause = found["paused"]
+    assert (pause["checkpoint"], pause["upgraded"], pause["total"]) == (40, 6, 10)
+    assert pause["message"] == (
+        "Paused at 40%: 6 of 10 instance(s) upgraded (instances in flight finished). Resume with: vmssroll "
+        "resume -g rg-demo -n web"
+    )
+    assert pause["record"]["phase"] == "paused" and pause["record"]["pausedAt"] == 40
+    assert found["resumed"]["message"] == "Resumed (by `vmssroll resume`); following the upgrade again"
+    assert found["resumed"]["record"]["phase"] == "rolling" and found["resumed"]["record"]["passed"] == [40]
+    assert found["resumed"]["record"]["id"] == pause["record"]["id"]
+    assert events(result.stdout)[-1]["event"] == "done" and tags(emu)["vmssroll.phase"] == "done"
+
+
+def test_a_paused_rollout_stopped_from_elsewhere_stops_here_with_exit_6(vmssroll, emu):
+    from tests.helpers import patch
+
+    set_rolling(emu, maxBatchInstancePercent=20)
+
+    def paused() -> bool:
+        return tags(emu).get("vmssroll.phase") == "paused" and not upgrade_running(emu)
+
+    stop = lambda: patch(emu, {"tags": {"vmssroll.phase": "stopped"}})  # noqa: E731
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--yes", "-o", "json",
+        clock=HookClock(emu, paused, stop),
+    )  # fmt: skip
+    assert result.exit_code == 6, result.output
+    last = events(result.stdout)[-1]
+    assert (last["event"], last["message"]) == (
+        "stopped",
+        "The rollout is now stopped (changed from elsewhere); stopping here",
+    )
+    assert tags(emu)["vmssroll.phase"] == "stopped"
+
+
+def test_resume_from_the_terminal_emits_the_resumed_record(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=20)
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--yes", "-o", "json",
+        stdin="y\n", stdin_tty=True,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    resumed = next(e for e in events(result.stdout) if e["event"] == "resumed")
+    assert resumed["message"] == "Resumed from this terminal"
+    assert resumed["record"]["phase"] == "rolling" and resumed["record"]["passed"] == [40]
+
+
+def test_a_gate_failing_during_the_bake_stops_the_rollout_and_records_why(vmssroll, emu, tmp_path: Path):
+    set_rolling(emu, maxBatchInstancePercent=50)
+    flag = tmp_path / "broken"
+    since: list[float] = []
+
+    def a_minute_into_the_bake() -> bool:
+        if not since and tags(emu).get("vmssroll.phase") == "baking":
+            since.append(emu.clock.now().timestamp())
+        return bool(since) and emu.clock.now().timestamp() - since[0] >= 60
+
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--bake", "10m", "--gate", f"! test -e {flag}",
+        "--gate-interval", "10s", "--gate-failures", "2", "--yes",
+        clock=HookClock(emu, a_minute_into_the_bake, flag.touch),
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "Completed; baking for 10m00s with the gates running" in result.stderr
+    record = tags(emu)
+    assert record["vmssroll.phase"] == "stopped"
+    assert record["vmssroll.reason"].startswith(f"gate `! test -e {flag}` failed (exit 1)"), record
+    assert f"Rollout stopped: {record['vmssroll.reason']}" in result.stderr
+    assert "Put the previous image back with: vmssroll undo -g rg-demo -n web" in result.stderr
