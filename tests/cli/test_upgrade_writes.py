@@ -112,3 +112,100 @@ def test_start_json_without_watch(vmssroll, emu):
     assert doc["upgrade"]["properties"]["runningStatus"]["code"] == "RollingForward"
     text = vmssroll("start", "extension", *target(), "--yes")
     assert text.exit_code == 8  # one is running
+
+
+def _behind(vmssroll) -> list[str]:
+    return vmssroll("status", *target(), "-o", "json").json()["instances"]["notOnLatestModel"]
+
+
+def test_restart_on_a_terminal_shows_what_it_sets_in_motion_before_asking(vmssroll, emu):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    behind = _behind(vmssroll)
+    asked = vmssroll("restart", *target(), stdin="y\n", tty=True)
+    assert asked.exit_code == 0, asked.output
+    motion = f"What this sets in motion: starts a rolling upgrade of {len(behind)} instances"
+    question = "Restart the rolling upgrade of web? [y/N]"
+    assert motion in asked.stderr and question in asked.stderr
+    assert asked.stderr.index(motion) < asked.stderr.index(question)
+
+
+def test_restart_with_yes_says_what_it_set_in_motion_once_with_the_result(vmssroll, emu):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    behind = _behind(vmssroll)
+    result = vmssroll("restart", *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "What this sets in motion" not in result.output
+    assert result.stdout.startswith(f"Started. It starts a rolling upgrade of {len(behind)} instances in ")
+    assert result.stdout.count("starts a rolling upgrade") == 1
+
+
+def test_restart_names_twenty_instances_behind_and_marks_the_rest(vmssroll, emu):
+    from tests.cli.test_upgrades import scenario
+
+    emu.load_scenario(scenario("uniform-probe", capacity=30))
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    assert vmssroll("cancel", *target(), "--yes").exit_code == 0  # the first batch finishes, the rest stays
+    behind = _behind(vmssroll)
+    assert len(behind) > 20
+    result = vmssroll("restart", *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    line = f"{len(behind)} instance(s) not on the latest model: {', '.join(behind[:20])} …"
+    assert line in result.stderr.splitlines()
+
+
+def test_restart_no_wait_text_says_accepted_and_how_to_follow(vmssroll, emu):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    result = vmssroll("restart", *target(), "--yes", "--no-wait")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "Restart accepted."
+    assert (
+        "Azure accepted the change to web (provisioningState Updating); not waiting for it to finish. "
+        f"Follow it with: vmssroll watch {ARGS}"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize("json", [True, False])
+def test_restart_with_nothing_behind_sends_nothing_and_says_so(vmssroll, emu, json):
+    set_rolling(emu)
+    emu.clear_requests()
+    result = vmssroll("restart", *target(), "--yes", *(("-o", "json") if json else ()))
+    assert result.exit_code == 0, result.output
+    message = "Nothing to do: every instance is on the latest model."
+    if json:
+        doc = result.json()
+        assert set(doc) == {"restarted", "message", "consequence"}
+        assert (doc["restarted"], doc["message"]) == (False, message)
+        assert doc["consequence"]["effect"] == "nothing-to-do" and doc["consequence"]["instances"] == 0
+    else:
+        assert result.stdout.strip() == message
+    assert writes(emu) == []
+
+
+def test_start_json_names_the_operation_azure_gave(vmssroll, emu):
+    emu.load_scenario("demo")
+    set_rolling(emu)
+    result = vmssroll("start", "os", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert set(doc) == {"started", "operation", "consequence", "state", "upgrade"}
+    assert doc["started"] == "os"
+    assert doc["operation"].startswith(f"{emu.url}/subscriptions/{emu.subscription_id}/providers/")
+    assert "/operations/" in doc["operation"]
+    assert doc["state"] == "RollingForward"
+
+
+@pytest.mark.parametrize("command", ["wait", "watch"])
+def test_wait_and_watch_after_a_cancel_name_the_restart(vmssroll, emu, command):
+    assert _cancelled_model_change(vmssroll, emu).exit_code == 0
+    behind = _behind(vmssroll)
+    step = (
+        f"The upgrade was cancelled; a model change with {len(behind)} instance(s) still behind: an empty "
+        f"model update rolls them again: vmssroll restart {ARGS}"
+    )
+    text = vmssroll(command, *target())
+    assert text.exit_code == 6, text.output
+    assert step in text.stderr.splitlines()
+    if command == "wait":
+        doc = vmssroll("wait", *target(), "-o", "json").json()
+        assert (doc["exitCode"], doc["nextStep"]) == (6, f"vmssroll restart {ARGS}")
