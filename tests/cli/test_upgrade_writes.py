@@ -195,6 +195,46 @@ def test_start_json_names_the_operation_azure_gave(vmssroll, emu):
     assert doc["state"] == "RollingForward"
 
 
+def _latest_refused_after_the_first_read(emu):
+    # The rule's draws (seed 0) are 0.84, 0.76, ...: the first read of the latest upgrade (before the start)
+    # passes, the one after it is refused.
+    emu.faults.add(
+        kind="status",
+        status=403,
+        method="GET",
+        path_regex=r"/rollingUpgrades/latest$",
+        probability=0.8,
+        seed=0,
+    )
+
+
+@pytest.mark.parametrize("json", [True, False])
+def test_a_start_whose_state_cannot_be_read_afterwards_still_succeeds_and_says_why(vmssroll, emu, json):
+    emu.load_scenario("demo")
+    set_rolling(emu)
+    _latest_refused_after_the_first_read(emu)
+    emu.clear_requests()
+    result = vmssroll("start", "extension", *target(), "--yes", *(("-o", "json") if json else ()))
+    assert result.exit_code == 0, result.output
+    assert [(r.method, r.status) for r in emu.requests if r.path.endswith("/latest")] == [
+        ("GET", 404),
+        ("GET", 403),
+    ]
+    assert [m for m, _ in writes(emu)] == ["POST"]
+    reason = "reading the latest rolling upgrade of web: not authorised"
+    if json:
+        doc = result.json()
+        assert set(doc) == {"started", "operation", "consequence", "state", "upgrade", "unknown"}
+        assert doc["started"] == "extension" and "/operations/" in doc["operation"]
+        assert doc["consequence"]["text"].startswith("starts an extension rolling upgrade of 10 instances")
+        assert (doc["state"], doc["upgrade"]) == (None, None)
+        assert doc["unknown"].startswith(reason)
+    else:
+        assert result.stdout.startswith("Started. It starts an extension rolling upgrade of 10 instances")
+        assert result.stdout.rstrip().endswith(f"Follow it with: vmssroll watch {ARGS}")
+        assert f"the state it reached is unknown: {reason}" in result.stderr
+
+
 @pytest.mark.parametrize("command", ["wait", "watch"])
 def test_wait_and_watch_after_a_cancel_name_the_restart(vmssroll, emu, command):
     assert _cancelled_model_change(vmssroll, emu).exit_code == 0

@@ -11,9 +11,9 @@ import typer
 from vmssroll.cli.common import Invocation, YesOpt, command, confirm, refuse_while_rolling
 from vmssroll.cli.common import NoWaitOpt as WriteNoWaitOpt
 from vmssroll.domain.durations import parse_duration
-from vmssroll.domain.errors import AzureRequestFailed, ExitCode, InvalidInput, NotReady, shown
+from vmssroll.domain.errors import ExitCode, InvalidInput, NotReady, VmssrollError, shown
 from vmssroll.domain.rollout import summarize
-from vmssroll.domain.unknown import Unknown
+from vmssroll.domain.unknown import Unknown, is_supplementary_failure
 from vmssroll.domain.watch import Deadlines
 
 TimeoutOpt = Annotated[
@@ -339,8 +339,12 @@ def after_start(
         if azure is not None:
             try:
                 latest = azure.latest_upgrade(inv.target)
-            except AzureRequestFailed as err:
+            except VmssrollError as err:  # a 403 too: the upgrade started all the same
+                if not is_supplementary_failure(err):
+                    raise
                 doc |= {"state": None, "upgrade": None, "unknown": err.message}
+                if not inv.json:
+                    inv.out.note(f"the state it reached is unknown: {err.message}")
             else:
                 doc |= {
                     "state": latest.code if latest else None,
