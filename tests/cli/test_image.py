@@ -75,6 +75,22 @@ def test_set_image_to_the_image_it_has_changes_nothing_and_sends_nothing(vmssrol
     assert writes(emu) == []
 
 
+def test_set_image_json_says_applied_with_the_image_read_back(vmssroll, emu):
+    old = _image(emu)["id"]
+    new = old.rsplit("/", 1)[0] + "/2.0.0"
+    result = vmssroll("set-image", *target(), "--version", "2.0.0", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert set(doc) == {"scaleSet", "dryRun", "changes", "applied", "consequence", "imageReference"}
+    assert (doc["applied"], doc["dryRun"]) == (True, False)
+    assert doc["changes"] == [{"field": "imageReference.id", "before": old, "after": new}]
+    assert doc["imageReference"] == {"id": new} == _image(emu)
+    assert doc["consequence"]["effect"] == "nothing-now"  # Manual mode: the instances wait behind the model
+    text = vmssroll("set-image", *target(), "--version", "3.0.0", "--yes")
+    assert text.exit_code == 0, text.output
+    assert text.stdout.splitlines()[0] == "Applied and confirmed by reading the model back:"
+
+
 def test_set_image_dry_run_json_names_each_change_and_what_it_would_set_in_motion(vmssroll, emu):
     set_rolling(emu)
     old = _image(emu)["id"]

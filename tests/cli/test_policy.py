@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import string
 from typing import Any
 
@@ -698,3 +699,15 @@ def test_policy_files_with_extra_keys_are_always_refused(vmssroll, emu, tmp_path
         lines = error_lines(result)
         assert len(lines) == len(extra)
         assert all("unknown key" in line for line in lines)
+
+
+def test_set_on_a_terminal_shows_the_changes_before_asking(vmssroll, emu):
+    result = vmssroll("policy", "set", *target(), "--max-batch-instance-percent", "50", tty=True, stdin="n\n")
+    assert result.exit_code == 0, result.output
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stderr)  # a terminal: Rich styles it
+    lines = [" ".join(line.split()) for line in plain.splitlines()]
+    title = lines.index("Changes to web's upgrade policy:")
+    assert lines[title + 1 : title + 4] == ["field before after", "─" * 40, "maxBatchInstancePercent 20 50"]
+    assert "No change" not in result.output
+    assert lines[-1] == "Apply these changes to web? [y/N] not confirmed: nothing changed, nothing was sent"
+    assert writes(emu) == []

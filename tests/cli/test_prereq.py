@@ -482,3 +482,85 @@ def test_policy_set_mode_rolling_applies_when_ready(vmssroll, emu):
     result = vmssroll("policy", "set", *target(), "--mode", "Rolling", "--yes")
     assert result.exit_code == 0, result.output
     assert stored_mode(emu) == "Rolling"
+
+
+# what the switch reads, says and answers, field by field ---------------------------------------------------
+
+
+def listings(emu: Any) -> list[int]:
+    """The status of each listing of the instances the emulator answered."""
+    return [r.status for r in emu.requests if r.method == "GET" and r.path.endswith("/virtualMachines")]
+
+
+@pytest.mark.parametrize("command", [("enable-rolling",), ("policy", "set", "--mode", "Rolling")])
+def test_switching_to_rolling_lists_the_instances_once_for_the_checks_and_the_consequence(
+    vmssroll, emu, command
+):
+    emu.clear_requests()
+    result = vmssroll(*command, *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert listings(emu) == [200]
+    assert "What this sets in motion: starts no upgrade now (every instance is on the latest model)" in (
+        result.stderr
+    )
+    assert stored_mode(emu) == "Rolling"
+
+
+@pytest.mark.parametrize("command", [("enable-rolling",), ("policy", "set", "--mode", "Rolling")])
+def test_switching_with_the_listing_refused_tries_it_once_and_says_what_is_unsure(vmssroll, emu, command):
+    emu.faults.add(kind="status", status=403, method="GET", path_regex=r"/virtualMachines$")
+    emu.clear_requests()
+    result = vmssroll(*command, *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert listings(emu) == [403]
+    why = "instances: unknown (listing refused: 403 AuthorizationFailed)"
+    assert f"unknown   instance-health   not verified: {why}" in result.stderr
+    assert "Not sure: the instances could not be read (listing refused: 403 AuthorizationFailed)." in (
+        result.stderr
+    )
+    assert "--wait-healthy" not in result.output
+    assert stored_mode(emu) == "Rolling"
+
+
+def test_wait_healthy_with_the_listing_refused_sends_nothing_and_says_why(vmssroll, emu):
+    emu.faults.add(kind="status", status=403, method="GET", path_regex=r"/virtualMachines$")
+    emu.clear_requests()
+    result = vmssroll("enable-rolling", *target(), "--wait-healthy", "5m", "--yes")
+    assert result.exit_code == 4, result.output
+    assert result.stderr.splitlines() == [
+        "error: --wait-healthy needs the instances, and they could not be listed: instances: unknown (listing "
+        "refused: 403 AuthorizationFailed); nothing was sent; re-run once the instances can be listed (a 403 "
+        "means the identity lacks read access to the scale set's VMs)"
+    ]
+    assert writes(emu) == [] and listings(emu) == [403]
+
+
+def test_enable_rolling_json_carries_the_checks_it_passed(vmssroll, emu):
+    check = vmssroll("check", *target(), "-o", "json").json()
+    result = vmssroll("enable-rolling", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert doc["check"] == check and doc["check"]["ready"] is True
+    assert set(doc) >= {"scaleSet", "dryRun", "changes", "applied", "warnings", "check", "consequence"}
+    assert (doc["applied"], doc["dryRun"], doc["warnings"]) == (True, False, [])
+
+
+def test_enable_rolling_refusal_hint_names_the_fixes_and_force(vmssroll, emu):
+    emu.load_scenario("flexible-no-extension")
+    result = vmssroll("enable-rolling", *FLEX, "--yes")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines() == [
+        "error: flex is not ready for rolling (health-source, instance-health); nothing was sent (apply the "
+        "fixes shown and re-run; enable-rolling --force sends the change anyway)"
+    ]
+    assert writes(emu) == []
+
+
+def test_disable_rolling_says_what_manual_stops_and_what_it_never_does(vmssroll, emu):
+    set_rolling(emu)
+    result = vmssroll("disable-rolling", *target(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "switching to Manual stops new automatic rollouts; it never cancels a running upgrade "
+        "(`vmssroll cancel -g rg-demo -n web` does)"
+    )
