@@ -564,3 +564,25 @@ def test_disable_rolling_says_what_manual_stops_and_what_it_never_does(vmssroll,
         "switching to Manual stops new automatic rollouts; it never cancels a running upgrade "
         "(`vmssroll cancel -g rg-demo -n web` does)"
     )
+
+
+@pytest.mark.parametrize("command", [("enable-rolling",), ("policy", "set", "--mode", "Rolling")])
+def test_switching_to_rolling_under_a_running_os_upgrade_says_it_keeps_its_policy(vmssroll, emu, command):
+    emu.load_scenario("demo")  # Manual mode, a platform image: an OS upgrade can run
+    assert vmssroll("start", "os", *target(), "--yes").exit_code == 0
+    emu.clear_requests()
+    result = vmssroll(*command, *target(), "--yes", "--force", "-o", "json")  # instances initializing
+    assert result.exit_code == 0, result.output
+    consequence = result.json()["consequence"]
+    assert (consequence["effect"], consequence["text"]) == (
+        "next-upgrade",
+        "applies to the next upgrade; the running one keeps the policy it started with",
+    )
+    assert consequence["notes"] == [
+        "the running one keeps the policy it started with: not verified against Azure"
+    ]
+    latest = [
+        r.status for r in emu.requests if r.method == "GET" and r.path.endswith("/rollingUpgrades/latest")
+    ]
+    assert latest == [200] and listings(emu) == [200]
+    assert stored_mode(emu) == "Rolling"

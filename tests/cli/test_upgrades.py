@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.helpers import NAME, RG, push_image, set_rolling, target, writes
@@ -377,3 +378,17 @@ def test_restart_whose_answer_is_lost_is_confirmed_by_reading_back(vmssroll, emu
     assert vmssroll("status", *target(), "-o", "json").json()["running"] is True
     # one PATCH only (its answer was lost; the new etag read back confirmed it), with If-Match
     assert [(r.method, r.if_match) for r in emu.requests if r.method != "GET"] == [("PATCH", etag)]
+
+
+@pytest.mark.parametrize("command", ["wait", "watch"])
+@pytest.mark.parametrize(
+    ("option", "value"), [("--timeout", "5x"), ("--progress-deadline", "soon"), ("--interval", "-1s")]
+)
+def test_a_bad_duration_names_its_option_and_sends_nothing(vmssroll, emu, command, option, value):
+    emu.clear_requests()
+    result = vmssroll(command, *target(), option, value)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {option}: '{value}' is not a duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)"
+    ]
+    assert emu.requests == []
