@@ -510,10 +510,12 @@ def test_a_paused_rollout_stopped_from_elsewhere_stops_here_with_exit_6(vmssroll
 def test_resume_from_the_terminal_emits_the_resumed_record(vmssroll, emu):
     set_rolling(emu, maxBatchInstancePercent=20)
     result = vmssroll(
-        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--yes", "-o", "json",
-        stdin="y\n", stdin_tty=True,
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--gate", "true", "--yes",
+        "-o", "json", stdin="y\n", stdin_tty=True,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    started = next(e for e in events(result.stdout) if e["event"] == "started")
+    assert started["record"]["gates"] == "1 of 1 gate(s) passing"  # recorded with the image's PATCH
     resumed = next(e for e in events(result.stdout) if e["event"] == "resumed")
     assert resumed["message"] == "Resumed from this terminal"
     assert resumed["record"]["phase"] == "rolling" and resumed["record"]["passed"] == [40]
@@ -541,3 +543,59 @@ def test_a_gate_failing_during_the_bake_stops_the_rollout_and_records_why(vmssro
     assert record["vmssroll.reason"].startswith(f"gate `! test -e {flag}` failed (exit 1)"), record
     assert f"Rollout stopped: {record['vmssroll.reason']}" in result.stderr
     assert "Put the previous image back with: vmssroll undo -g rg-demo -n web" in result.stderr
+
+
+def test_an_extension_rollout_records_itself_then_starts_the_extension_upgrade(vmssroll, emu):
+    set_rolling(emu, maxBatchInstancePercent=50)
+    emu.clear_requests()
+    result = vmssroll("rollout", *target(), "--extensions", "--gate", "true", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    sent = [p.rsplit("/", 1)[-1] for m, p in writes(emu)]
+    assert sent[:2] == ["web", "extensionRollingUpgrade"]  # the record's PATCH, then the action
+    assert "osRollingUpgrade" not in sent
+    started = next(e for e in events(result.stdout) if e["event"] == "started")
+    assert started["message"] == "Rolling out the model's extensions to web"
+    assert (
+        started["record"]["kind"] == "extensions" and started["record"]["gates"] == "1 of 1 gate(s) passing"
+    )
+    assert started["record"]["previous"] is None  # an extension rollout keeps no previous model value
+    assert tags(emu)["vmssroll.phase"] == "done" and tags(emu)["vmssroll.kind"] == "extensions"
+
+
+def test_an_os_rollout_starts_the_os_upgrade_to_the_newest_platform_image(vmssroll, emu):
+    emu.load_scenario("automatic-os")  # a platform image at `latest`; 1.1.0 is published after an hour
+    emu.clock.advance(3601)
+    set_rolling(emu, maxBatchInstancePercent=50)
+    emu.clear_requests()
+    result = vmssroll("rollout", *target(), "--os", "--gate", "true", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    sent = [p.rsplit("/", 1)[-1] for m, p in writes(emu)]
+    assert sent[:2] == ["web", "osRollingUpgrade"] and "extensionRollingUpgrade" not in sent
+    started = next(e for e in events(result.stdout) if e["event"] == "started")
+    assert started["message"] == "Rolling out the latest OS image to web"
+    assert started["record"]["kind"] == "os" and started["record"]["gates"] == "1 of 1 gate(s) passing"
+    assert tags(emu)["vmssroll.phase"] == "done"
+    assert {vm.get("os_version") for vm in emu.vms(RG, NAME)} == {"1.1.0"}
+
+
+def test_an_image_rollout_records_its_gates_and_says_each_failure_with_its_streak(
+    vmssroll, emu, tmp_path: Path
+):
+    """As text: a gate's first run, then only its failures (with the streak) and recoveries."""
+    set_rolling(emu, maxBatchInstancePercent=20)
+    flag = tmp_path / "broken"
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--gate", "true", "--gate", f"! test -e {flag}",
+        "--gate-interval", "10s", "--gate-failures", "2", "--yes",
+        clock=HookClock(emu, lambda: tags(emu).get("vmssroll.phase") == "rolling" and upgrade_running(emu), flag.touch),
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("gate `true`")] == ["gate `true` passed"]
+    failing = [line for line in lines if line.startswith(f"gate `! test -e {flag}` failed")]
+    assert [line[-len("(1 of 2 in a row)") :] for line in failing] == [
+        "(1 of 2 in a row)",
+        "(2 of 2 in a row)",
+    ]
+    assert tags(emu)["vmssroll.gates"].startswith(f"gate `! test -e {flag}` failed (exit 1)")
+    assert tags(emu)["vmssroll.gates"].endswith("(2 in a row)")
