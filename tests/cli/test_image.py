@@ -157,3 +157,22 @@ def test_set_image_asks_first_and_a_no_sends_nothing(vmssroll, emu):
     yes = vmssroll("set-image", *target(), "--version", "2.0.0", stdin="y\n", tty=True)
     assert yes.exit_code == 0, yes.output
     assert _image(emu)["id"].endswith("/versions/2.0.0")
+
+
+def test_set_image_with_the_instances_unreadable_is_sent_and_says_what_is_unsure(vmssroll, emu):
+    emu.load_scenario("demo")  # a marketplace image: the version alone changes
+    emu.faults.add(kind="status", status=403, method="GET", path_regex=r"/virtualMachines$")
+    emu.clear_requests()
+    result = vmssroll("set-image", *target(), "--version", "3.0.0", "--yes")
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.split()) for line in result.stderr.splitlines()]
+    assert lines[0] == (
+        "warning: instances: unknown (listing refused: 403 AuthorizationFailed): what the write sets in motion "
+        "is unsure"
+    )
+    assert lines[1:4] == ["Model change for web:", "field before after", "─" * 39]
+    assert lines[4] == "imageReference.version 1.0.0 3.0.0"
+    assert "Not sure: the instances could not be read (listing refused: 403 AuthorizationFailed)." in lines
+    assert result.stdout.splitlines()[0] == "Applied and confirmed by reading the model back:"
+    assert [m for m, _ in writes(emu)] == ["PATCH"]
+    assert _image(emu)["version"] == "3.0.0"

@@ -586,3 +586,44 @@ def test_switching_to_rolling_under_a_running_os_upgrade_says_it_keeps_its_polic
     ]
     assert latest == [200] and listings(emu) == [200]
     assert stored_mode(emu) == "Rolling"
+
+
+def test_policy_set_with_nothing_to_set_is_refused_before_any_request(vmssroll, emu):
+    result = vmssroll("policy", "set", *target(), "--yes")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == ["error: nothing to set: give policy flags, --file or --mode"]
+    assert emu.requests == []
+
+
+def test_enable_rolling_names_the_mode_a_policy_file_asks_for(vmssroll, emu, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"mode": "Automatic"}))
+    result = vmssroll("enable-rolling", *target(), "--file", str(path), "--yes")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: enable-rolling sets mode Rolling, but the policy file asks for Automatic"
+    ]
+    assert emu.requests == []
+
+
+def test_wait_healthy_running_out_says_where_to_look(vmssroll, emu):
+    emu.load_scenario("uniform-initializing")
+    result = vmssroll("enable-rolling", *target(), "--wait-healthy", "60s", "--yes")
+    assert result.exit_code == 7, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: --wait-healthy ran out after 1m00s: 10 initializing of 10; nothing was sent (see `vmssroll check "
+        "-g rg-demo -n web` for the instances and their fixes)"
+    )
+
+
+def test_enable_rolling_forced_past_a_failed_check_says_so_and_sends(vmssroll, emu):
+    emu.load_scenario("uniform-initializing")
+    emu.clear_requests()
+    result = vmssroll("enable-rolling", *target(), "--force", "--yes")
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: --force: sending the change although 1 check(s) failed (instance-health); Azure may refuse "
+        "it, or start an upgrade that faults"
+    ) in result.stderr.splitlines()
+    assert [m for m, _ in writes(emu)] == ["PATCH"]
+    assert stored_mode(emu) == "Rolling"

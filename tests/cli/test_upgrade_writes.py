@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.helpers import NAME, RG, push_image, set_rolling, target, writes
@@ -137,6 +139,12 @@ def test_restart_with_yes_says_what_it_set_in_motion_once_with_the_result(vmssro
     assert "What this sets in motion" not in result.output
     assert result.stdout.startswith(f"Started. It starts a rolling upgrade of {len(behind)} instances in ")
     assert result.stdout.count("starts a rolling upgrade") == 1
+    # The write's wait, off a terminal: a line when it starts, one when it ends.
+    assert result.stderr.splitlines()[1:] == [
+        "Waiting for Azure to finish updating web (provisioningState Updating); polling as often as Azure's "
+        "Retry-After asks",
+        "Azure finished updating web after 2m00s",
+    ]
 
 
 def test_restart_names_twenty_instances_behind_and_marks_the_rest(vmssroll, emu):
@@ -249,3 +257,100 @@ def test_wait_and_watch_after_a_cancel_name_the_restart(vmssroll, emu, command):
     if command == "wait":
         doc = vmssroll("wait", *target(), "-o", "json").json()
         assert (doc["exitCode"], doc["nextStep"]) == (6, f"vmssroll restart {ARGS}")
+
+
+def test_restart_no_wait_with_watch_is_refused_before_any_request(vmssroll, emu):
+    emu.clear_requests()
+    result = vmssroll("restart", *target(), "--no-wait", "--watch", "--yes")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == ["error: --no-wait and --watch contradict each other: give one"]
+    assert emu.requests == []
+
+
+def test_cancel_on_a_terminal_asks_and_a_no_sends_nothing(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    declined = vmssroll("cancel", *target(), stdin="n\n", tty=True)
+    assert declined.exit_code == 0, declined.output
+    assert declined.stderr.splitlines() == [
+        "Cancel the rolling upgrade of web? [y/N] not confirmed: nothing changed, nothing was sent"
+    ]
+    assert writes(emu) == []
+    accepted = vmssroll("cancel", *target(), "--no-wait", stdin="y\n", tty=True)
+    assert accepted.exit_code == 0, accepted.output
+    assert [p.rsplit("/", 1)[-1] for _, p in writes(emu)] == ["cancel"]
+
+
+def test_start_on_a_terminal_shows_what_it_sets_in_motion_then_asks(vmssroll, emu):
+    emu.load_scenario("demo")
+    set_rolling(emu)
+    emu.clear_requests()
+    declined = vmssroll("start", "extension", *target(), stdin="n\n", tty=True)
+    assert declined.exit_code == 0, declined.output
+    motion = "What this sets in motion: starts an extension rolling upgrade of 10 instances"
+    question = (
+        "Start an extension rolling upgrade of web? [y/N] not confirmed: nothing changed, nothing was sent"
+    )
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", declined.stderr).splitlines()  # a terminal: Rich styles it
+    assert lines[0].startswith(motion) and lines[-1] == question
+    assert writes(emu) == []
+
+
+def test_start_os_on_a_gallery_image_is_refused_and_names_set_image(vmssroll, emu):
+    image = emu.vmss(RG, NAME)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"][
+        "id"
+    ]
+    emu.clear_requests()
+    result = vmssroll("start", "os", *target(), "--yes")
+    assert result.exit_code == 3, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: web is built from a gallery image ({image}): ")
+    assert line.endswith(
+        f"; nothing was sent (roll out a new image version instead: vmssroll set-image {ARGS} --version ...)"
+    )
+    assert writes(emu) == []
+
+
+def test_cancel_of_an_os_upgrade_names_start_again(vmssroll, emu):
+    emu.load_scenario("demo")
+    set_rolling(emu)
+    assert vmssroll("start", "os", *target(), "--yes").exit_code == 0
+    emu.clock.advance(100)
+    result = vmssroll("cancel", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    again = f"vmssroll start os {ARGS} or vmssroll start extension {ARGS} (whichever it was)"
+    assert result.json()["nextStep"] == again
+    assert result.stderr.splitlines() == [
+        "Cancel accepted; instances in flight finish first.",
+        "The upgrade was cancelled; no instance is behind the model, so it was an OS image or extension "
+        f"upgrade: start it again: {again}",
+    ]
+
+
+def test_switching_to_automatic_with_instances_behind_is_refused_with_a_hint_naming_enable_rolling(
+    vmssroll, emu
+):
+    push_image(emu, "2.0.0")  # Manual: all 10 fall behind
+    emu.clear_requests()
+    result = vmssroll("policy", "set", *target(), "--mode", "Automatic", "--yes")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: refused: switching to Automatic while 10 instances are behind the model updates them all at "
+        "once, with no batches and no health checks; nothing was sent (to roll them in batches instead: "
+        f"vmssroll enable-rolling {ARGS}; --force sends it anyway)"
+    )
+    assert writes(emu) == []
+
+
+def test_disable_rolling_while_rolling_is_refused_with_a_hint_naming_cancel(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    emu.clear_requests()
+    result = vmssroll("disable-rolling", *target(), "--yes")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: refused: a rolling upgrade is RollingForward: switching to Manual does not stop it, the upgrade "
+        f"goes on; nothing was sent (to stop the upgrade: vmssroll cancel {ARGS}; --force sends it anyway)"
+    )
+    assert writes(emu) == []

@@ -392,3 +392,23 @@ def test_a_bad_duration_names_its_option_and_sends_nothing(vmssroll, emu, comman
         f"error: {option}: '{value}' is not a duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)"
     ]
     assert emu.requests == []
+
+
+def test_an_events_file_that_cannot_be_appended_to_is_refused_before_any_request(vmssroll, emu, tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no reader: opening it for writing without blocking fails at once
+    cases = [
+        (tmp_path, "Is a directory"),
+        (tmp_path / "missing" / "events.jsonl", "No such file or directory"),
+        (fifo, "No such device or address"),
+        ("/dev/null", "not a regular file (give a file, or - for stdout)"),
+    ]
+    emu.clear_requests()
+    for path, why in cases:
+        result = vmssroll("watch", *target(), "--events", str(path))
+        assert result.exit_code == 2, (path, result.output)
+        assert result.stderr.splitlines() == [f"error: --events '{path}': {why}"]
+    assert emu.requests == []
+    assert not (tmp_path / "missing").exists()
