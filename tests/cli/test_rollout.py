@@ -599,3 +599,22 @@ def test_an_image_rollout_records_its_gates_and_says_each_failure_with_its_strea
     ]
     assert tags(emu)["vmssroll.gates"].startswith(f"gate `! test -e {flag}` failed (exit 1)")
     assert tags(emu)["vmssroll.gates"].endswith("(2 in a row)")
+
+
+def test_a_checkpoint_met_in_the_last_batch_does_not_pause_a_rollout_with_nothing_left(vmssroll, emu):
+    """Batches of one: 90% is crossed while the last instance upgrades. The pause's cancel lets that batch
+    finish and Azure ends the upgrade Cancelled with every instance upgraded: nothing is left to pause (a
+    resume would start no upgrade), so the rollout goes on to its end as if it had completed."""
+    set_rolling(emu, maxBatchInstancePercent=10)
+    emu.clear_requests()
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "90%", "--timeout", "60m", "--yes",
+        "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kinds = [e["event"] for e in events(result.stdout)]
+    assert "paused" not in kinds and kinds[-1] == "done", kinds
+    assert events(result.stdout)[-1]["message"] == "Rollout done: Completed"
+    assert tags(emu)["vmssroll.phase"] == "done"
+    assert all(vm["latest_model_applied"] and _on(vm, "2.0.0") for vm in emu.vms(RG, NAME))
+    assert len([p for m, p in writes(emu) if m == "POST" and p.endswith("/cancel")]) == 1

@@ -44,6 +44,7 @@ from vmssroll.domain.progressive import (
     Phase,
     Record,
     Step,
+    nothing_left,
     parse_checkpoints,
     share_upgraded,
     step,
@@ -331,8 +332,8 @@ class Rollout:
         passed = tuple(sorted({*self.record.passed, *found.checkpoints}))
         _, self.record = self.write(ss, replace(self.record, phase=Phase.PAUSED, passed=passed))
         latest = self.cancel()
-        if latest is not None and latest.code.lower() == "completed":
-            return self.bake()  # the last batch ended before the cancel: nothing left to pause
+        if latest is not None and nothing_left(latest):
+            return self.bake()  # the last batch ended before or under the cancel: nothing left to pause
         upgraded = self.upgraded(latest)
         self.stale = latest.start_time if latest else None
         self.emit(

@@ -196,6 +196,16 @@ def parse_checkpoints(values: Sequence[str]) -> tuple[int, ...]:
 # Progress and checkpoints -----------------------------------------------------------------------------------
 
 
+def nothing_left(status: UpgradeStatus) -> bool:
+    """The upgrade a pause cancelled had already upgraded every instance it covers: it completed before the
+    cancel, or the cancel came during its last batch, which Azure lets finish before it ends the upgrade
+    Cancelled with nothing pending. Nothing is left to pause (a resume would start no upgrade)."""
+    code, progress = status.code.lower(), status.progress
+    if code == "completed":
+        return True
+    return code == "cancelled" and progress.total > 0 and progress.successful == progress.total
+
+
 def share_upgraded(total: int, progress: Progress) -> Fraction:
     """The share of the rollout's instances upgraded, from Azure's counts for the current upgrade.
 
