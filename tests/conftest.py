@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from hypothesis import settings
@@ -106,14 +106,14 @@ def vmssroll(emu: Emulator) -> Run:
     """Run a vmssroll command in-process against the emulator: `vmssroll("status", "-g", "rg", ...)`."""
 
     def run(
-        *args: str, stdin: str = "", tty: bool = False, env: dict[str, str] | None = None, **kw: Any
+        *args: str, stdin: str | IO[str] = "", tty: bool = False, env: dict[str, str] | None = None, **kw: Any
     ) -> Result:
         out, err = io.StringIO(), io.StringIO()
         environment = Environment(
             clock=kw.pop("clock", None) or SimClock(emu),
             stdout=out,
             stderr=err,
-            stdin=io.StringIO(stdin),
+            stdin=io.StringIO(stdin) if isinstance(stdin, str) else stdin,  # a file: a terminal left open
             stdout_isatty=tty,
             stdin_isatty=kw.pop("stdin_tty", tty),
             width=kw.pop("width", 120),

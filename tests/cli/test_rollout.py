@@ -618,3 +618,30 @@ def test_a_checkpoint_met_in_the_last_batch_does_not_pause_a_rollout_with_nothin
     assert tags(emu)["vmssroll.phase"] == "done"
     assert all(vm["latest_model_applied"] and _on(vm, "2.0.0") for vm in emu.vms(RG, NAME))
     assert len([p for m, p in writes(emu) if m == "POST" and p.endswith("/cancel")]) == 1
+
+
+def test_a_prompt_nobody_answers_still_sees_a_resume_from_elsewhere(vmssroll, emu):
+    """The pause asks on an open terminal where nobody types: the rollout keeps reading the record between
+    looks at the terminal, and a `resume` from elsewhere carries it on; its question line is closed."""
+    from tests.helpers import patch
+
+    set_rolling(emu, maxBatchInstancePercent=20)
+    read, write = os.pipe()  # a terminal left open, nothing typed
+    since: list[float] = []
+
+    def a_minute_after_the_pause() -> bool:
+        if not since and tags(emu).get("vmssroll.phase") == "paused" and not upgrade_running(emu):
+            since.append(emu.clock.now().timestamp())
+        return bool(since) and emu.clock.now().timestamp() - since[0] >= 60
+
+    resume = lambda: patch(emu, {"tags": {"vmssroll.phase": "rolling"}})  # noqa: E731  # as `resume` writes
+    with os.fdopen(read) as terminal, os.fdopen(write, "w"):
+        result = vmssroll(
+            "rollout", *target(), "--image-version", "2.0.0", "--checkpoint", "40%", "--timeout", "60m",
+            "--yes", stdin=terminal, stdin_tty=True, clock=HookClock(emu, a_minute_after_the_pause, resume),
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    asked = "Resume now? Type y and Enter (or run vmssroll resume from anywhere): "
+    assert result.stderr.count(asked) == 1
+    assert f"{asked}\nResumed (by `vmssroll resume`); following the upgrade again" in result.stderr
+    assert "Rollout done: Completed" in result.stderr and tags(emu)["vmssroll.phase"] == "done"
