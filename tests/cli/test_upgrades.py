@@ -412,3 +412,42 @@ def test_an_events_file_that_cannot_be_appended_to_is_refused_before_any_request
         assert result.stderr.splitlines() == [f"error: --events '{path}': {why}"]
     assert emu.requests == []
     assert not (tmp_path / "missing").exists()
+
+
+def test_wait_with_instances_reports_them_as_of_the_last_listing(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    result = vmssroll("wait", *target(), "--instances", "-o", "json")
+    assert result.exit_code == 0, result.output
+    doc = result.json()
+    assert set(doc) == {"message", "exitCode", "upgrade", "unknown", "nextStep", "instances", "instancesAsOf"}
+    assert (doc["exitCode"], doc["unknown"], doc["nextStep"]) == (0, {}, None)
+    assert doc["message"] == "Rolling upgrade Completed: 10 succeeded, 0 failed, 0 in progress, 0 pending"
+    assert doc["instances"]["total"] == 10 and doc["instances"]["notOnLatestModel"] == []
+    assert doc["instancesAsOf"] == emu.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")  # read as it ended
+    plain = vmssroll("wait", *target(), "-o", "json").json()
+    assert set(plain) == {"message", "exitCode", "upgrade", "unknown", "nextStep"}
+
+
+def test_watch_on_a_terminal_ends_with_the_verdict(vmssroll, emu):
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    result = vmssroll("watch", *target(), tty=True)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "Rolling upgrade Completed: 10 succeeded, 0 failed, 0 in progress, 0 pending"
+    )
+
+
+@pytest.mark.parametrize(("interval", "every", "timeout"), [("0s", 1.0, 10), ("30s", 30.0, 120)])
+def test_wait_refreshes_at_its_interval_and_never_faster_than_a_second(
+    vmssroll, emu, interval, every, timeout
+):
+    from tests.conftest import SimClock
+
+    set_rolling(emu)
+    push_image(emu, "2.0.0")
+    clock = SimClock(emu)
+    result = vmssroll("wait", *target(), "--interval", interval, "--timeout", f"{timeout}s", clock=clock)
+    assert result.exit_code == 7, result.output  # the upgrade takes longer: it gives up at the timeout
+    assert set(clock.slept) == {every} and sum(clock.slept) == timeout
