@@ -140,3 +140,24 @@ def test_an_error_answer_that_is_not_arm_shaped_is_one_line(vmssroll, emu):
     result = through(vmssroll, emu, gateway, "policy", "show", *target())
     assert result.exit_code == 4, result.output
     one_clear_line(result)
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+def test_an_azure_message_on_several_lines_is_still_one_error_line(vmssroll, emu, method):
+    """Azure's message goes into the error line as it came: one with line breaks gave an `error:` line and
+    then lines without the prefix, which a script reading stderr for `error:` loses. The JSON document keeps
+    the message as Azure sent it."""
+    message = "The operation could not be completed.\r\n  Details:\n\nquota exceeded in westeurope.  "
+    emu.faults.add(kind="status", status=409, method=method, code="OperationNotAllowed", message=message)
+    write = ("policy", "set", *target(), "--max-batch-instance-percent", "15", "--yes")
+    args = write if method == "PATCH" else ("policy", "show", *target())
+    result = vmssroll(*args)
+    assert result.exit_code == 8, result.output
+    assert "Traceback" not in result.output
+    said = [line for line in result.stderr.splitlines() if "Details" in line or "quota" in line]
+    assert said == [
+        f"error: {'updating' if method == 'PATCH' else 'reading'} scale set web: OperationNotAllowed: "
+        "The operation could not be completed. Details: quota exceeded in westeurope."
+    ], result.stderr
+    as_json = vmssroll(*args, "-o", "json")
+    assert message.strip() in json.loads(as_json.stdout)["error"]["message"]

@@ -145,8 +145,9 @@ class Out:
                 self.event({"event": "error", **doc})
             else:
                 self.result(doc)
-        lines = [f"error: {message}" for message in getattr(err, "problems_text", None) or [err.message]]
-        hint = getattr(err, "hint", None)
+        problems = getattr(err, "problems_text", None) or [err.message]
+        lines = [f"error: {one_line(message)}" for message in problems]
+        hint = one_line(getattr(err, "hint", None) or "")
         if hint:  # in parentheses, unless that would nest them: one level reads, "(...))" does not
             lines[-1] += (
                 f"; {hint}" if "(" in hint or ")" in hint or lines[-1].endswith(")") else f" ({hint})"
@@ -155,6 +156,15 @@ class Out:
             lines[-1] += f" [request id {err.request_id}]"
         for line in lines:
             self.stderr.print(f"[red]{_escape(redact(line))}[/]", soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """A message that may come from a server (Azure's error message) on one line: its line breaks, with the
+    blanks around them, become one space, so that each problem stays one `error:` line."""
+    return _BREAKS.sub(" ", text).strip()
+
+
+_BREAKS = re.compile(r"\s*[\r\n\v\f\u2028\u2029\x85]+\s*")
 
 
 def _escape(text: str) -> str:
