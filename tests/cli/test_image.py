@@ -73,6 +73,11 @@ def test_set_image_to_the_image_it_has_changes_nothing_and_sends_nothing(vmssrol
     doc = result.json()
     assert (doc["changes"], doc["applied"], doc["consequence"], doc["dryRun"]) == ([], False, None, False)
     assert writes(emu) == []
+    text = vmssroll("set-image", *target(), "--version", version, "--yes")
+    assert (text.exit_code, text.stdout) == (
+        0,
+        f"No change: the scale set's model already has image version {version}.\n",
+    )
 
 
 def test_set_image_json_says_applied_with_the_image_read_back(vmssroll, emu):

@@ -54,7 +54,9 @@ def set_image(
         "consequence": None,
     }
     if not changes:
-        inv.out.result(doc, changes_view(changes, title=""))
+        has = f"image version {version}" if version else f"image {image_id}"
+        unchanged = f"No change: the scale set's model already has {has}."
+        inv.out.result(doc, changes_view(changes, title="", unchanged=unchanged))
         return ExitCode.OK
     result = judge(inv, azure, ss, Write(WriteKind.MODEL))
     doc["consequence"] = result.to_json()

@@ -66,9 +66,14 @@ def _short(detail: str) -> str:
     return f"load balancer {match[1]}, probe {match[2]}" if match else detail
 
 
-def changes_view(changes: Sequence[Any], *, title: str) -> RenderableType:
+def changes_view(
+    changes: Sequence[Any],
+    *,
+    title: str,
+    unchanged: str = "No change: the scale set already has this policy.",
+) -> RenderableType:
     if not changes:
-        return Text("No change: the scale set already has this policy.")
+        return Text(unchanged)
     return Group(Text(title, style="bold"), diff_table(changes))
 
 
