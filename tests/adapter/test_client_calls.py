@@ -80,6 +80,7 @@ def test_a_read_outside_compute_that_gets_no_answer_says_what_was_read(emu):
         (503, b'["x"]', "application/json", '503: ["x"]', None),
         (400, b'{"error": {"code": "Bad"}}', "application/json", 'Bad: {"error": {"code": "Bad"}}', "Bad"),
     ],
+    ids=["html", "flat-error", "list", "code-only"],
 )
 def test_an_error_answer_outside_compute_is_said_as_given(emu, status, body, kind, said, code):
     def rule(seen: Seen, answer: Any) -> bool:
@@ -115,6 +116,7 @@ def test_an_error_answer_outside_compute_is_said_as_given(emu, status, body, kin
             ["a", "c"],
         ),
     ],
+    ids=["list", "string", "null", "properties-list", "probes-mixed"],
 )
 def test_an_answer_outside_compute_that_is_not_an_object_is_no_document(emu, body, state, probes):
     def rule(seen: Seen, answer: Any) -> bool:
@@ -301,7 +303,11 @@ def test_a_history_answer_that_is_not_an_object_names_its_page(auto):
     )
 
 
-@pytest.mark.parametrize("body", [b"<html>Service Unavailable</html>", b"{not json", b"[1, 2"])
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>Service Unavailable</html>", b"{not json", b"[1, 2"],
+    ids=["html", "truncated", "cut-list"],
+)
 def test_a_200_that_says_json_but_is_not_is_unreadable_not_ok(emu, body):
     """Fails on the old code: the SDK's DecodeError carries the answer's reason, and the line said
     "reading scale set web: OK"."""

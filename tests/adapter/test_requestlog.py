@@ -183,6 +183,7 @@ def circular() -> list[Any]:
         ({"when": __import__("datetime").date(2026, 12, 2)}, '{"when":"2026-12-02"}'),
         (circular(), "[[...]]"),
     ],
+    ids=["none", "json-bytes", "json-text", "text", "not-utf8", "dict", "date", "circular"],
 )
 def test_a_body_is_shown_as_compact_json_or_as_clipped_text(body: Any, text: str) -> None:
     assert _body_text(body) == text

@@ -227,6 +227,7 @@ def test_an_operation_that_ends_unsuccessfully_is_one_error_with_azures_words(em
 @pytest.mark.parametrize(
     ("body", "kind"),
     [(b"<html>busy</html>", "text/html"), (b"[1, 2]", "application/json"), (b'"x"', "text/plain")],
+    ids=["html", "list", "string"],
 )
 def test_an_operation_answer_that_is_not_an_object_is_unreadable(emu, body, kind):
     with hostile_server(emu) as server:
