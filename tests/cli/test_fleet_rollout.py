@@ -646,3 +646,22 @@ def test_a_change_that_starts_no_rolling_upgrade_stops_the_set_after_the_grace(v
     halt = next(e for e in events(result.stdout) if e["event"] == "halt")
     assert "web-w1" in halt["reason"] and version(emu, "web-w1") == "2.0.0"
     assert all(requests_to(emu, n) == [] for n in ALL if n != "web-w1")  # no other wave began
+
+
+def test_when_azure_is_slow_to_start_upgrades_each_set_waits_for_its_own(vmssroll, emu, tmp_path):
+    """Azure shows each set's rolling upgrade 60 s after its change. A second fleet over the same sets (their
+    latest upgrade Completed by the first) waits for each set's new upgrade instead of taking the old one's
+    end: the fleet is done only when every instance runs the new image."""
+    spec = scenario()
+    for s in spec["scale_sets"]:
+        s["timings"] = {**s["timings"], "upgrade_start": 60}
+    emu.load_scenario(spec)
+    first = vmssroll("fleet", "rollout", fleet_file(tmp_path), "--yes", "-o", "json")
+    assert first.exit_code == 0, first.output
+    assert all(version(emu, n) == "2.0.0" for n in ALL)
+    second = fleet_file(tmp_path, name="web-3.0", change={"image_version": "3.0.0"})
+    result = vmssroll("fleet", "rollout", second, "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    for name in ALL:
+        assert all(vm["latest_model_applied"] for vm in emu.vms("rg-demo", name)), name
+        assert version(emu, name) == "3.0.0" and phase(emu, name) == "done", name

@@ -645,3 +645,55 @@ def test_a_prompt_nobody_answers_still_sees_a_resume_from_elsewhere(vmssroll, em
     assert result.stderr.count(asked) == 1
     assert f"{asked}\nResumed (by `vmssroll resume`); following the upgrade again" in result.stderr
     assert "Rollout done: Completed" in result.stderr and tags(emu)["vmssroll.phase"] == "done"
+
+
+def slow_to_start(emu, seconds: float) -> None:
+    """The default scenario, where Azure shows a model change's rolling upgrade only `seconds` after the
+    change, and after the change's own operation has ended (20 s): until then `rollingUpgrades/latest` still
+    shows the upgrade before, if any."""
+    from vmssroll.emulator import scenarios
+
+    data = scenarios.load("uniform-probe")
+    for spec in data["scale_sets"]:
+        spec["timings"] = {**(spec.get("timings") or {}), "upgrade_start": seconds, "write": 20}
+    emu.load_scenario(data)
+
+
+def test_when_azure_is_slow_to_start_upgrades_the_undo_follows_the_roll_back_not_the_stopped_one(
+    vmssroll, emu, tmp_path: Path
+):
+    """The undo after a failed gate puts the previous image back; for 90 s the latest upgrade is still the
+    one the rollout stopped. Taking that one's end for the roll-back's would say undone while every upgraded
+    instance still ran the undone image."""
+    slow_to_start(emu, 90)
+    set_rolling(emu, maxBatchInstancePercent=10)
+    bad = tmp_path / "bad"
+    gate = f"if test -e {bad}; then echo 'checkout errors: 37%'; exit 1; fi; echo ok"
+
+    def at_40() -> bool:
+        return sum(1 for vm in emu.vms(RG, NAME) if _on(vm, "2.0.0") and vm["phase"] == "idle") >= 4
+
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--gate", gate, "--gate-interval", "10s",
+        "--gate-failures", "2", "--on-failure", "undo", "--yes", "-o", "json",
+        clock=HookClock(emu, at_40, bad.touch),
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    kinds = [e["event"] for e in events(result.stdout)]
+    assert kinds.index("stopped") < kinds.index("undo") < kinds.index("undone") == len(kinds) - 1
+    assert image_version(emu) == "1.0.0" and tags(emu)["vmssroll.phase"] == "undone"
+    assert all(vm["latest_model_applied"] and _on(vm, "1.0.0") for vm in emu.vms(RG, NAME))
+
+
+def test_when_azure_is_slow_to_start_a_rollouts_upgrade_it_waits_for_its_own(vmssroll, emu):
+    """Azure starts a model change's upgrade 90 s after the PATCH. A first rollout (no upgrade before) and a
+    second one (for 90 s the latest upgrade is still the first's, Completed) each wait for their own: taking
+    the old one's end would bake and record done while no instance had moved."""
+    slow_to_start(emu, 90)
+    set_rolling(emu, maxBatchInstancePercent=50)
+    for version in ("2.0.0", "3.0.0"):
+        result = vmssroll("rollout", *target(), "--image-version", version, "--yes", "-o", "json")
+        assert result.exit_code == 0, result.output
+        assert [e["event"] for e in events(result.stdout)][-1] == "done"
+        assert all(vm["latest_model_applied"] and _on(vm, version) for vm in emu.vms(RG, NAME)), version
+        assert tags(emu)["vmssroll.phase"] == "done"

@@ -337,12 +337,25 @@ class Arm:
         """Upgrade-policy reaction to a write: Rolling starts an upgrade, Automatic updates everyone."""
         mode = ss.mode
         if mode == "Rolling":
-            latest = ss.latest()
-            if latest is None or not latest.active:
-                self.roller.start(ss, "Model")
+            ss.writes += 1
+            if ss.timings.upgrade_start > 0:  # Azure takes a moment: latest still shows the upgrade before
+                write = ss.writes
+
+                def start_if_last() -> None:  # a later write starts its own clock
+                    if write == ss.writes:
+                        self._start_model_upgrade(ss)
+
+                self.engine.after(ss.timings.upgrade_start, start_if_last)
+            else:
+                self._start_model_upgrade(ss)
         elif mode == "Automatic":
             self.engine.update_group(ss, [i for i in ss.behind() if i.phase == "idle"], None)
         self.automatic.consider(ss)  # automatic OS upgrades just turned on may find a newer image waiting
+
+    def _start_model_upgrade(self, ss: ScaleSet) -> None:
+        latest = ss.latest()
+        if ss.mode == "Rolling" and (latest is None or not latest.active):
+            self.roller.start(ss, "Model")
 
     def patch_vmss(self, req: Request, p: dict[str, str]) -> Response:
         ss = self._vmss(p)

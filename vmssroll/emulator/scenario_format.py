@@ -88,7 +88,13 @@ SCALE_SET = Record(
         "os_profile": (dict, None),
         "timings": (
             Record(
-                {"updating": NUMBER, "initializing": NUMBER, "write": NUMBER, "write_retry_after": NUMBER}
+                {
+                    "updating": NUMBER,
+                    "initializing": NUMBER,
+                    "write": NUMBER,
+                    "write_retry_after": NUMBER,
+                    "upgrade_start": NUMBER,
+                }
             ),
             None,
         ),

@@ -34,6 +34,9 @@ class Timings:
     # this long, polls told to come back after at most `write_retry_after` (FACTS.md: 1.5-3 min, up to ~97 s).
     write: float = 120.0
     write_retry_after: float = 97.0
+    # After a write in Rolling mode, how long until its rolling upgrade shows in `rollingUpgrades/latest`
+    # (until then latest still shows the upgrade before, if any); 0 starts it at once.
+    upgrade_start: float = 0.0
 
 
 @dataclass
@@ -142,6 +145,7 @@ class ScaleSet:
     key_cache: tuple[int, str] = (-1, "")
     pending_os: PendingOS | None = None  # a deferred automatic OS upgrade waiting for approveRollingUpgrade
     auto_os_tried: set[str] = field(default_factory=set)  # versions an automatic OS upgrade went to
+    writes: int = 0  # PUT/PATCHes so far: a delayed upgrade start (timings.upgrade_start) is the last one's
 
     @property
     def automatic_os(self) -> dict[str, Any]:
