@@ -66,6 +66,40 @@ def test_an_operation_url_on_another_host_is_polled_without_the_token(emu):
     assert server.seen and all(s.authorization == f"Bearer {EMULATOR_TOKEN}" for s in server.seen)
 
 
+def test_an_operation_url_on_the_same_port_under_another_host_name_is_polled_without_the_token(emu):
+    """The token is bound to the endpoint's host name and port together: `localhost` on the emulator's port
+    is another host to it (the same port was enough to send the token before), though the same server."""
+    set_rolling(emu)
+    body = {"properties": {"upgradePolicy": {"rollingUpgradePolicy": {"maxBatchInstancePercent": 30}}}}
+    with hostile_server(emu) as server:
+        renamed = server.url.replace("127.0.0.1", "localhost")
+
+        def tamper(seen: Seen, status: int, headers: dict[str, str], answer: bytes) -> Any:
+            if seen.method == "PATCH":
+                headers = {k: v.replace(server.url, renamed) for k, v in headers.items()}
+            return status, headers, answer
+
+        server.tamper = tamper
+        client = adapter(server)
+        with pytest.raises(AzureRequestFailed) as caught:
+            in_time(
+                lambda: client.patch(
+                    ref(emu),
+                    body,
+                    None,
+                    applied=lambda _: True,
+                    wait=WriteWait(SimClock(emu)),
+                    unconditional=True,
+                )
+            )
+    assert caught.value.message == "waiting for the update of web: HTTP 401"
+    polls = [s for s in server.seen if "/operations/" in s.path]
+    assert len(polls) == 1 and polls[0].authorization is None, [
+        (s.path, s.authorization) for s in server.seen
+    ]
+    assert all(s.authorization == f"Bearer {EMULATOR_TOKEN}" for s in server.seen if s not in polls)
+
+
 @pytest.mark.parametrize("how", ["trickle", "hang"])
 def test_a_silent_or_trickling_answer_ends_at_the_deadline(emu, how):
     with hostile_server(emu) as server:
