@@ -27,6 +27,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,13 +209,28 @@ def score(counts: Counter[str]) -> float | None:
     return round(100.0 * counts["killed"] / judged, 1) if judged else None
 
 
-def refresh_tests(where: Path) -> None:
+def refresh_tests(where: Path, skip: Sequence[str] = ()) -> None:
     """The project's current tests into a kept workspace (and mutmut's copy of it, which it never refreshes);
-    mutmut finds the new ones and records which functions they call before it runs a mutant."""
+    mutmut finds the new ones and records which functions they call before it runs a mutant. `skip` names
+    tests (`path::name`) of code changed since the workspace was made: they would fail on its older code (and
+    stop mutmut at its clean run), so they are marked skipped there. (Deselecting them in the pytest
+    arguments instead would change mutmut's configuration, and mutmut then forgets every result.)"""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for target in (where / "tests", where / "mutants" / "tests"):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(ROOT / "tests", target, ignore=ignore)
+        for node in skip:
+            path, _, name = node.partition("::")
+            source = (target.parent / path).read_text()
+            marked, found = re.subn(
+                rf"^(def {re.escape(name)}\()",
+                '@__import__("pytest").mark.skip(reason="tests code newer than the workspace")\n\\1',
+                source,
+                flags=re.M,
+            )
+            if found != 1:
+                raise SystemExit(f"--skip {node}: no such test")
+            (target.parent / path).write_text(marked)
 
 
 def chosen(
@@ -248,10 +264,11 @@ def run(
     retest: bool = False,
     tests_at: str | None = None,
     as_is: bool = False,
+    skip: list[str] | None = None,
 ) -> dict[str, object]:
     where = reuse or workspace(package, tests_at)
     if retest and not as_is:
-        refresh_tests(where)
+        refresh_tests(where, skip or [])
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)]
@@ -345,6 +362,13 @@ def main() -> None:
         help="with --retest: the workspace's tests as they are (put there by "
         "hand, e.g. the current tests without those of code newer than the workspace's)",
     )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PATH::TEST",
+        help="with --retest: a test of code changed since the workspace was made, skipped there (repeatable)",
+    )
     args = parser.parse_args()
     if args.retest and not args.workspace:
         parser.error("--retest needs --workspace")
@@ -366,6 +390,7 @@ def main() -> None:
             retest=args.retest,
             tests_at=args.tests_at,
             as_is=args.as_is,
+            skip=args.skip,
         )
         reports.append(report)
         counts = report["counts"]
