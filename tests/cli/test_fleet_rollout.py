@@ -665,3 +665,41 @@ def test_when_azure_is_slow_to_start_upgrades_each_set_waits_for_its_own(vmssrol
     for name in ALL:
         assert all(vm["latest_model_applied"] for vm in emu.vms("rg-demo", name)), name
         assert version(emu, name) == "3.0.0" and phase(emu, name) == "done", name
+
+
+def test_a_set_another_rollout_took_over_while_it_rolled_is_busy_and_never_written_again(
+    vmssroll, emu, tmp_path
+):
+    """While the canary rolls, another rollout's record replaces the fleet's on it: when its upgrade
+    completes the fleet does not record it baking, reports it busy (saying why) and, within the stop rule,
+    finishes the other sets; the JSON summary says exit 0 and lists the busy set."""
+    from tests.helpers import patch
+
+    emu.load_scenario(scenario())
+    other = {"vmssroll.rollout": "rollout-5f3a", "vmssroll.phase": "rolling"}
+
+    def taken_over() -> None:
+        patch(emu, {"tags": {**emu.vmss("rg-demo", "web-w1")["tags"], **other}}, "web-w1")
+
+    clock = HookClock(emu, lambda: phase(emu, "web-w1") == "rolling", taken_over)
+    path = fleet_file(tmp_path, stop={"max_faulted": 1})
+    result = vmssroll("fleet", "rollout", path, "--yes", "-o", "json", clock=clock)
+    assert result.exit_code == 0, result.output
+    tags = emu.vmss("rg-demo", "web-w1")["tags"]
+    assert {k: tags[k] for k in other} == other  # the other rollout's record, as it wrote it
+    found = events(result.stdout)
+    busy = [e for e in found if e["event"] == "set" and e["scaleSet"] == "web-w1" and e["state"] == "busy"]
+    assert [e["detail"] for e in busy] == ["its rollout record is no longer this fleet's"]
+    assert (
+        busy[0]["message"]
+        == "canary: web-w1 (rg-demo) busy 100%: its rollout record is no longer this fleet's"
+    )
+    assert all(phase(emu, n) == "done" for n in ALL if n != "web-w1")
+    done = found[-1]
+    assert done["event"] == "done" and done["exitCode"] == 0
+    assert done["message"] == (
+        "Fleet web-2.0 done: 6 set(s) in 3 wave(s); 1 failed, within the 1 the stop rule allows: web-w1 (busy)"
+    )
+    assert [(f["scaleSet"], f["state"], f["detail"]) for f in done["failed"]] == [
+        ("web-w1", "busy", "its rollout record is no longer this fleet's")
+    ]
