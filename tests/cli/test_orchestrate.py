@@ -64,7 +64,11 @@ def test_a_bad_release_stops_at_the_canary_and_undo_rolls_it_back(vmssroll, emu)
     assert "after the canary (instance 0): 1 of 1 upgraded instance(s) unhealthy (0)" in result.stderr
     assert "more than maxUnhealthyUpgradedInstancePercent 20%" in result.stderr
     assert manual_upgrades(emu) == [["0"], ["0"]]  # the canary, then its roll-back: nothing else touched
-    assert "Undone: 1 instance(s) rolled back to the previous image" in result.stderr
+    undone = [line for line in result.stderr.splitlines() if "Undone: " in line]
+    # the canary rolled back healthy: nothing said still unhealthy
+    assert [line.split("Undone: ", 1)[1] for line in undone] == [
+        "1 instance(s) rolled back to the previous image"
+    ]
     assert tags(emu)["vmssroll.phase"] == "undone"
     image = emu.vmss(RG, NAME)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
     assert image["version"] == "1.0.0"
@@ -257,3 +261,35 @@ def test_the_check_before_each_batch_uses_the_policys_max_unhealthy_instance_per
     ) in result.stderr
     assert manual_upgrades(emu) == [["0"]]
     assert tags(emu)["vmssroll.phase"] == "stopped"
+
+
+def test_each_batch_is_announced_when_sent_and_when_settled_with_its_place_and_the_running_count(
+    vmssroll, emu
+):
+    result = vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--canary", "1", "--yes", "-o", "json"
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sent = manual_upgrades(emu)
+    found = [e for e in events(result.stdout) if e["event"] not in ("started", "done")]
+    assert len(found) == 2 * len(sent)  # nothing but the batches between the start and the end
+    upgraded = 0
+    for number, ids in enumerate(sent, start=1):
+        upgraded += len(ids)
+        where = "canary" if number == 1 else f"batch {number} of {len(sent)}"
+        name = f"{where} (instance{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+        fields = {
+            "batch": number, "batches": len(sent), "canary": number == 1, "instanceIds": ids,
+            "upgraded": upgraded, "total": 10,
+        }  # fmt: skip
+        going, settled = found[2 * number - 2], found[2 * number - 1]
+        assert {k: going[k] for k in ("event", "message", *fields)} == {
+            "event": "batch",
+            "message": f"Upgrading {name}",
+            **fields,
+        }
+        assert {k: settled[k] for k in ("event", "message", *fields)} == {
+            "event": "batch",
+            "message": f"Settled: {name}, 0 of {upgraded} upgraded instance(s) unhealthy (limit 20%)",
+            **fields,
+        }
