@@ -703,3 +703,37 @@ def test_a_set_another_rollout_took_over_while_it_rolled_is_busy_and_never_writt
     assert [(f["scaleSet"], f["state"], f["detail"]) for f in done["failed"]] == [
         ("web-w1", "busy", "its rollout record is no longer this fleet's")
     ]
+
+
+def test_a_halt_whose_cancel_azure_refuses_follows_that_set_to_its_end_and_stops(vmssroll, emu, tmp_path):
+    """The halt's cancel of one rolling set meets Azure's 409 (its upgrade ended before the cancel): the
+    fleet does not crash nor send it again; it cancels the other, follows both to their end and stops."""
+    emu.load_scenario(scenario())
+    flag = tmp_path / "checkout-broken"
+    gate = f"! test -e {flag}"
+    path = fleet_file(tmp_path, gates=[gate], gate_interval="10s", gate_failures=1)
+    emu.faults.add(
+        kind="status", status=409, method="POST", path_regex=r"/web-e1/rollingUpgrades/cancel$",
+        code="OperationNotAllowed", message="There is no ongoing Rolling Upgrade to cancel.",
+    )  # fmt: skip
+
+    def ring_rolling() -> bool:
+        return phase(emu, "web-e1") == "rolling" and phase(emu, "web-e2") == "rolling"
+
+    clock = HookClock(emu, ring_rolling, flag.touch)
+    result = vmssroll("fleet", "rollout", path, "--yes", "-o", "json", clock=clock)
+    assert result.exit_code == 5, result.output
+    found = events(result.stdout)
+    assert [e["event"] for e in found if e["event"] in ("halt", "stopped", "done")] == ["halt", "stopped"]
+    assert found[-1]["event"] == "stopped" and found[-1]["exitCode"] == 5
+    cancels = [r.path for r in emu.requests if r.method == "POST" and r.path.endswith("/cancel")]
+    assert sorted(p.split("/")[-3] for p in cancels) == ["web-e1", "web-e2"]  # each sent once
+    last = {
+        n: [e for e in found if e["event"] == "set" and e["scaleSet"] == n][-1] for n in ("web-e1", "web-e2")
+    }
+    assert (
+        last["web-e2"]["state"] == "stopped" and last["web-e2"]["detail"] == "cancelled by the fleet's halt"
+    )
+    assert (last["web-e1"]["state"], last["web-e1"]["percent"]) == ("completed", 100)  # as Azure says
+    assert phase(emu, "web-e2") == "stopped"
+    assert phase(emu, "web-e3") is None and requests_to(emu, "web-n1") == []
