@@ -737,3 +737,22 @@ def test_a_halt_whose_cancel_azure_refuses_follows_that_set_to_its_end_and_stops
     assert (last["web-e1"]["state"], last["web-e1"]["percent"]) == ("completed", 100)  # as Azure says
     assert phase(emu, "web-e2") == "stopped"
     assert phase(emu, "web-e3") is None and requests_to(emu, "web-n1") == []
+
+
+def test_with_interval_1s_a_lone_rolling_set_is_read_every_second(vmssroll, emu, tmp_path):
+    """--interval 1s (the least it takes): a set rolling alone in its subscription, with its read budget
+    plenty, is read once a second of the simulated clock, from its start to its end."""
+    emu.load_scenario(scenario())
+    path = fleet_file(tmp_path, targets={"subscriptions": [SUB], "names": ["web-w1"]},
+                      waves=[{"name": "only"}])  # fmt: skip
+    emu.clear_requests()
+    result = vmssroll("fleet", "rollout", path, "--yes", "--interval", "1s", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert phase(emu, "web-w1") == "done" and requests_to(emu, "web-e1") == []
+    reads = [
+        r.sim_time
+        for r in emu.requests
+        if r.method == "GET" and r.path.endswith("/web-w1/rollingUpgrades/latest")
+    ]
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(reads)}
+    assert len(reads) >= 20 and gaps == {1.0}, (len(reads), gaps)
