@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import SimClock
 from tests.helpers import NAME, RG, azure, ref, set_rolling, target, writes
 from tests.reliability.checks import diff_paths
@@ -697,3 +699,30 @@ def test_when_azure_is_slow_to_start_a_rollouts_upgrade_it_waits_for_its_own(vms
         assert [e["event"] for e in events(result.stdout)][-1] == "done"
         assert all(vm["latest_model_applied"] and _on(vm, version) for vm in emu.vms(RG, NAME)), version
         assert tags(emu)["vmssroll.phase"] == "done"
+
+
+@pytest.mark.parametrize(("kind", "action", "other"), [
+    ("--os", "osRollingUpgrade", "extensionRollingUpgrade"),
+    ("--extensions", "extensionRollingUpgrade", "osRollingUpgrade"),
+])  # fmt: skip
+def test_resuming_an_os_or_extension_rollout_starts_its_own_action_again(vmssroll, emu, kind, action, other):
+    from tests.helpers import patch
+
+    emu.load_scenario("automatic-os")  # a platform image: an OS rollout has a newer one to go to
+    emu.clock.advance(3601)
+    set_rolling(emu, maxBatchInstancePercent=50)
+    assert vmssroll("rollout", *target(), kind, "--yes").exit_code == 0
+    patch(emu, {"tags": {"vmssroll.phase": "paused", "vmssroll.checkpoints": "50", "vmssroll.passed": "50"}})
+    emu.clear_requests()
+    result = vmssroll("resume", *target(), "-o", "json")
+    assert result.exit_code == 0, result.output
+    sent = [(m, p.rsplit("/", 1)[-1]) for m, p in writes(emu)]
+    assert sent == [("PATCH", "web"), ("POST", action)]  # the record claims it, then the action, once
+    assert other not in str(sent)
+    found = json.loads(result.stdout)
+    assert found["resumed"] is True and found["record"]["phase"] == "rolling"
+    assert (
+        found["message"]
+        == f"Resumed the rollout from 50%. Follow it with: vmssroll watch {' '.join(target())}"
+    )
+    assert tags(emu)["vmssroll.phase"] == "rolling"

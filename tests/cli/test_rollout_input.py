@@ -40,3 +40,13 @@ def test_bad_rollout_options_are_one_error_line_and_send_nothing(vmssroll, emu, 
     errors = [x for x in result.stderr.splitlines() if x.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(line), result.stderr
     assert emu.requests == []
+
+
+def test_undo_with_a_bad_interval_is_one_error_line_and_sends_nothing(vmssroll, emu):
+    emu.clear_requests()
+    result = vmssroll("undo", *target(), "--interval", "soon", "--yes")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: --interval: 'soon' is not a duration (use e.g. 30s, 2m, 1h30m, 1d or PT30S)"
+    ]
+    assert emu.requests == []
