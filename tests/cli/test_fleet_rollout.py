@@ -218,6 +218,23 @@ def test_on_a_terminal_the_live_view_shows_each_set_and_each_waves_progress(vmss
     for name in ALL:
         assert re.search(rf"{name}\s+rg-demo\s+\w+\s+done\s+100%", final), name
     assert "3/3" in final and "2/2" in final and "1/1" in final
+    # the view is redrawn after each pass in which a set changed, not only when a wave event is printed: the
+    # canary's row goes through every state and batch Azure reported while it rolled
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+    seen: list[str] = []
+    for frame in plain.split("Fleet web-2.0: image version 2.0.0 · ")[1:]:
+        row = re.search(
+            r"^canary\s+web-w1\s+rg-demo\s+westus2\s+(\w+\s+\d+%(\s+\d/\d)?(\s+RollingForward|\s+image .* sent)?)",
+            frame,
+            re.M,
+        )
+        assert row, frame
+        if not seen or seen[-1] != " ".join(row[1].split()):
+            seen.append(" ".join(row[1].split()))
+    assert seen == [
+        "starting 0% image version 2.0.0 sent", "rolling 0% 1/2 RollingForward", "rolling 50% 2/2 RollingForward",
+        "done 100%",
+    ]  # fmt: skip
 
 
 def test_ctrl_c_in_wave_2_then_a_rerun_finishes_without_repeating_wave_1(vmssroll, emu, tmp_path):
