@@ -293,3 +293,29 @@ def test_each_batch_is_announced_when_sent_and_when_settled_with_its_place_and_t
             "message": f"Settled: {name}, 0 of {upgraded} upgraded instance(s) unhealthy (limit 20%)",
             **fields,
         }
+
+
+def test_resume_watch_stops_watching_when_another_rollout_takes_the_record(vmssroll, emu):
+    from tests.cli.test_rollout import HookClock
+    from tests.helpers import patch
+
+    vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--checkpoint", "10%",
+        "--timeout", "10m", "--yes",
+    )  # fmt: skip
+    assert tags(emu)["vmssroll.phase"] == "paused"
+
+    def take() -> None:  # another rollout writes its own record over this one
+        patch(emu, {"tags": {"vmssroll.rollout": "someone-else", "vmssroll.phase": "rolling"}})
+
+    clock = HookClock(emu, lambda: tags(emu).get("vmssroll.phase") == "rolling", take)
+    emu.clear_requests()
+    result = vmssroll("resume", *target(), "--watch", clock=clock)
+    assert result.exit_code == 8, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: the scale set's rollout record changed (another rollout started?); stopped watching"
+    ]
+    # the resume's record, then the other rollout's: the watch cancelled and sent nothing
+    assert [m for m, _ in writes(emu)] == ["PATCH", "PATCH"]
+    assert tags(emu)["vmssroll.rollout"] == "someone-else"
