@@ -726,3 +726,30 @@ def test_resuming_an_os_or_extension_rollout_starts_its_own_action_again(vmssrol
         == f"Resumed the rollout from 50%. Follow it with: vmssroll watch {' '.join(target())}"
     )
     assert tags(emu)["vmssroll.phase"] == "rolling"
+
+
+def test_an_undo_stopped_by_azure_when_the_instances_cannot_be_listed_says_how_many_is_unknown(vmssroll, emu):
+    emu.load_scenario("demo")  # 3.0.0-bad turns instances unhealthy
+    set_rolling(
+        emu,
+        maxBatchInstancePercent=50,
+        maxUnhealthyInstancePercent=100,
+        maxUnhealthyUpgradedInstancePercent=100,
+    )
+    assert vmssroll("rollout", *target(), "--image-version", "3.0.0-bad", "--yes").exit_code == 0
+    set_rolling(emu, maxUnhealthyInstancePercent=20)
+    emu.faults.add(kind="status", status=403, method="GET", path_regex=r"/virtualMachines$")  # the role's gap
+    result = vmssroll("undo", *target(), "--yes", "-o", "json")
+    assert result.exit_code == 5, result.output
+    stopped = [e for e in events(result.stdout) if e["event"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["exitCode"] == 5
+    reason = stopped[0]["reason"]
+    assert "MaxUnhealthyInstancePercentExceeded" in reason
+    args = " ".join(target())
+    assert stopped[0]["message"] == (
+        f"Undo stopped: {reason}. The model has the previous image again, but an unknown number of instance(s) "
+        "still run the undone one. Fix the cause (e.g. raise maxUnhealthyInstancePercent with `vmssroll "
+        f"policy set {args} --max-unhealthy-instance-percent N`: in Rolling mode that update restarts the "
+        f"roll-back, follow it with `vmssroll watch {args}`), then run `vmssroll undo {args}` again"
+    )
+    assert tags(emu)["vmssroll.phase"] == "undoing"
