@@ -753,3 +753,31 @@ def test_an_undo_stopped_by_azure_when_the_instances_cannot_be_listed_says_how_m
         f"roll-back, follow it with `vmssroll watch {args}`), then run `vmssroll undo {args}` again"
     )
     assert tags(emu)["vmssroll.phase"] == "undoing"
+
+
+def test_resume_and_undo_refuse_what_they_cannot_do_with_one_error_line_and_write_nothing(vmssroll, emu):
+    from tests.helpers import patch
+
+    set_rolling(emu, maxBatchInstancePercent=50)
+    args = " ".join(target())
+
+    def refused(command: tuple[str, ...], code: int, line: str) -> None:
+        emu.clear_requests()
+        result = vmssroll(*command, *target())
+        assert (result.exit_code, result.stderr.splitlines()) == (code, [line]), (command, result.output)
+        assert result.stdout == "" and writes(emu) == []
+
+    refused(("resume",), 3, "error: no rollout is recorded on web")
+    refused(("undo", "--yes"), 3, "error: no rollout is recorded on web")
+    assert vmssroll("rollout", *target(), "--extensions", "--yes").exit_code == 0
+    refused(("resume",), 3, "error: nothing to resume: the rollout is done")
+    refused(
+        ("undo", "--yes"), 3, "error: nothing to undo: a extensions rollout keeps no previous model value"
+    )
+    patch(emu, {"tags": {"vmssroll.phase": "rolling"}})
+    refused(
+        ("resume",),
+        8,
+        "error: the rollout was already resumed (its record says rolling); follow it: vmssroll watch " + args,
+    )
+    assert tags(emu)["vmssroll.phase"] == "rolling"
