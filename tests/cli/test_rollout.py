@@ -781,3 +781,24 @@ def test_resume_and_undo_refuse_what_they_cannot_do_with_one_error_line_and_writ
         "error: the rollout was already resumed (its record says rolling); follow it: vmssroll watch " + args,
     )
     assert tags(emu)["vmssroll.phase"] == "rolling"
+
+
+def test_undo_while_an_upgrade_runs_is_refused_and_says_to_cancel_it_first(vmssroll, emu):
+    from tests.helpers import patch
+
+    set_rolling(emu, maxBatchInstancePercent=20)
+    assert vmssroll("rollout", *target(), "--image-version", "2.0.0", "--yes").exit_code == 0
+    image = emu.vmss(RG, NAME)["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    elsewhere = image["id"].rsplit("/", 1)[0] + "/1.0.0"  # someone else's model change: Azure rolls it
+    patch(
+        emu,
+        {"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": {"id": elsewhere}}}}},
+    )
+    assert upgrade_running(emu)
+    emu.clear_requests()
+    result = vmssroll("undo", *target(), "--yes")
+    assert result.exit_code == 8, result.output
+    assert result.stderr.splitlines() == [
+        f"error: an upgrade is RollingForward: cancel it first (vmssroll cancel {' '.join(target())})"
+    ]
+    assert writes(emu) == [] and tags(emu)["vmssroll.phase"] == "done"
