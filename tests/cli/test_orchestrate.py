@@ -64,6 +64,8 @@ def test_a_bad_release_stops_at_the_canary_and_undo_rolls_it_back(vmssroll, emu)
     assert "after the canary (instance 0): 1 of 1 upgraded instance(s) unhealthy (0)" in result.stderr
     assert "more than maxUnhealthyUpgradedInstancePercent 20%" in result.stderr
     assert manual_upgrades(emu) == [["0"], ["0"]]  # the canary, then its roll-back: nothing else touched
+    rolling = [line for line in result.stderr.splitlines() if "back (manualupgrade)" in line]
+    assert [line.split("Rolling ", 1)[1] for line in rolling] == ["instance(s) 0 back (manualupgrade)"]
     undone = [line for line in result.stderr.splitlines() if "Undone: " in line]
     # the canary rolled back healthy: nothing said still unhealthy
     assert [line.split("Undone: ", 1)[1] for line in undone] == [
@@ -85,9 +87,16 @@ def test_a_stopped_orchestration_is_undone_later_from_another_command(vmssroll, 
     assert result.exit_code == 5, result.output
     assert f"Put the previous image back with: vmssroll undo {' '.join(target())}" in result.stderr
     assert tags(emu)["vmssroll.phase"] == "stopped" and manual_upgrades(emu) == [["0", "3"]]
-    undone = vmssroll("undo", *target(), "--yes")
+    undone = vmssroll("undo", *target(), "--yes", "-o", "json")
     assert undone.exit_code == 0, undone.output
     assert manual_upgrades(emu)[-1] == ["0", "3"]
+    found = [e for e in events(undone.stdout) if e["event"] in ("undo", "undone")]
+    assert [(e["event"], e["message"]) for e in found[1:]] == [
+        ("undo", "Rolling instance(s) 0, 3 back (manualupgrade)"),
+        ("undone", "Undone: 2 instance(s) rolled back to the previous image"),
+    ]
+    assert found[0]["event"] == "undo" and found[0]["message"].startswith("Undo: the image reference is back")
+    assert found[1]["instanceIds"] == ["0", "3"] and found[2]["record"]["phase"] == "undone"
     assert all(vm["latest_model_applied"] for vm in emu.vms(RG, NAME))
     assert tags(emu)["vmssroll.phase"] == "undone"
 
