@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from tests.cli.test_rollout import events, image_version, tags
 from tests.helpers import NAME, RG, set_rolling, target, writes
 from tests.reliability.checks import diff_paths
@@ -328,3 +330,36 @@ def test_resume_watch_stops_watching_when_another_rollout_takes_the_record(vmssr
     # the resume's record, then the other rollout's: the watch cancelled and sent nothing
     assert [m for m, _ in writes(emu)] == ["PATCH", "PATCH"]
     assert tags(emu)["vmssroll.rollout"] == "someone-else"
+
+
+@pytest.mark.parametrize(("written", "code", "says"), [
+    ({"vmssroll.phase": "paused", "vmssroll.passed": "10,50"}, 0, "paused again at 50%"),
+    ({"vmssroll.phase": "done"}, 0, "done"),
+    ({"vmssroll.phase": "stopped"}, 5, "stopped: no reason recorded"),
+    ({"vmssroll.phase": "undoing"}, 6, "undoing"),
+    ({"vmssroll.phase": "undone"}, 6, "undone"),
+])  # fmt: skip
+def test_resume_watch_of_an_orchestration_ends_with_each_end_its_record_says(
+    vmssroll, emu, written, code, says
+):
+    from tests.cli.test_rollout import HookClock
+    from tests.helpers import patch
+
+    vmssroll(
+        "rollout", *target(), "--image-version", "2.0.0", "--orchestrate", "--checkpoint", "10%",
+        "--timeout", "10m", "--yes",
+    )  # fmt: skip
+    assert tags(emu)["vmssroll.phase"] == "paused"
+    upgraded = sum(1 for vm in emu.vms(RG, NAME) if vm["latest_model_applied"])
+    clock = HookClock(
+        emu, lambda: tags(emu).get("vmssroll.phase") == "rolling", lambda: patch(emu, {"tags": written})
+    )
+    result = vmssroll("resume", *target(), "--watch", "-o", "json", clock=clock)
+    assert result.exit_code == code, result.output
+    found = events(result.stdout)
+    assert [(e["event"], e["message"]) for e in found] == [
+        ("resumed", "Resumed the rollout from 10%."),
+        ("progress", f"{upgraded} of 10 instance(s) on the new model"),
+        ("record", f"The rollout is {says}"),
+    ]
+    assert found[1]["onNewModel"] == upgraded and found[2]["record"]["phase"] == written["vmssroll.phase"]
