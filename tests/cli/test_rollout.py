@@ -772,7 +772,7 @@ def test_resume_and_undo_refuse_what_they_cannot_do_with_one_error_line_and_writ
     assert vmssroll("rollout", *target(), "--extensions", "--yes").exit_code == 0
     refused(("resume",), 3, "error: nothing to resume: the rollout is done")
     refused(
-        ("undo", "--yes"), 3, "error: nothing to undo: a extensions rollout keeps no previous model value"
+        ("undo", "--yes"), 3, "error: nothing to undo: an extension rollout keeps no previous model value"
     )
     patch(emu, {"tags": {"vmssroll.phase": "rolling"}})
     refused(

@@ -538,7 +538,8 @@ def undo(inv: Invocation, azure: Azure, record: Record, *, stale: Any = None, in
     rolls the upgraded instances back; follow that upgrade, then record `undone`."""
 
     if not record.can_undo or record.previous is None:
-        raise NotReady(f"nothing to undo: a {record.kind.value} rollout keeps no previous model value")
+        what = {Kind.OS: "an OS image", Kind.EXTENSIONS: "an extension"}.get(record.kind, "this")
+        raise NotReady(f"nothing to undo: {what} rollout keeps no previous model value")
     ss, current = read_record(azure, inv)
     if current is None or current.id != record.id:
         raise Conflict("the scale set's rollout record changed since it was read; nothing was sent")
