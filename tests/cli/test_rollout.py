@@ -802,3 +802,14 @@ def test_undo_while_an_upgrade_runs_is_refused_and_says_to_cancel_it_first(vmssr
         f"error: an upgrade is RollingForward: cancel it first (vmssroll cancel {' '.join(target())})"
     ]
     assert writes(emu) == [] and tags(emu)["vmssroll.phase"] == "done"
+
+
+def test_events_to_stdout_with_a_dash_are_json_lines_beside_the_text(vmssroll, emu):
+    """`--events -` writes the rollout's events to stdout as JSON Lines, beside its text lines."""
+    set_rolling(emu, maxBatchInstancePercent=50)
+    result = vmssroll("rollout", *target(), "--image-version", "2.0.0", "--events", "-", "--yes")
+    assert result.exit_code == 0, result.output
+    found = events(result.stdout)
+    assert found[0]["event"] == "started" and found[-1]["event"] == "done"
+    assert found[0]["message"] == "Rolling out image version 2.0.0 to web"
+    assert image_version(emu) == "2.0.0"
