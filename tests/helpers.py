@@ -15,11 +15,14 @@ RG, NAME = "rg-demo", "web"
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 
 
-def azure(emu: Emulator) -> Azure:
+def azure(at: Any, **options: Any) -> Azure:
+    """The adapter the commands use, pointed at the emulator or at a hostile server in front of it (`options`:
+    Azure's own, e.g. `retries=False`)."""
+    subscription = getattr(at, "subscription_id", None) or at.emu.subscription_id
     conn = resolve_connection(
-        cloud="AzureCloud", endpoint=emu.url, ca_bundle=emu.ca_path, subscription=emu.subscription_id
+        cloud="AzureCloud", endpoint=at.url, ca_bundle=at.ca_path, subscription=subscription
     )
-    return Azure(conn, lro_interval=0)
+    return Azure(conn, **{"lro_interval": 0, **options})
 
 
 def ref(emu: Emulator, name: str = NAME, rg: str = RG) -> ScaleSetRef:

@@ -15,20 +15,14 @@ from tests.conftest import lro_pollers
 from tests.helpers import RG, azure, patch, ref
 from tests.hostile.server import Seen, hostile_server
 from vmssroll.adapter.client import Azure
-from vmssroll.adapter.connection import resolve_connection
 from vmssroll.domain.errors import AzureRequestFailed, Conflict
 
 FEATURE = "/providers/Microsoft.Features/providers/Microsoft.Compute/features/MaxSurgeRollingUpgrade"
 IMAGE = ("Canonical", "ubuntu-24_04-lts", "server")
 
 
-def client_of(url: str, ca: str, subscription: str, **options: Any) -> Azure:
-    conn = resolve_connection(cloud="AzureCloud", endpoint=url, ca_bundle=ca, subscription=subscription)
-    return Azure(conn, lro_interval=0, **options)
-
-
 def no_retries(emu: Any) -> Azure:
-    return client_of(emu.url, emu.ca_path, emu.subscription_id, retries=False)
+    return azure(emu, retries=False)
 
 
 def lb_id(emu: Any, name: str = "lb-web") -> str:
@@ -95,7 +89,7 @@ def test_an_error_answer_outside_compute_is_said_as_given(emu, status, body, kin
 
     with hostile_server(emu) as server:
         server.rule = rule
-        client = client_of(server.url, server.ca_path, emu.subscription_id, retries=False)
+        client = azure(server, retries=False)
         with pytest.raises(AzureRequestFailed) as caught:
             client.feature_state("Microsoft.Compute", "MaxSurgeRollingUpgrade")
     err = caught.value
@@ -127,7 +121,7 @@ def test_an_answer_outside_compute_that_is_not_an_object_is_no_document(emu, bod
 
     with hostile_server(emu) as server:
         server.rule = rule
-        client = client_of(server.url, server.ca_path, emu.subscription_id)
+        client = azure(server)
         assert client.feature_state("Microsoft.Compute", "MaxSurgeRollingUpgrade") == state
         path = f"/subscriptions/{emu.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Network/"
         assert client.load_balancer_probes(path + "loadBalancers/lb-web") == probes
@@ -146,7 +140,7 @@ def test_an_answer_outside_compute_that_is_not_json_is_one_failure(emu):
 
     with hostile_server(emu) as server:
         server.rule = rule
-        client = client_of(server.url, server.ca_path, emu.subscription_id)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as caught:
             client.feature_state("Microsoft.Compute", "MaxSurgeRollingUpgrade")
     assert (
@@ -294,7 +288,7 @@ def test_a_history_answer_that_is_not_an_object_names_its_page(auto):
             return True
 
         server.rule = rule
-        client = client_of(server.url, server.ca_path, auto.subscription_id)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as caught:
             client.os_upgrade_history(ref(auto))
     assert caught.value.message == (
@@ -320,7 +314,7 @@ def test_a_200_that_says_json_but_is_not_is_unreadable_not_ok(emu, body):
 
     with hostile_server(emu) as server:
         server.rule = rule
-        client = client_of(server.url, server.ca_path, emu.subscription_id)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as read:
             client.scale_set(ref(emu))
         url = f"{server.url}/subscriptions/{emu.subscription_id}/providers/Microsoft.Compute/locations/x/"

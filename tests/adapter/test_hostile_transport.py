@@ -10,22 +10,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import SimClock
-from tests.helpers import ref, set_rolling
+from tests.helpers import azure, ref, set_rolling
 from tests.hostile.server import Answer, Seen, hostile_server, in_time
-from vmssroll.adapter.client import Azure
-from vmssroll.adapter.connection import EMULATOR_TOKEN, resolve_connection
+from vmssroll.adapter.connection import EMULATOR_TOKEN
 from vmssroll.domain.errors import AzureRequestFailed, Unreachable
 from vmssroll.domain.writing import WriteWait
-
-
-def adapter(server: Any) -> Azure:
-    conn = resolve_connection(
-        cloud="AzureCloud",
-        endpoint=server.url,
-        ca_bundle=server.ca_path,
-        subscription=server.emu.subscription_id,
-    )
-    return Azure(conn, lro_interval=0)
 
 
 def causes(err: BaseException) -> list[str]:
@@ -52,7 +41,7 @@ def test_an_operation_url_on_another_host_is_polled_without_the_token(emu):
             return status, headers, answer
 
         server.tamper = tamper
-        client = adapter(server)
+        client = azure(server)
         wait = WriteWait(SimClock(emu))
         with pytest.raises(AzureRequestFailed) as caught:  # the emulator behind it answers 401 without one
             in_time(
@@ -80,7 +69,7 @@ def test_an_operation_url_on_the_same_port_under_another_host_name_is_polled_wit
             return status, headers, answer
 
         server.tamper = tamper
-        client = adapter(server)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as caught:
             in_time(
                 lambda: client.patch(
@@ -114,7 +103,7 @@ def test_a_silent_or_trickling_answer_ends_at_the_deadline(emu, how):
             return True
 
         server.rule = rule
-        client = adapter(server)
+        client = azure(server)
         client.set_deadline(time, time.monotonic() + 0.8)
         started = time.monotonic()
         with pytest.raises(Unreachable) as caught:
@@ -141,5 +130,5 @@ def test_an_answer_declared_over_64_mib_is_refused_before_it_is_read(emu):
 
         server.rule = rule
         with pytest.raises(AzureRequestFailed) as caught:
-            in_time(lambda: adapter(server).scale_set(ref(emu)), seconds=30)
+            in_time(lambda: azure(server).scale_set(ref(emu)), seconds=30)
     assert caught.value.message == "reading scale set web: the answer is larger than 64 MiB; it was not read"

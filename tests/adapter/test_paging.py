@@ -15,22 +15,10 @@ import pytest
 from tests.helpers import azure, ref
 from tests.hostile.server import Hostile, Seen, hostile_server
 from vmssroll.adapter import client as client_module
-from vmssroll.adapter.client import Azure
-from vmssroll.adapter.connection import resolve_connection
 from vmssroll.domain.errors import AzureRequestFailed, NotFound
 from vmssroll.domain.unknown import Unknown
 
 DATES = ["Mon, 05 Jan 2026 09:00:00 GMT", "Mon, 05 Jan 2026 09:00:07 GMT", "Mon, 05 Jan 2026 09:00:09 GMT"]
-
-
-def adapter(server: Hostile) -> Azure:
-    conn = resolve_connection(
-        cloud="AzureCloud",
-        endpoint=server.url,
-        ca_bundle=server.ca_path,
-        subscription=server.emu.subscription_id,
-    )
-    return Azure(conn, lro_interval=0)
 
 
 def listing(seen: Seen) -> bool:
@@ -86,7 +74,7 @@ def test_every_page_is_read_with_the_first_pages_clock_and_the_last_pages_budget
             lambda n: page_url(server, n + 1).removeprefix(server.url) if n % 2 else page_url(server, n + 1),
             3,
         )
-        reading = adapter(server).instances_reading(ref(emu))
+        reading = azure(server).instances_reading(ref(emu))
         asked = [s for s in server.seen if listing(s)]
     assert [i.instance_id for i in reading.value] == ["0", "1", "2"]  # what is not an object is skipped
     assert reading.pages == 3 and len(asked) == 3
@@ -101,7 +89,7 @@ def test_a_next_page_elsewhere_is_not_followed(emu, elsewhere):
     with hostile_server(emu) as server:
         host = server.url.removeprefix("https://")
         serve(server, lambda n: elsewhere.format(host=host, path="x"))
-        client = adapter(server)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as caught:
             client.instances(ref(emu))
         asked = [s for s in server.seen if listing(s)]
@@ -118,7 +106,7 @@ def test_a_next_page_elsewhere_is_not_followed(emu, elsewhere):
 def test_a_next_page_already_read_is_a_loop_and_stops(emu):
     with hostile_server(emu) as server:
         serve(server, lambda n: page_url(server, (n + 1) % 2))  # 0 -> 1 -> 0
-        client = adapter(server)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as caught:
             client.instances(ref(emu))
         asked = [s for s in server.seen if listing(s)]
@@ -139,11 +127,11 @@ def test_a_listing_stops_at_max_pages(emu, monkeypatch):
     monkeypatch.setattr(client_module, "MAX_PAGES", 4)
     with hostile_server(emu) as server:
         serve(server, lambda n: page_url(server, n + 1), 4)
-        assert adapter(server).instances_reading(ref(emu)).pages == 4  # exactly the most: read
+        assert azure(server).instances_reading(ref(emu)).pages == 4  # exactly the most: read
         server.seen.clear()
         serve(server, lambda n: page_url(server, n + 1))  # endless
         with pytest.raises(AzureRequestFailed) as caught:
-            adapter(server).instances(ref(emu))
+            azure(server).instances(ref(emu))
         asked = [s for s in server.seen if listing(s)]
     assert caught.value.message == "listing the instances of web: more than 4 pages; stopped"
     assert caught.value.code == "TooManyPages" and len(asked) == 4
@@ -159,7 +147,7 @@ def test_an_empty_or_missing_value_is_no_instances(emu):
             return False
 
         server.rule = rule
-        reading = adapter(server).instances_reading(ref(emu))
+        reading = azure(server).instances_reading(ref(emu))
     assert (reading.value, reading.pages, reading.rate_limits) == ([], 1, {})
 
 

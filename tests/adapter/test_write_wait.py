@@ -16,32 +16,14 @@ from tests.conftest import SimClock
 from tests.helpers import azure, ref, set_rolling
 from tests.hostile.server import Hostile, Seen, hostile_server
 from vmssroll.adapter.client import Azure
-from vmssroll.adapter.connection import resolve_connection
 from vmssroll.domain.errors import AzureRequestFailed, NotFound
 from vmssroll.domain.writing import WriteProgress, WriteWait
 
 TAGS = {"tags": {"env": "demo", "owner": "platform-team", "release": "r2"}}
 
 
-def through(server: Hostile, **options: Any) -> Azure:
-    conn = resolve_connection(
-        cloud="AzureCloud",
-        endpoint=server.url,
-        ca_bundle=server.ca_path,
-        subscription=server.emu.subscription_id,
-    )
-    return Azure(conn, lro_interval=0, **options)
-
-
-def client_of(emu: Any, **options: Any) -> Azure:
-    conn = resolve_connection(
-        cloud="AzureCloud", endpoint=emu.url, ca_bundle=emu.ca_path, subscription=emu.subscription_id
-    )
-    return Azure(conn, **{"lro_interval": 0, **options})
-
-
 def no_retries(emu: Any) -> Azure:
-    return client_of(emu, retries=False)
+    return azure(emu, retries=False)
 
 
 def is_poll(seen: Seen) -> bool:
@@ -154,7 +136,7 @@ def test_a_poll_whose_connection_drops_is_asked_again_and_said(emu, caplog):
 @pytest.mark.parametrize("status", [400, 404])
 def test_a_poll_refused_for_good_ends_the_wait_with_its_status(emu, status):
     emu.faults.add(kind="status", status=status, method="GET", path_regex="/operations/")
-    client = client_of(emu, lro_interval=10)  # were it asked again, it would be until the wait's limit
+    client = azure(emu, lro_interval=10)  # were it asked again, it would be until the wait's limit
     with pytest.raises(AzureRequestFailed) as caught:
         write(client, emu, SimClock(emu), [], limit=60)
     emu.faults.clear()
@@ -210,7 +192,7 @@ def answering(server: Hostile, body: bytes, kind: str = "application/json; chars
 def test_an_operation_that_ends_unsuccessfully_is_one_error_with_azures_words(emu, operation, ended):
     with hostile_server(emu) as server:
         answering(server, json.dumps(operation).encode())
-        client = through(server)
+        client = azure(server)
         with pytest.raises(AzureRequestFailed) as caught:
             write(client, emu, SimClock(emu), [])
         status = client.operation_status(server.url + next(s.path for s in server.seen if is_poll(s)))
@@ -232,7 +214,7 @@ def test_an_operation_that_ends_unsuccessfully_is_one_error_with_azures_words(em
 def test_an_operation_answer_that_is_not_an_object_is_unreadable(emu, body, kind):
     with hostile_server(emu) as server:
         answering(server, body, kind)
-        client = through(server)
+        client = azure(server)
         url = f"{server.url}/subscriptions/{emu.subscription_id}/providers/Microsoft.Compute/locations/x/"
         with pytest.raises(AzureRequestFailed) as caught:
             client.operation_status(url + "operations/y?api-version=2026-04-01")
@@ -246,7 +228,7 @@ def test_an_operation_answer_that_is_not_an_object_is_unreadable(emu, body, kind
 def test_an_operation_answered_with_no_body_has_succeeded(emu):
     with hostile_server(emu) as server:
         answering(server, b"")
-        client = through(server)
+        client = azure(server)
         url = f"{server.url}/subscriptions/{emu.subscription_id}/providers/Microsoft.Compute/locations/x/"
         status = client.operation_status(url + "operations/y?api-version=2026-04-01")
     assert (status.status, status.error_code, status.error_message) == ("Succeeded", None, None)
@@ -269,7 +251,7 @@ def test_an_accepted_answer_without_a_state_is_reported_as_updating(emu):
 
         server.tamper = tamper
         seen: list[WriteProgress] = []
-        write(through(server), emu, SimClock(emu), seen)
+        write(azure(server), emu, SimClock(emu), seen)
     assert [p.state for p in seen] == ["Updating", "Updating", "done"]
 
 

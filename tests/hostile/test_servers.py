@@ -9,22 +9,10 @@ import json
 
 import pytest
 
-from tests.helpers import push_image, ref, set_rolling, target, writes
+from tests.helpers import azure, push_image, ref, set_rolling, target, writes
 from tests.hostile.server import Answer, Seen, hostile_server, in_time
-from vmssroll.adapter.client import Azure
-from vmssroll.adapter.connection import EMULATOR_TOKEN, resolve_connection
+from vmssroll.adapter.connection import EMULATOR_TOKEN
 from vmssroll.domain.errors import AzureRequestFailed
-
-
-def adapter(server) -> Azure:
-    """The adapter the commands use, pointed at the hostile server."""
-    conn = resolve_connection(
-        cloud="AzureCloud",
-        endpoint=server.url,
-        ca_bundle=server.ca_path,
-        subscription=server.emu.subscription_id,
-    )
-    return Azure(conn, lro_interval=0)
 
 
 def latest(seen: Seen) -> bool:
@@ -117,7 +105,7 @@ def test_a_foreign_next_link_is_not_followed_and_never_gets_the_token(vmssroll, 
         server.tamper = tamper
         result, _ = in_time(lambda: vmssroll("status", *target(), env=server.env()))
         with pytest.raises(AzureRequestFailed, match="next page is on another host"):
-            adapter(server).instances(ref(upgrading))
+            azure(server).instances(ref(upgrading))
     # status goes on without the instances (a supplementary read), and says why
     assert result.exit_code == 0, result.output
     assert "instances: unknown (listing stopped: NextLinkOnAnotherHost)" in result.stdout
@@ -186,7 +174,7 @@ def test_an_answer_over_64_mib_is_refused_before_parsing(vmssroll, upgrading, de
 
         server.rule = rule
         with pytest.raises(AzureRequestFailed, match="larger than 64 MiB"):
-            in_time(lambda: adapter(server).instances(ref(upgrading)), seconds=60)
+            in_time(lambda: azure(server).instances(ref(upgrading)), seconds=60)
         if declared:  # the command goes on without the instances (a supplementary read)
             result, _ = in_time(lambda: vmssroll("status", *target(), env=server.env()), seconds=60)
             assert result.exit_code == 0 and "instances: unknown" in result.stdout, result.output
