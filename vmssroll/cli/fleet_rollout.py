@@ -107,7 +107,7 @@ class FleetRunner:
         for index, plan in enumerate(self.plans):
             keys: list[str] = []
             for member in plan.members:
-                record, unreadable = _read_record(member.tags)
+                record, unreadable = Record.read_tags(member.tags or {})
                 ref = ScaleSetRef(member.subscription, member.resource_group, member.name)
                 run = SetRun(member, index, ref, from_record(record, fleet_id), record, unreadable=unreadable)
                 self.sets[run.key] = run
@@ -340,7 +340,7 @@ class FleetRunner:
 
     def read(self, run: SetRun) -> ScaleSet:
         ss = self.azure(run).scale_set(run.ref)
-        run.record, run.unreadable = _read_record(ss.tags)
+        run.record, run.unreadable = Record.read_tags(ss.tags or {})
         return ss
 
     # writes
@@ -382,9 +382,8 @@ class FleetRunner:
 
         change, azure = self.fleet.change, self.azure(run)
         ss = self.read(run)
-        if (
-            run.unreadable
-        ):  # as `rollout` refuses it: whose record it was cannot be told, so it is not replaced
+        # as `rollout` refuses it: whose record it was cannot be told, so it is not replaced
+        if run.unreadable:
             self.set_state(run, SetState.REFUSED, f"{run.unreadable}; nothing was sent to it")
             return
         state = from_record(run.record, self.fleet.record_id)
@@ -565,20 +564,10 @@ class FleetRunner:
 
 def _wrote(record: Record) -> Any:
     def applied(now: Any) -> bool:
-        found, _ = _read_record(getattr(now, "tags", {}) or {})
+        found, _ = Record.read_tags(getattr(now, "tags", {}) or {})
         return found is not None and found.write == record.write
 
     return applied
-
-
-def _read_record(tags: Any) -> tuple[Record | None, str | None]:
-    """A set's rollout record (None: it has none), or why it cannot be read."""
-    from vmssroll.domain.errors import InvalidInput
-
-    try:
-        return Record.from_tags(tags or {}), None
-    except InvalidInput as err:
-        return None, err.message
 
 
 def refuse_unready(plans: tuple[WavePlan, ...], left: tuple[Member, ...]) -> None:

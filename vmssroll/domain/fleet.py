@@ -281,10 +281,9 @@ def standing_from_tags(
     fleet_name: str, tags: Mapping[str, str]
 ) -> tuple[SetState, Record | None, str | None]:
     """`standing_of` from a set's tags; an unreadable record is UNKNOWN with its reason, never an error."""
-    try:
-        record = Record.from_tags(tags)
-    except InvalidInput as err:
-        return SetState.UNKNOWN, None, err.message
+    record, unreadable = Record.read_tags(tags)
+    if unreadable:
+        return SetState.UNKNOWN, None, unreadable
     return standing_of(fleet_name, record), record, None
 
 

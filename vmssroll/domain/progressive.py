@@ -135,6 +135,15 @@ class Record:
                 f"the scale set's rollout record (tags {TAG_PREFIX}*) cannot be read: {shown(str(err), 120)}"
             ) from None
 
+    @classmethod
+    def read_tags(cls, tags: Mapping[str, str]) -> tuple[Record | None, str | None]:
+        """`from_tags` for a reader that goes on: the record (None: there is none), or why it cannot be
+        read."""
+        try:
+            return cls.from_tags(tags), None
+        except InvalidInput as err:
+            return None, err.message
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
