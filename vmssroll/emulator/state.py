@@ -145,7 +145,9 @@ class ScaleSet:
     key_cache: tuple[int, str] = (-1, "")
     pending_os: PendingOS | None = None  # a deferred automatic OS upgrade waiting for approveRollingUpgrade
     auto_os_tried: set[str] = field(default_factory=set)  # versions an automatic OS upgrade went to
-    writes: int = 0  # PUT/PATCHes so far: a delayed upgrade start (timings.upgrade_start) is the last one's
+    writes: int = (
+        0  # writes in Rolling mode: a delayed upgrade start (timings.upgrade_start) is the last one's
+    )
 
     @property
     def automatic_os(self) -> dict[str, Any]:

@@ -146,8 +146,8 @@ class Out:
             else:
                 self.result(doc)
         problems = getattr(err, "problems_text", None) or [err.message]
-        lines = [f"error: {one_line(message)}" for message in problems]
-        hint = one_line(getattr(err, "hint", None) or "")
+        lines = [f"error: {single_line(message)}" for message in problems]
+        hint = single_line(getattr(err, "hint", None) or "")
         if hint:  # in parentheses, unless that would nest them: one level reads, "(...))" does not
             lines[-1] += (
                 f"; {hint}" if "(" in hint or ")" in hint or lines[-1].endswith(")") else f" ({hint})"
@@ -158,7 +158,7 @@ class Out:
             self.stderr.print(f"[red]{_escape(redact(line))}[/]", soft_wrap=True)
 
 
-def one_line(text: str) -> str:
+def single_line(text: str) -> str:
     """A message that may come from a server (Azure's error message) on one line: its line breaks, with the
     blanks around them, become one space, so that each problem stays one `error:` line."""
     return _BREAKS.sub(" ", text).strip()
